@@ -1,0 +1,78 @@
+package site
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/a-h/templ"
+)
+
+// description is the meta description shared by the pages.
+const description = "twinedge: a website served from two cloud regions behind one edge that fails over when a region goes down."
+
+// robots allows every crawler. Serving a real file keeps crawlers (and
+// Lighthouse) from receiving an error page as robots.txt.
+const robots = "User-agent: *\nAllow: /\n"
+
+// Build writes the site into out: index.html (every SPA route), 404.html,
+// robots.txt, the hashed assets under assets/, and out/manifest.json describing
+// all of them. The same sources always give byte-identical output. Files already
+// in out that Build does not write are left alone and are not in the manifest.
+func Build(out string) (*Manifest, error) {
+	a, err := bundle(web)
+	if err != nil {
+		return nil, err
+	}
+	files := make(map[string][]byte, len(a.files)+3)
+	for p, data := range a.files {
+		files[p] = data
+	}
+	p := page{CSS: a.css, JS: a.js, Icon: a.icon}
+
+	home := p
+	home.Title, home.Description, home.Current = "Home", description, "/"
+	if files["index.html"], err = render(indexPage(home)); err != nil {
+		return nil, fmt.Errorf("render index.html: %w", err)
+	}
+	missing := p
+	missing.Title, missing.Description, missing.JS = "Not found", description, ""
+	if files["404.html"], err = render(notFoundPage(missing)); err != nil {
+		return nil, fmt.Errorf("render 404.html: %w", err)
+	}
+	files["robots.txt"] = []byte(robots)
+
+	m := &Manifest{Files: make([]File, 0, len(files))}
+	for name, data := range files {
+		dst := filepath.Join(out, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return nil, fmt.Errorf("build site: %w", err)
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return nil, fmt.Errorf("build site: %w", err)
+		}
+		m.Files = append(m.Files, newFile(name, data))
+	}
+	sortFiles(m.Files)
+
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "manifest.json"), append(data, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("build site: %w", err)
+	}
+	return m, nil
+}
+
+// render renders a component to bytes.
+func render(c templ.Component) ([]byte, error) {
+	var b bytes.Buffer
+	if err := c.Render(context.Background(), &b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
