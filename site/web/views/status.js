@@ -11,7 +11,6 @@ const fields = {
   age: "age",
   pop: "x-amz-cf-pop",
   etag: "etag",
-  release: "x-amz-meta-release",
 };
 
 let ctrl = null;
