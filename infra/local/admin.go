@@ -1,0 +1,218 @@
+package local
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/twinedge/twinedge/edge"
+)
+
+// The admin API lives beside the CloudFront control API under /twinedge/. It is how
+// `twinedge fail`, `heal` and `status` act on a running world. Requests are SigV4-signed
+// with the world's credentials for service adminService, like every other local API.
+const (
+	adminService = "twinedge"
+	adminRegion  = "us-east-1"
+	maxAdminBody = 64 << 10
+	probeTimeout = time.Second
+)
+
+// FailRequest is the body of POST /twinedge/fail.
+type FailRequest struct {
+	Region string `json:"region"`
+	Mode   string `json:"mode"`
+	// Target is origin, api or all (default all). Ignored for the partition mode.
+	Target string `json:"target,omitempty"`
+	// Delay applies to the slow mode (default 3s), as a Go duration string.
+	Delay string `json:"delay,omitempty"`
+}
+
+// HealRequest is the body of POST /twinedge/heal. An empty Region heals every region.
+type HealRequest struct {
+	Region string `json:"region,omitempty"`
+}
+
+// Status is the answer of GET /twinedge/status and the output of `twinedge status --json`.
+type Status struct {
+	DistributionID string         `json:"distributionId"`
+	Edge           string         `json:"edge"`
+	Control        string         `json:"control"`
+	Regions        []RegionStatus `json:"regions"`
+}
+
+// RegionStatus is one region's state.
+type RegionStatus struct {
+	Name    string `json:"name"`
+	Primary bool   `json:"primary"`
+	// Faults maps a target (origin, api) to its active fault; empty when healthy.
+	Faults map[Target]FaultStatus `json:"faults"`
+	// Origin is what a signed HEAD of the bucket's index.html answered, e.g. "200" or
+	// "connection refused".
+	Origin string `json:"origin"`
+}
+
+// FaultStatus describes an active fault.
+type FaultStatus struct {
+	Mode  string `json:"mode"`
+	Delay string `json:"delay,omitempty"`
+}
+
+func (w *World) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /twinedge/status", func(rw http.ResponseWriter, r *http.Request) {
+		writeJSON(rw, http.StatusOK, w.Status(r.Context()))
+	})
+	mux.HandleFunc("POST /twinedge/fail", func(rw http.ResponseWriter, r *http.Request) {
+		var req FailRequest
+		if err := decodeStrict(r.Body, &req); err != nil {
+			writeJSONError(rw, http.StatusBadRequest, err)
+			return
+		}
+		if err := w.Fail(req); err != nil {
+			writeJSONError(rw, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(rw, http.StatusOK, w.Status(r.Context()))
+	})
+	mux.HandleFunc("POST /twinedge/heal", func(rw http.ResponseWriter, r *http.Request) {
+		var req HealRequest
+		if err := decodeStrict(r.Body, &req); err != nil {
+			writeJSONError(rw, http.StatusBadRequest, err)
+			return
+		}
+		if err := w.Heal(req.Region); err != nil {
+			writeJSONError(rw, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(rw, http.StatusOK, w.Status(r.Context()))
+	})
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(rw, r.Body, maxAdminBody)
+		if _, err := edge.VerifySigV4(r, w.cfg.Credentials, adminService, time.Now()); err != nil {
+			writeJSONError(rw, http.StatusForbidden, err)
+			return
+		}
+		mux.ServeHTTP(rw, r)
+	})
+}
+
+// Fail applies a fault request to a region.
+func (w *World) Fail(req FailRequest) error {
+	r := w.Region(req.Region)
+	if r == nil {
+		return fmt.Errorf("unknown region %q: this world has %s and %s", req.Region, w.regions[0].name, w.regions[1].name)
+	}
+	mode, err := ParseMode(req.Mode)
+	if err != nil {
+		return err
+	}
+	target, err := ParseTarget(req.Target)
+	if err != nil {
+		return err
+	}
+	f := Fault{Mode: mode}
+	if req.Delay != "" {
+		d, err := time.ParseDuration(req.Delay)
+		if err != nil || d < 0 || d > 10*time.Minute {
+			return fmt.Errorf("invalid delay %q: use a duration such as 3s (at most 10m)", req.Delay)
+		}
+		f.Delay = d
+	}
+	return r.Fail(target, f)
+}
+
+// Heal clears the faults of the named region, or of every region when name is empty.
+func (w *World) Heal(name string) error {
+	if name == "" {
+		for _, r := range w.regions {
+			r.Heal()
+		}
+		return nil
+	}
+	r := w.Region(name)
+	if r == nil {
+		return fmt.Errorf("unknown region %q", name)
+	}
+	r.Heal()
+	return nil
+}
+
+// Status reports each region's faults and probes its origin.
+func (w *World) Status(ctx context.Context) Status {
+	s := Status{DistributionID: w.file.DistributionID, Edge: w.file.Edge, Control: w.file.Control}
+	for _, r := range w.regions {
+		rs := RegionStatus{Name: r.name, Primary: r.primary, Faults: map[Target]FaultStatus{}}
+		for t, f := range r.Faults() {
+			fs := FaultStatus{Mode: string(f.Mode)}
+			if f.Delay > 0 {
+				fs.Delay = f.Delay.String()
+			}
+			rs.Faults[t] = fs
+		}
+		rs.Origin = w.probe(ctx, r)
+		s.Regions = append(s.Regions, rs)
+	}
+	return s
+}
+
+// probe sends a signed HEAD for the bucket's index.html, as the edge would.
+func (w *World) probe(ctx context.Context, r *Region) string {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, r.OriginURL()+"/"+r.bucket+"/index.html", nil)
+	if err != nil {
+		return err.Error()
+	}
+	if err := signRequest(ctx, req, w.cfg.Credentials, nil, "s3", r.name); err != nil {
+		return err.Error()
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return "timeout"
+		}
+		return err.Error()
+	}
+	resp.Body.Close()
+	return fmt.Sprint(resp.StatusCode)
+}
+
+// signRequest signs req with SigV4 for service and region, hashing body.
+func signRequest(ctx context.Context, req *http.Request, creds aws.Credentials, body []byte, service, region string) error {
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", hash)
+	return v4.NewSigner().SignHTTP(ctx, creds, req, hash, service, region, time.Now())
+}
+
+func decodeStrict(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("malformed request: %w", err)
+	}
+	if dec.More() {
+		return errors.New("malformed request: trailing data")
+	}
+	return nil
+}
+
+func writeJSON(rw http.ResponseWriter, status int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(status)
+	json.NewEncoder(rw).Encode(v)
+}
+
+func writeJSONError(rw http.ResponseWriter, status int, err error) {
+	writeJSON(rw, status, map[string]string{"error": err.Error()})
+}

@@ -1,0 +1,179 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/twinedge/twinedge/infra"
+)
+
+// Target names what a fault applies to in a region.
+type Target string
+
+// Fault targets.
+const (
+	TargetOrigin Target = "origin" // the region's S3 origin
+	TargetAPI    Target = "api"    // the region's function-URL host
+	TargetAll    Target = "all"    // both
+)
+
+// ParseTarget validates a --target value.
+func ParseTarget(s string) (Target, error) {
+	switch t := Target(s); t {
+	case TargetOrigin, TargetAPI, TargetAll:
+		return t, nil
+	case "":
+		return TargetAll, nil
+	}
+	return "", fmt.Errorf("unknown target %q: use origin, api or all", s)
+}
+
+// Region is one local region: an S3-compatible origin holding the site bucket and, when
+// the API is present, a function-URL host over the region's table replica.
+type Region struct {
+	name    string
+	primary bool
+	bucket  string
+	logger  *slog.Logger
+
+	origin    *S3Origin
+	originSrv *Server
+
+	mu sync.Mutex
+}
+
+type regionConfig struct {
+	name    string
+	primary bool
+	dir     string
+	creds   aws.Credentials
+	logger  *slog.Logger
+}
+
+// BucketName is the site bucket's name in a region.
+func BucketName(region string) string { return "twinedge-site-" + region }
+
+func startRegion(_ context.Context, cfg regionConfig) (*Region, error) {
+	r := &Region{name: cfg.name, primary: cfg.primary, bucket: BucketName(cfg.name), logger: cfg.logger}
+	o, err := NewS3Origin(filepath.Join(cfg.dir, "s3"), cfg.name, cfg.creds)
+	if err != nil {
+		return nil, fmt.Errorf("s3 origin: %w", err)
+	}
+	r.origin = o
+	if err := o.EnsureBucket(r.bucket); err != nil {
+		o.Close()
+		return nil, fmt.Errorf("bucket %s: %w", r.bucket, err)
+	}
+	if r.originSrv, err = Listen("127.0.0.1:0", o); err != nil {
+		o.Close()
+		return nil, fmt.Errorf("s3 origin: %w", err)
+	}
+	return r, nil
+}
+
+// Name is the region's name.
+func (r *Region) Name() string { return r.name }
+
+// Primary reports whether the region is the primary.
+func (r *Region) Primary() bool { return r.primary }
+
+// Bucket is the region's site bucket.
+func (r *Region) Bucket() string { return r.bucket }
+
+// OriginURL is the URL of the region's S3 API.
+func (r *Region) OriginURL() string { return r.originSrv.URL() }
+
+func (r *Region) bucketDomain() string { return r.bucket + ".s3." + r.name + ".amazonaws.com" }
+
+func (r *Region) functionURLDomain() string {
+	return urlID(r.name) + ".lambda-url." + r.name + ".on.aws"
+}
+
+func (r *Region) endpoint() infra.Region {
+	return infra.Region{Name: r.name, BucketDomain: r.bucketDomain()}
+}
+
+func (r *Region) info() RegionInfo {
+	return RegionInfo{
+		Name:         r.name,
+		Primary:      r.primary,
+		Origin:       r.originSrv.URL(),
+		Bucket:       r.bucket,
+		BucketDomain: r.bucketDomain(),
+	}
+}
+
+// resolve answers for the region's own origin domain names.
+func (r *Region) resolve(domain string) (string, bool) {
+	if domain == r.bucketDomain() {
+		return r.originSrv.Addr(), true
+	}
+	return "", false
+}
+
+// servers returns the region's fault-switchable servers for a target.
+func (r *Region) servers(t Target) []*Server {
+	switch t {
+	case TargetOrigin:
+		return []*Server{r.originSrv}
+	case TargetAPI:
+		return nil
+	}
+	return []*Server{r.originSrv}
+}
+
+// Fail sets a fault on the target's servers.
+func (r *Region) Fail(t Target, f Fault) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	srvs := r.servers(t)
+	if len(srvs) == 0 {
+		return fmt.Errorf("region %s has no %s to fail", r.name, t)
+	}
+	for _, s := range srvs {
+		if err := s.SetFault(f); err != nil {
+			return fmt.Errorf("fail %s %s: %w", r.name, t, err)
+		}
+	}
+	r.logger.Info("fault set", "target", t, "mode", f.Mode, "delay", f.Delay)
+	return nil
+}
+
+// Heal clears every fault in the region.
+func (r *Region) Heal() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.servers(TargetAll) {
+		s.Heal()
+	}
+	r.logger.Info("healed")
+}
+
+// Faults reports the current fault of each target, if any.
+func (r *Region) Faults() map[Target]Fault {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[Target]Fault{}
+	if f, ok := r.originSrv.Fault(); ok {
+		out[TargetOrigin] = f
+	}
+	return out
+}
+
+// Close stops the region's servers and closes its stores.
+func (r *Region) Close() error {
+	var errs []error
+	if r.originSrv != nil {
+		errs = append(errs, r.originSrv.Close())
+	}
+	if r.origin != nil {
+		errs = append(errs, r.origin.Close())
+	}
+	return errors.Join(errs...)
+}
