@@ -1,0 +1,150 @@
+package edge
+
+import (
+	"hash/maphash"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// cacheKey identifies one cached object. path is the request path after viewer-request
+// functions (the URI CloudFront looks up); variant holds everything else the cache policy
+// puts in the key (normalised Accept-Encoding, query strings, headers, cookies), "" when
+// nothing. Keeping path separate lets Invalidate match paths without parsing keys
+// (spec/cloudfront.md §4.1: an invalidation removes every variant of a path).
+type cacheKey struct {
+	path    string
+	variant string
+}
+
+// entry is one cached response, stored exactly as it is sent to viewers so a hit copies
+// header slices and writes the body once.
+type entry struct {
+	key    cacheKey
+	uri    string // path plus "?query" when query strings are in the key, for invalidation
+	status int
+	header http.Header // viewer-facing headers; slices are clipped and never mutated
+	body   []byte
+	stored time.Time
+	fresh  freshness
+	// errorTTL > 0 marks a cached error response (spec/cloudfront.md §3.2).
+	isError bool
+	etag    string
+	lastMod string
+	// varyAll: "Vary: *" — keep, but go to the origin on every request without
+	// conditional headers (§2.4).
+	varyAll bool
+}
+
+// expires returns when the entry stops being fresh.
+func (e *entry) expires() time.Time { return e.stored.Add(e.fresh.ttl) }
+
+// age returns the seconds the entry has been in the cache (RFC 9111 §5.1; CloudFront
+// does not document Age, spec §2.8).
+func (e *entry) age(now time.Time) int64 {
+	a := int64(now.Sub(e.stored) / time.Second)
+	if a < 0 {
+		return 0
+	}
+	return a
+}
+
+const cacheShards = 64
+
+// cache is a sharded map: hits take one shard's read lock, so concurrent hits on different
+// keys never contend and hits on the same key only share a read lock.
+type cache struct {
+	seed   maphash.Seed
+	shards [cacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[cacheKey]*entry
+}
+
+func newCache() *cache {
+	c := &cache{seed: maphash.MakeSeed()}
+	for i := range c.shards {
+		c.shards[i].m = make(map[cacheKey]*entry)
+	}
+	return c
+}
+
+func (c *cache) shard(k cacheKey) *cacheShard {
+	return &c.shards[maphash.String(c.seed, k.path)%cacheShards]
+}
+
+func (c *cache) get(k cacheKey) *entry {
+	s := c.shard(k)
+	s.mu.RLock()
+	e := s.m[k]
+	s.mu.RUnlock()
+	return e
+}
+
+func (c *cache) put(e *entry) {
+	s := c.shard(e.key)
+	s.mu.Lock()
+	s.m[e.key] = e
+	s.mu.Unlock()
+}
+
+// remove deletes e if it is still the entry stored under its key.
+func (c *cache) remove(e *entry) {
+	s := c.shard(e.key)
+	s.mu.Lock()
+	if s.m[e.key] == e {
+		delete(s.m, e.key)
+	}
+	s.mu.Unlock()
+}
+
+// invalidate removes every entry matched by one of the paths, with CloudFront semantics
+// (spec/cloudfront.md §4.1): a path matches exactly, or as a prefix when it ends with
+// '*'; matching is case-sensitive; all variants of a path go regardless of the headers,
+// cookies or Accept-Encoding in their key; a path without '?' matches the object
+// whatever its query string. It returns the number of entries removed.
+func (c *cache) invalidate(paths []string) int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for k, e := range s.m {
+			if invalidationMatches(paths, e) {
+				delete(s.m, k)
+				n++
+			}
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
+func invalidationMatches(paths []string, e *entry) bool {
+	for _, p := range paths {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok {
+			if strings.HasPrefix(e.uri, prefix) {
+				return true
+			}
+			continue
+		}
+		if p == e.key.path || p == e.uri {
+			return true
+		}
+	}
+	return false
+}
+
+// len returns the number of cached entries (for tests and status).
+func (c *cache) len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}

@@ -1,0 +1,535 @@
+// Package edge is a CloudFront data plane driven by a cloudfront/types.DistributionConfig:
+// cache behaviours, origin groups and failover, the cache and its TTL rules, CloudFront
+// Functions, response headers policies, compression, range requests, origin access
+// control signing, invalidations and access logs. The behaviour it reproduces is
+// described, with sources, in spec/cloudfront.md; comments cite its sections.
+//
+// The edge is faithful by default. The few local-only conveniences (Options.Resolve,
+// Options.OriginScheme, Options.ViewerHTTPS) are opt-ins and say so.
+package edge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"golang.org/x/sync/singleflight"
+)
+
+// Options configure an Edge. The zero value of every field is a working default.
+type Options struct {
+	// DistributionID is the distribution's id, e.g. "E2QWRUHAPOMQZL" (default "ELOCAL0000000").
+	DistributionID string
+	// DomainName is the distribution's domain name, e.g. "d111111abcdef8.cloudfront.net"
+	// (default "<lower-case id>.cloudfront.net"). It names the edge in Via.
+	DomainName string
+	// Credentials sign origin requests for origins with an origin access control.
+	Credentials aws.Credentials
+	// Resolve maps an origin domain name to a local host:port. LOCAL-ONLY opt-in:
+	// CloudFront resolves origins through DNS; the local world maps names to loopback
+	// ports. nil uses real DNS. ok=false is a DNS failure (502).
+	Resolve func(domain string) (hostport string, ok bool)
+	// OriginScheme overrides the scheme of every origin request ("http" locally, where
+	// origins speak plain HTTP). LOCAL-ONLY opt-in. "" follows the origin config (S3
+	// origins and https-only custom origins use https).
+	OriginScheme string
+	// ViewerHTTPS treats every viewer request as HTTPS so redirect-to-https and
+	// https-only behaviours serve instead of answering 301/403. LOCAL-ONLY opt-in: the
+	// local edge has no TLS. Default false.
+	ViewerHTTPS bool
+	// Logger receives operational logs (default: discard).
+	Logger *slog.Logger
+	// AccessLog, when set, receives CloudFront standard access log lines
+	// (tab-separated, with #Version/#Fields headers). Default: none.
+	AccessLog io.Writer
+	// Now is the clock (default time.Now). It stamps signatures, TTLs and logs.
+	Now func() time.Time
+	// Pop is the edge location reported in X-Amz-Cf-Pop and logs (default "LCL50-C1").
+	Pop string
+	// Functions adds CloudFront Functions by name, on top of the built-in
+	// "twinedge-spa-rewrite". A function association whose ARN names a function the edge
+	// does not know makes New and Apply fail.
+	Functions map[string]*Function
+	// CachePolicies adds custom cache policies by id (managed ones are built in).
+	CachePolicies map[string]types.CachePolicyConfig
+	// OriginRequestPolicies adds custom origin request policies by id.
+	OriginRequestPolicies map[string]types.OriginRequestPolicyConfig
+	// ResponseHeadersPolicies adds custom response headers policies by id.
+	ResponseHeadersPolicies map[string]types.ResponseHeadersPolicyConfig
+	// OriginAccessControls describes origin access controls by id. An origin whose
+	// OriginAccessControlId is not listed is signed with behaviour "always" and the
+	// service its domain implies (".s3." → s3, ".lambda-url." → lambda).
+	OriginAccessControls map[string]types.OriginAccessControlConfig
+	// MaxBufferedBody is the largest origin body read completely before the response
+	// goes to the viewer (default 10 MiB). Up to this size a stalled or truncated body is
+	// an origin failure that is retried and fails over; larger bodies stream, are not
+	// cached, and a failure midway reaches the viewer as a truncated response.
+	MaxBufferedBody int64
+	// MaxRequestBody is the largest viewer request body the edge accepts (default
+	// 32 MiB; larger → 413). Bodies are buffered so a request can be retried.
+	MaxRequestBody int64
+
+	// timeUnit is the length of the configuration's "second" (tests shorten it so
+	// timeouts configured in whole seconds take milliseconds). Default time.Second.
+	timeUnit time.Duration
+	// dial replaces net.Dialer for origin connections (tests: simulated blackholes).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Edge serves one distribution. It is an http.Handler; Config, Apply and Invalidate
+// are safe to call concurrently with requests.
+type Edge struct {
+	opts        Options
+	log         *slog.Logger
+	cur         atomic.Pointer[compiled]
+	applyMu     sync.Mutex
+	cache       *cache
+	functions   map[string]*Function
+	unit        time.Duration
+	maxBuffered int64
+	maxReqBody  int64
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	flight      singleflight.Group
+	via         []string
+	viaHeader   string
+	pop         []string
+	access      *accessLog
+	jsPool      sync.Map // function name → *jsPool
+}
+
+var _ http.Handler = (*Edge)(nil)
+
+// New validates cfg and returns an edge serving it.
+func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
+	e := &Edge{opts: opts, cache: newCache(), functions: builtinFunctions()}
+	if e.opts.DistributionID == "" {
+		e.opts.DistributionID = "ELOCAL0000000"
+	}
+	if e.opts.DomainName == "" {
+		e.opts.DomainName = strings.ToLower(e.opts.DistributionID) + ".cloudfront.net"
+	}
+	if e.opts.Now == nil {
+		e.opts.Now = time.Now
+	}
+	if e.opts.Pop == "" {
+		e.opts.Pop = "LCL50-C1"
+	}
+	e.log = opts.Logger
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.unit = opts.timeUnit
+	if e.unit <= 0 {
+		e.unit = time.Second
+	}
+	e.dial = opts.dial
+	e.maxBuffered = opts.MaxBufferedBody
+	if e.maxBuffered <= 0 {
+		e.maxBuffered = 10 << 20
+	}
+	e.maxReqBody = opts.MaxRequestBody
+	if e.maxReqBody <= 0 {
+		e.maxReqBody = 32 << 20
+	}
+	for name, f := range opts.Functions {
+		if f == nil {
+			continue
+		}
+		fn := *f
+		if fn.Name == "" {
+			fn.Name = name
+		}
+		if fn.Runtime == "" {
+			fn.Runtime = FunctionRuntime
+		}
+		if fn.RewriteURI == nil && fn.Handle == nil && fn.Code == "" {
+			return nil, fmt.Errorf("function %s: needs Code or a Go implementation", name)
+		}
+		e.functions[name] = &fn
+	}
+	// Via names the edge server: "1.1 <32 hex>.cloudfront.net (CloudFront)" (§2.8).
+	sum := sha256.Sum256([]byte(e.opts.DomainName + e.opts.Pop))
+	e.viaHeader = "1.1 " + hex.EncodeToString(sum[:16]) + ".cloudfront.net (CloudFront)"
+	e.via = []string{e.viaHeader}
+	e.pop = []string{e.opts.Pop}
+	if opts.AccessLog != nil {
+		e.access = newAccessLog(opts.AccessLog)
+	}
+	c, err := e.compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.cur.Store(c)
+	return e, nil
+}
+
+// Config returns a deep copy of the distribution config being served.
+func (e *Edge) Config() *types.DistributionConfig {
+	return deepCopy(e.cur.Load().src)
+}
+
+// Apply validates cfg and, if it is valid, serves it from the next request on; requests
+// in flight finish with the config they started with. The cache is kept, as CloudFront
+// keeps it across distribution updates. An invalid cfg returns a *ConfigError and
+// changes nothing.
+func (e *Edge) Apply(cfg *types.DistributionConfig) error {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	c, err := e.compile(cfg)
+	if err != nil {
+		return err
+	}
+	old := e.cur.Swap(c)
+	if old != nil {
+		// Let idle keep-alive connections of the old origins go; in-flight ones finish.
+		go func() {
+			time.Sleep(time.Second)
+			for _, o := range old.origins {
+				o.transport.CloseIdleConnections()
+			}
+		}()
+	}
+	return nil
+}
+
+// Invalidate removes cached objects, with CloudFront's path semantics
+// (spec/cloudfront.md §4.1): each path matches exactly, or as a prefix when it ends
+// with '*'; case-sensitive; every variant of a matched path is removed, whatever the
+// query strings, headers or cookies in its cache key. It returns when the entries are
+// gone.
+func (e *Edge) Invalidate(paths []string) {
+	n := e.cache.invalidate(paths)
+	e.log.Debug("invalidated", "paths", len(paths), "objects", n)
+}
+
+func (e *Edge) cachePolicyConfig(id string) (*types.CachePolicyConfig, bool) {
+	if c, ok := e.opts.CachePolicies[id]; ok {
+		return &c, true
+	}
+	c, ok := ManagedCachePolicies()[id]
+	return c, ok
+}
+
+func (e *Edge) originRequestPolicyConfig(id string) (*types.OriginRequestPolicyConfig, bool) {
+	if c, ok := e.opts.OriginRequestPolicies[id]; ok {
+		return &c, true
+	}
+	c, ok := ManagedOriginRequestPolicies()[id]
+	return c, ok
+}
+
+func (e *Edge) responseHeadersPolicyConfig(id string) (*types.ResponseHeadersPolicyConfig, bool) {
+	if c, ok := e.opts.ResponseHeadersPolicies[id]; ok {
+		return &c, true
+	}
+	c, ok := ManagedResponseHeadersPolicies()[id]
+	return c, ok
+}
+
+// reqState carries one viewer request through the edge.
+type reqState struct {
+	r      *http.Request
+	c      *compiled
+	b      *behaviour
+	id     string
+	start  time.Time
+	https  bool
+	uri    string      // path after functions and the default root object
+	query  string      // raw query string after functions
+	header http.Header // viewer headers (after a viewer-request function)
+	body   []byte
+
+	// for the access log
+	result       string // x-edge-result-type
+	respResult   string // x-edge-response-result-type
+	detail       string // x-edge-detailed-result-type
+	status       int
+	bytes        int64
+	rangeStart   int64
+	rangeEnd     int64
+	contentType  string
+	originsTried int
+	fnGenerated  bool
+}
+
+// requestID returns a fresh X-Amz-Cf-Id: 40 random bytes, base64url with padding,
+// 56 characters, like "ULZdIz6j43uGBlXyob_JctF9x7CCbwpNniiMlmNbmwzH1YWP9FsEHg==" (§2.8).
+func requestID() string {
+	var raw [40]byte
+	for i := 0; i < 40; i += 8 {
+		binary.LittleEndian.PutUint64(raw[i:], rand.Uint64())
+	}
+	return base64.URLEncoding.EncodeToString(raw[:])
+}
+
+// match returns the first behaviour whose pattern matches path, the default last (§2.1).
+func (c *compiled) match(path string) *behaviour {
+	for _, b := range c.behaviours[:len(c.behaviours)-1] {
+		if matchPattern(b.pattern, path) {
+			return b
+		}
+	}
+	return c.behaviours[len(c.behaviours)-1]
+}
+
+// Request size limits (spec/cloudfront.md §2.3).
+const (
+	maxURLLength     = 8192
+	maxRequestHeader = 20480
+)
+
+// ServeHTTP is the data plane: it serves one viewer request as CloudFront would.
+func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rs := &reqState{r: r, c: e.cur.Load(), id: requestID(), start: e.opts.Now(), header: r.Header, rangeStart: -1, rangeEnd: -1}
+	if e.access != nil {
+		defer e.access.record(e, rs)
+	}
+	rs.https = r.TLS != nil || e.opts.ViewerHTTPS
+
+	// §2.3: URL ≤ 8,192 bytes, request line + headers ≤ 20,480 bytes, else 413.
+	if len(r.RequestURI) > maxURLLength || requestHeaderSize(r) > maxRequestHeader {
+		w.Header().Set("Connection", "close")
+		e.serveError(w, rs, http.StatusRequestEntityTooLarge, "Bad request.", "LimitExceeded")
+		return
+	}
+	rawPath := r.URL.EscapedPath()
+	if rawPath == "" || rawPath[0] != '/' {
+		e.serveError(w, rs, http.StatusBadRequest, "Bad request.", "Error")
+		return
+	}
+	rs.b = rs.c.match(normalizePath(rawPath))
+	b := rs.b
+
+	if _, known := methodBits[r.Method]; !known {
+		e.serveError(w, rs, http.StatusMethodNotAllowed, "Bad request.", "Error")
+		return
+	}
+	if !b.allowed.has(r.Method) {
+		// CloudFront answers 403 "This distribution is not configured to allow the HTTP
+		// request method that was used for this request."
+		e.serveError(w, rs, http.StatusForbidden, "This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.", "Error")
+		return
+	}
+	if !rs.https {
+		switch b.viewerProtocol {
+		case types.ViewerProtocolPolicyRedirectToHttps:
+			e.serveRedirect(w, rs)
+			return
+		case types.ViewerProtocolPolicyHttpsOnly:
+			e.serveError(w, rs, http.StatusForbidden, "Bad request.", "Error")
+			return
+		}
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(io.LimitReader(r.Body, e.maxReqBody+1))
+		if err != nil {
+			e.serveError(w, rs, http.StatusBadRequest, "Bad request.", "Error")
+			return
+		}
+		if int64(len(body)) > e.maxReqBody {
+			w.Header().Set("Connection", "close")
+			e.serveError(w, rs, http.StatusRequestEntityTooLarge, "Bad request.", "LimitExceeded")
+			return
+		}
+		rs.body = body
+	}
+
+	rs.uri, rs.query = rawPath, r.URL.RawQuery
+	if fn := b.viewerRequest; fn != nil {
+		if fn.RewriteURI != nil {
+			rs.uri = fn.RewriteURI(rs.uri)
+		} else if done := e.runViewerRequest(w, rs, fn); done {
+			return
+		}
+	}
+	// §2.2: the default root object replaces "/" only [INFER: after viewer-request
+	// functions, which see the URI the viewer sent].
+	if rs.uri == "/" && rs.c.defaultRoot != "" {
+		rs.uri = rs.c.defaultRoot
+	}
+	e.serveFromCacheOrOrigin(w, rs)
+}
+
+// requestHeaderSize approximates the request line plus headers as sent on the wire.
+func requestHeaderSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len(r.Host) + 8
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+var (
+	xcacheHit       = []string{"Hit from cloudfront"}
+	xcacheMiss      = []string{"Miss from cloudfront"}
+	xcacheRefresh   = []string{"RefreshHit from cloudfront"}
+	xcacheError     = []string{"Error from cloudfront"}
+	xcacheRedirect  = []string{"Redirect from cloudfront"}
+	xcacheGenerated = []string{"FunctionGeneratedResponse from cloudfront"}
+)
+
+func xcacheFor(result string) []string {
+	switch result {
+	case "Hit":
+		return xcacheHit
+	case "Miss":
+		return xcacheMiss
+	case "RefreshHit":
+		return xcacheRefresh
+	case "Redirect":
+		return xcacheRedirect
+	case "FunctionGeneratedResponse":
+		return xcacheGenerated
+	}
+	return xcacheError
+}
+
+// serveRedirect answers an HTTP viewer on a redirect-to-https behaviour (§2.3: 301).
+func (e *Edge) serveRedirect(w http.ResponseWriter, rs *reqState) {
+	h := w.Header()
+	h.Set("Location", "https://"+rs.r.Host+rs.r.URL.RequestURI())
+	h["Server"] = serverCloudFront
+	body := []byte(errorPage(http.StatusMovedPermanently, "", rs.id))
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	e.stamp(h, rs, "Redirect")
+	rs.status = http.StatusMovedPermanently
+	w.WriteHeader(http.StatusMovedPermanently)
+	if rs.r.Method != http.MethodHead {
+		n, _ := w.Write(body)
+		rs.bytes = int64(n)
+	}
+}
+
+// stamp adds the headers CloudFront puts on every response (§2.8).
+func (e *Edge) stamp(h http.Header, rs *reqState, result string) {
+	rs.result = result
+	if rs.respResult == "" {
+		rs.respResult = result
+	}
+	h["X-Cache"] = xcacheFor(result)
+	h["Via"] = e.via
+	h["X-Amz-Cf-Pop"] = e.pop
+	h["X-Amz-Cf-Id"] = []string{rs.id}
+}
+
+// serveError answers with a CloudFront-generated error page (§8 gap: the body is the
+// well-known "ERROR: The request could not be satisfied" page).
+func (e *Edge) serveError(w http.ResponseWriter, rs *reqState, status int, message, result string) {
+	ent := e.errorEntry(status, message, rs.id)
+	rs.detail = result
+	e.writeEntry(w, rs, ent, "Error", false)
+}
+
+func (e *Edge) errorEntry(status int, message, id string) *entry {
+	body := []byte(errorPage(status, message, id))
+	return &entry{
+		status: status,
+		header: http.Header{
+			"Server":         serverCloudFront,
+			"Content-Type":   {"text/html"},
+			"Content-Length": {strconv.Itoa(len(body))},
+		},
+		body:    body,
+		isError: true,
+	}
+}
+
+// errorPage renders CloudFront's HTML error page.
+func errorPage(status int, message, id string) string {
+	if message == "" {
+		switch status {
+		case http.StatusBadGateway:
+			message = "CloudFront wasn't able to connect to the origin."
+		case http.StatusGatewayTimeout:
+			message = "CloudFront attempted to establish a connection with the origin, but either the attempt failed or the origin closed the connection."
+		default:
+			message = "Bad request."
+		}
+	}
+	return `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">
+<HTML><HEAD><META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=iso-8859-1">
+<TITLE>ERROR: The request could not be satisfied</TITLE>
+</HEAD><BODY>
+<H1>` + strconv.Itoa(status) + ` ERROR</H1>
+<H2>The request could not be satisfied.</H2>
+<HR noshade size="1px">
+` + message + `
+We can't connect to the server for this app or website at this time. There might be too much traffic or a configuration error. Try again later, or contact the app or website owner.
+<BR clear="all">
+If you provide content to customers through CloudFront, you can find steps to troubleshoot and help prevent this error by reviewing the CloudFront documentation.
+<BR clear="all">
+<HR noshade size="1px">
+<PRE>
+Generated by cloudfront (CloudFront)
+Request ID: ` + id + `
+</PRE>
+<ADDRESS>
+</ADDRESS>
+</BODY></HTML>`
+}
+
+// writeEntry sends a response held in an entry (cached or not) to the viewer.
+func (e *Edge) writeEntry(w http.ResponseWriter, rs *reqState, ent *entry, result string, hit bool) {
+	h := w.Header()
+	for k, v := range ent.header {
+		h[k] = v
+	}
+	e.stamp(h, rs, result)
+	if hit {
+		h["Age"] = []string{strconv.FormatInt(ent.age(e.opts.Now()), 10)}
+	}
+	if rs.b != nil && rs.b.headers != nil {
+		rs.b.headers.apply(h, rs.r)
+		if rs.b.headers.serverTiming {
+			h.Set("Server-Timing", "cdn-cache-"+strings.ToLower(map[bool]string{true: "hit", false: "miss"}[hit])+",cdn-pop;desc=\""+e.opts.Pop+"\"")
+		}
+	}
+	status, body := ent.status, ent.body
+	if rs.b != nil && rs.b.viewerResponse != nil && status < 400 {
+		// §3.4: viewer-response functions do not run when the origin status is ≥ 400.
+		var ok bool
+		status, body, ok = e.runViewerResponse(h, rs, status, body)
+		if !ok {
+			return
+		}
+	}
+	if status == http.StatusOK && ent.status == http.StatusOK && !ent.isError {
+		var done bool
+		status, body, done = e.conditionalAndRange(w, rs, h, ent, body)
+		if done {
+			return
+		}
+	}
+	rs.status = status
+	rs.contentType = h.Get("Content-Type")
+	w.WriteHeader(status)
+	if rs.r.Method != http.MethodHead && len(body) > 0 {
+		n, _ := w.Write(body)
+		rs.bytes = int64(n)
+	}
+}
+
+// isViewerGone reports whether err is the viewer going away: neither retried nor
+// blamed on the origin.
+func isViewerGone(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, context.Canceled)
+}

@@ -1,0 +1,298 @@
+package edge
+
+import (
+	"errors"
+	"go/token"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCacheMissThenHit(t *testing.T) {
+	w := newWorld(t)
+	a := w.origins[bucketA]
+	r1 := w.get("/assets/app.js")
+	if r1.StatusCode != 200 || r1.Header.Get("X-Cache") != "Miss from cloudfront" {
+		t.Fatalf("first: %d %q", r1.StatusCode, r1.Header.Get("X-Cache"))
+	}
+	if got := edgeBody(t, r1); got != "object /assets/app.js" {
+		t.Errorf("body %q", got)
+	}
+	r2 := w.get("/assets/app.js")
+	if r2.Header.Get("X-Cache") != "Hit from cloudfront" {
+		t.Fatalf("second X-Cache = %q", r2.Header.Get("X-Cache"))
+	}
+	if a.hits.Load() != 1 {
+		t.Errorf("origin hits = %d, want 1", a.hits.Load())
+	}
+	w.clock.advance(3 * time.Second)
+	r3 := w.get("/assets/app.js")
+	checks := map[string]string{
+		"Age":               "3",
+		"Server":            "AmazonS3",
+		"X-Amz-Meta-Sha256": "abc",
+		"X-Amz-Cf-Pop":      "LCL50-C1",
+		"Content-Length":    "21",
+		"X-Frame-Options":   "SAMEORIGIN", // SecurityHeadersPolicy on the default behaviour
+	}
+	for k, want := range checks {
+		if got := r3.Header.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if id := r3.Header.Get("X-Amz-Cf-Id"); len(id) != 56 {
+		t.Errorf("X-Amz-Cf-Id %q: want 56 characters", id)
+	}
+	if via := r3.Header.Get("Via"); !strings.HasPrefix(via, "1.1 ") || !strings.HasSuffix(via, ".cloudfront.net (CloudFront)") {
+		t.Errorf("Via = %q", via)
+	}
+	if edgeBody(t, r3) != "object /assets/app.js" {
+		t.Error("hit body differs")
+	}
+	// The origin saw its own domain as Host and CloudFront's request headers.
+	req := a.lastRequest()
+	if req.Host != bucketA {
+		t.Errorf("origin Host = %q, want %q", req.Host, bucketA)
+	}
+	if req.Header.Get("User-Agent") != "Amazon CloudFront" || req.Header.Get("X-Amz-Cf-Id") == "" || req.Header.Get("Via") == "" {
+		t.Errorf("origin request headers: %v", req.Header)
+	}
+}
+
+func TestSPADeepLink(t *testing.T) {
+	w := newWorld(t)
+	r := w.get("/messages/42")
+	if r.StatusCode != 200 {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	if got := w.origins[bucketA].lastRequest().URL.Path; got != "/index.html" {
+		t.Errorf("origin path %q, want /index.html", got)
+	}
+	// The cache key is the rewritten URI: another deep link is a hit.
+	if r2 := w.get("/other/deep/link"); r2.Header.Get("X-Cache") != "Hit from cloudfront" {
+		t.Errorf("second deep link X-Cache = %q", r2.Header.Get("X-Cache"))
+	}
+}
+
+func TestDefaultRootObject(t *testing.T) {
+	w := newWorld(t, func(o *Options, c *types.DistributionConfig) {
+		c.DefaultCacheBehavior.FunctionAssociations = &types.FunctionAssociations{Quantity: ei32(0)}
+	})
+	w.get("/")
+	if got := w.origins[bucketA].lastRequest().URL.Path; got != "/index.html" {
+		t.Errorf("/ went to %q", got)
+	}
+	w.get("/docs/")
+	if got := w.origins[bucketA].lastRequest().URL.Path; got != "/docs/" {
+		t.Errorf("/docs/ went to %q (default root object applies to / only)", got)
+	}
+}
+
+func TestUnknownFunction(t *testing.T) {
+	cfg := testDistribution()
+	cfg.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN = aws.String("arn:aws:cloudfront::1:function/nope")
+	_, err := New(cfg, Options{})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Code != "NoSuchFunctionExists" {
+		t.Fatalf("New with unknown function: %v", err)
+	}
+}
+
+func TestViewerProtocol(t *testing.T) {
+	w := newWorld(t, func(o *Options, c *types.DistributionConfig) { o.ViewerHTTPS = false })
+	r := w.get("/a.js?x=1")
+	if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "https://d111.cloudfront.net/a.js?x=1" {
+		t.Errorf("redirect-to-https: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	cfg := w.e.Config()
+	cfg.DefaultCacheBehavior.ViewerProtocolPolicy = types.ViewerProtocolPolicyHttpsOnly
+	if err := w.e.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.get("/a.js"); r.StatusCode != http.StatusForbidden {
+		t.Errorf("https-only over http: %d", r.StatusCode)
+	}
+}
+
+func TestInvalidate(t *testing.T) {
+	w := newWorld(t)
+	for _, p := range []string{"/assets/a.js", "/assets/b.js", "/index.html", "/about.txt"} {
+		w.get(p)
+		w.get(p, "Accept-Encoding", "gzip") // a second variant of each
+	}
+	hits := func(p string) string { return w.get(p).Header.Get("X-Cache") }
+	if hits("/assets/a.js") != "Hit from cloudfront" {
+		t.Fatal("not cached")
+	}
+	w.e.Invalidate([]string{"/index.html"})
+	if hits("/index.html") != "Miss from cloudfront" {
+		t.Error("exact invalidation missed")
+	}
+	if w.get("/about.txt", "Accept-Encoding", "gzip").Header.Get("X-Cache") != "Hit from cloudfront" {
+		t.Error("unrelated path was invalidated")
+	}
+	w.e.Invalidate([]string{"/assets/*"})
+	for _, p := range []string{"/assets/a.js", "/assets/b.js"} {
+		if hits(p) != "Miss from cloudfront" {
+			t.Errorf("%s survived /assets/*", p)
+		}
+		if w.get(p, "Accept-Encoding", "gzip").Header.Get("X-Cache") != "Miss from cloudfront" {
+			t.Errorf("gzip variant of %s survived", p)
+		}
+	}
+	w.e.Invalidate([]string{"/ABOUT.TXT"})
+	if hits("/about.txt") != "Hit from cloudfront" {
+		t.Error("invalidation is case-sensitive")
+	}
+	w.e.Invalidate([]string{"/*"})
+	if w.e.cache.len() != 0 {
+		t.Errorf("/* left %d entries", w.e.cache.len())
+	}
+}
+
+func TestConfigIsDeepCopy(t *testing.T) {
+	w := newWorld(t)
+	c1 := w.e.Config()
+	want := testDistribution()
+	if diff := cmp.Diff(want, c1, ignoreSerdeMarkers); diff != "" {
+		t.Errorf("Config differs from what was applied (-want +got):\n%s", diff)
+	}
+	c1.Origins.Items[0].DomainName = aws.String("mutated")
+	c1.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN = aws.String("x")
+	c2 := w.e.Config()
+	if aws.ToString(c2.Origins.Items[0].DomainName) != bucketA || aws.ToString(c2.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN) != spaARN {
+		t.Error("Config returned shared state")
+	}
+}
+
+func TestApplyValidation(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *types.DistributionConfig)
+		code   string
+	}{
+		{"unknown target", func(c *types.DistributionConfig) { c.DefaultCacheBehavior.TargetOriginId = aws.String("nope") }, "NoSuchOrigin"},
+		{"group of three", func(c *types.DistributionConfig) {
+			m := c.OriginGroups.Items[0].Members
+			m.Items = append(m.Items, types.OriginGroupMember{OriginId: aws.String("api-us-east-1")})
+			m.Quantity = ei32(3)
+		}, "InvalidArgument"},
+		{"group member unknown", func(c *types.DistributionConfig) {
+			c.OriginGroups.Items[0].Members.Items[1].OriginId = aws.String("ghost")
+		}, "NoSuchOrigin"},
+		{"failover code 429", func(c *types.DistributionConfig) {
+			c.OriginGroups.Items[0].FailoverCriteria.StatusCodes = &types.StatusCodes{Quantity: ei32(1), Items: []int32{429}}
+		}, "InvalidArgument"},
+		{"quantity mismatch", func(c *types.DistributionConfig) { c.Origins.Quantity = ei32(3) }, "InconsistentQuantities"},
+		{"root object with slash", func(c *types.DistributionConfig) { c.DefaultRootObject = aws.String("/index.html") }, "InvalidDefaultRootObject"},
+		{"unknown cache policy", func(c *types.DistributionConfig) { c.DefaultCacheBehavior.CachePolicyId = aws.String("x") }, "NoSuchCachePolicy"},
+		{"attempts 4", func(c *types.DistributionConfig) { c.Origins.Items[0].ConnectionAttempts = ei32(4) }, "InvalidArgument"},
+		{"read timeout 121", func(c *types.DistributionConfig) { c.Origins.Items[0].S3OriginConfig.OriginReadTimeout = ei32(121) }, "InvalidOriginReadTimeout"},
+		{"methods 4", func(c *types.DistributionConfig) {
+			c.DefaultCacheBehavior.AllowedMethods = methodsAll(types.MethodGet, types.MethodHead, types.MethodOptions, types.MethodPost)
+		}, "InvalidArgument"},
+		{"duplicate origin", func(c *types.DistributionConfig) { c.Origins.Items[1].Id = c.Origins.Items[0].Id }, "InvalidArgument"},
+		{"group id clashes", func(c *types.DistributionConfig) { c.OriginGroups.Items[0].Id = aws.String("api-us-east-1") }, "InvalidArgument"},
+		{"error code 418", func(c *types.DistributionConfig) {
+			c.CustomErrorResponses = &types.CustomErrorResponses{Quantity: ei32(1), Items: []types.CustomErrorResponse{{ErrorCode: ei32(418)}}}
+		}, "InvalidErrorCode"},
+	}
+	w := newWorld(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testDistribution()
+			tt.mutate(c)
+			err := w.e.Apply(c)
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Code != tt.code {
+				t.Fatalf("Apply = %v, want code %s", err, tt.code)
+			}
+		})
+	}
+	// A rejected config changed nothing.
+	if aws.ToString(w.e.Config().DefaultCacheBehavior.TargetOriginId) != "site" {
+		t.Error("rejected config was applied")
+	}
+	if err := w.e.Apply(testDistribution()); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+}
+
+func TestOACSignsOriginRequests(t *testing.T) {
+	w := newWorld(t)
+	verify := func(service string) http.HandlerFunc {
+		return func(rw http.ResponseWriter, r *http.Request) {
+			if _, err := VerifySigV4(r, edgeCreds, service, w.clock.now()); err != nil {
+				http.Error(rw, err.Error(), http.StatusForbidden)
+				return
+			}
+			rw.Write([]byte("ok"))
+		}
+	}
+	w.origins[bucketA].set(verify("s3"))
+	w.origins[urlA].set(verify("lambda"))
+	if r := w.get("/assets/with%20space+plus.js"); r.StatusCode != 200 {
+		t.Errorf("S3 OAC: %d %s", r.StatusCode, edgeBody(t, r))
+	}
+	body := `{"id":"1","author":"a","text":"hi"}`
+	r := w.do(http.MethodPost, "/api/messages?x=1", strings.NewReader(body), "Content-Type", "application/json",
+		"X-Amz-Content-Sha256", sha256Hex([]byte(body)))
+	if r.StatusCode != 200 {
+		t.Errorf("lambda OAC POST: %d %s", r.StatusCode, edgeBody(t, r))
+	}
+	if got := w.origins[urlA].lastRequest().Host; got != urlA {
+		t.Errorf("function URL got Host %q", got)
+	}
+	if r := w.get("/api/health"); r.StatusCode != 200 {
+		t.Errorf("lambda OAC GET: %d %s", r.StatusCode, edgeBody(t, r))
+	}
+}
+
+func TestRefreshHitAfterMaxAgeZero(t *testing.T) {
+	w := newWorld(t)
+	w.origins[bucketA].set(s3Object("max-age=0, must-revalidate"))
+	w.get("/a.css")
+	// CachingOptimized has MinTTL 1: max-age=0 is kept for 1 s (§2.4).
+	if r := w.get("/a.css"); r.Header.Get("X-Cache") != "Hit from cloudfront" {
+		t.Fatalf("within MinTTL: %q", r.Header.Get("X-Cache"))
+	}
+	w.clock.advance(2 * time.Second)
+	r := w.get("/a.css")
+	if r.Header.Get("X-Cache") != "RefreshHit from cloudfront" || edgeBody(t, r) != "object /a.css" {
+		t.Fatalf("after expiry: %q", r.Header.Get("X-Cache"))
+	}
+	if got := w.origins[bucketA].lastRequest().Header.Get("If-None-Match"); got != `"e-/a.css"` {
+		t.Errorf("revalidation If-None-Match = %q", got)
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	w := newWorld(t)
+	if r := w.do(http.MethodPost, "/index.html", strings.NewReader("x")); r.StatusCode != http.StatusForbidden || r.Header.Get("X-Cache") != "Error from cloudfront" {
+		t.Errorf("POST on GET/HEAD/OPTIONS behaviour: %d", r.StatusCode)
+	}
+	if r := w.do("PROPFIND", "/index.html", nil); r.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("PROPFIND: %d", r.StatusCode)
+	}
+}
+
+func TestRequestTooLarge(t *testing.T) {
+	w := newWorld(t)
+	if r := w.get("/" + strings.Repeat("a", 8200)); r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("long URL: %d", r.StatusCode)
+	}
+	if r := w.get("/x", "X-Big", strings.Repeat("b", 21000)); r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("big headers: %d", r.StatusCode)
+	}
+}
+
+// ignoreSerdeMarkers skips the SDK types' unexported serde fields.
+var ignoreSerdeMarkers = cmp.FilterPath(func(p cmp.Path) bool {
+	sf, ok := p.Last().(cmp.StructField)
+	return ok && !token.IsExported(sf.Name())
+}, cmp.Ignore())

@@ -1,0 +1,148 @@
+package edge
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FunctionRuntime is the only CloudFront Functions runtime the edge accepts for source
+// it runs itself (spec/cloudfront.md §3.4).
+const FunctionRuntime = "cloudfront-js-2.0"
+
+// SPARewriteName is the name of the built-in single-page-app rewrite function.
+const SPARewriteName = "twinedge-spa-rewrite"
+
+// SPARewriteJS is the cloudfront-js-2.0 source of the SPA rewrite, as deployed to AWS.
+// It must agree with spaRewriteURI on every input; a test runs both on the same cases.
+// Unlike AWS's "url-rewrite-single-page-apps" example (§3.3 Option B), which turns
+// "/status" into "/status/index.html", twinedge serves the app shell for every deep
+// link: a path whose last segment has no '.' serves /index.html (DESIGN.md).
+const SPARewriteJS = `function handler(event) {
+    var request = event.request;
+    var uri = request.uri;
+    if (uri.endsWith('/')) {
+        request.uri = uri + 'index.html';
+    } else if (uri.substring(uri.lastIndexOf('/') + 1).indexOf('.') === -1) {
+        request.uri = '/index.html';
+    }
+    return request;
+}
+`
+
+// spaRewriteURI is the Go implementation of SPARewriteJS.
+func spaRewriteURI(uri string) string {
+	if strings.HasSuffix(uri, "/") {
+		return uri + "index.html"
+	}
+	last := uri[strings.LastIndexByte(uri, '/')+1:]
+	if !strings.Contains(last, ".") {
+		return "/index.html"
+	}
+	return uri
+}
+
+// Function is a CloudFront Function the edge can run on viewer-request or
+// viewer-response events. The edge runs the Go implementation when one is set and the
+// JavaScript Code otherwise (in goja); both must give identical results.
+type Function struct {
+	// Name is the function name, the last element of its ARN
+	// (arn:aws:cloudfront::<account>:function/<name>).
+	Name string
+	// Runtime is the CloudFront runtime of Code (default "cloudfront-js-2.0").
+	Runtime string
+	// Code is the JavaScript source deployed to CloudFront.
+	Code string
+	// RewriteURI, when set, is a native viewer-request implementation that only rewrites
+	// the URI. It is the fast path: no event object is built.
+	RewriteURI func(uri string) string
+	// Handle, when set, is a native implementation over the full event. For a
+	// viewer-request event it returns the (possibly modified) request, or a response to
+	// send instead; for viewer-response it returns the response.
+	Handle func(ev *FunctionEvent) (*FunctionResult, error)
+}
+
+// FunctionResult is what a function returns: a request to continue with, or a response.
+type FunctionResult struct {
+	Request  *FunctionRequest
+	Response *FunctionResponse
+}
+
+// builtinFunctions are always available by name.
+func builtinFunctions() map[string]*Function {
+	return map[string]*Function{
+		SPARewriteName: {Name: SPARewriteName, Runtime: FunctionRuntime, Code: SPARewriteJS, RewriteURI: spaRewriteURI},
+	}
+}
+
+// functionNameFromARN returns the last path element of a CloudFront function ARN,
+// "arn:aws:cloudfront::123456789012:function/twinedge-spa-rewrite" → "twinedge-spa-rewrite".
+// A bare name is accepted as is.
+func functionNameFromARN(arn string) (string, error) {
+	name := arn
+	if strings.HasPrefix(arn, "arn:") {
+		i := strings.Index(arn, ":function/")
+		if i < 0 {
+			return "", fmt.Errorf("%q is not a CloudFront function ARN", arn)
+		}
+		name = arn[i+len(":function/"):]
+	}
+	if name == "" || strings.Contains(name, "/") {
+		return "", fmt.Errorf("%q has no function name", arn)
+	}
+	return name, nil
+}
+
+// FunctionEvent is the CloudFront Functions event object (spec/cloudfront.md §3.4). Its
+// JSON form is exactly what a cloudfront-js-2.0 handler receives.
+type FunctionEvent struct {
+	Version  string            `json:"version"`
+	Context  FunctionContext   `json:"context"`
+	Viewer   FunctionViewer    `json:"viewer"`
+	Request  *FunctionRequest  `json:"request"`
+	Response *FunctionResponse `json:"response,omitempty"`
+}
+
+// FunctionContext identifies the distribution and event.
+type FunctionContext struct {
+	DistributionDomainName string `json:"distributionDomainName"`
+	DistributionID         string `json:"distributionId"`
+	EventType              string `json:"eventType"`
+	RequestID              string `json:"requestId"`
+}
+
+// FunctionViewer describes the viewer.
+type FunctionViewer struct {
+	IP string `json:"ip"`
+}
+
+// FunctionValue is one header, query-string or cookie value; repeated names keep all
+// values in MultiValue (the first is also in Value).
+type FunctionValue struct {
+	Value      string          `json:"value"`
+	Attributes string          `json:"attributes,omitempty"`
+	MultiValue []FunctionValue `json:"multiValue,omitempty"`
+}
+
+// FunctionRequest is event.request. Header names are lower case; cookies are not in Headers.
+type FunctionRequest struct {
+	Method      string                   `json:"method"`
+	URI         string                   `json:"uri"`
+	QueryString map[string]FunctionValue `json:"querystring"`
+	Headers     map[string]FunctionValue `json:"headers"`
+	Cookies     map[string]FunctionValue `json:"cookies"`
+}
+
+// FunctionResponse is event.response, or a response generated by a viewer-request function.
+type FunctionResponse struct {
+	StatusCode        int                      `json:"statusCode"`
+	StatusDescription string                   `json:"statusDescription,omitempty"`
+	Headers           map[string]FunctionValue `json:"headers"`
+	Cookies           map[string]FunctionValue `json:"cookies"`
+	Body              *FunctionBody            `json:"body,omitempty"`
+}
+
+// FunctionBody is a generated response body; Encoding is "text" or "base64".
+type FunctionBody struct {
+	Data     string `json:"data"`
+	Encoding string `json:"encoding"`
+}

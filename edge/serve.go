@@ -1,0 +1,517 @@
+package edge
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fillResult is the outcome of going to the origin for one cache key.
+type fillResult struct {
+	ent    *entry          // the response, stored or not
+	result string          // Miss, RefreshHit, Hit (stale served), Error
+	stream *originResponse // a body too large to buffer: only the leader may send it
+	stored bool
+}
+
+// serveFromCacheOrOrigin looks the request up in the cache and goes to the origin on a
+// miss or an expired object.
+func (e *Edge) serveFromCacheOrOrigin(w http.ResponseWriter, rs *reqState) {
+	b, r := rs.b, rs.r
+	ae := normalizedAcceptEncoding(b, r)
+	key, keyQuery := cacheKeyFor(rs, ae)
+	// §2.3: GET and HEAD (and OPTIONS when configured) are cached; never with
+	// CachingDisabled.
+	cacheable := b.cached.has(r.Method) && !b.cache.disabled()
+	now := e.opts.Now()
+	var stale *entry
+	if cacheable {
+		if ent := e.cache.get(key); ent != nil {
+			if ent.isFresh(now) {
+				e.writeEntry(w, rs, ent, "Hit", true)
+				return
+			}
+			stale = ent
+			// §2.5 stale-while-revalidate: serve the stale object now, refresh behind.
+			if ent.fresh.swr > 0 && now.Before(ent.expires().Add(ent.fresh.swr)) && !ent.isError {
+				e.revalidateInBackground(rs, key, keyQuery, ent, ae)
+				rs.detail = "StaleWhileRevalidate"
+				e.writeEntry(w, rs, ent, "Hit", true)
+				return
+			}
+		}
+	}
+	ctx := r.Context()
+	var res *fillResult
+	// §2.3 request collapsing: concurrent misses for one key wait for the first origin
+	// response. Not with cookies forwarded, nor for methods that are not cached.
+	if cacheable && r.Method == http.MethodGet && !b.forwardCookies {
+		fkey := key.path + "\x00" + key.variant
+		v, _, shared := e.flight.Do(fkey, func() (any, error) {
+			// The fill outlives a viewer that leaves: others may be waiting on it.
+			return e.fill(context.WithoutCancel(ctx), rs, key, keyQuery, stale, ae, cacheable), nil
+		})
+		res = v.(*fillResult)
+		if shared && res.stream == nil && (res.stored || res.result == "Hit") {
+			// A collapsed request is logged as a Hit (§2.3).
+			r2 := *res
+			if r2.result == "Miss" {
+				r2.result = "Hit"
+			}
+			res = &r2
+		} else if shared {
+			res = e.fill(ctx, rs, key, keyQuery, stale, ae, cacheable)
+		}
+	} else {
+		res = e.fill(ctx, rs, key, keyQuery, stale, ae, cacheable)
+	}
+	if res.stream != nil {
+		e.writeStream(w, rs, res.stream)
+		return
+	}
+	if res.ent == nil { // the viewer went away
+		rs.status = 499
+		return
+	}
+	e.writeEntry(w, rs, res.ent, res.result, res.result == "Hit")
+}
+
+// isFresh reports whether the entry may be served without asking the origin.
+func (ent *entry) isFresh(now time.Time) bool {
+	return !ent.varyAll && now.Before(ent.expires())
+}
+
+// fill fetches key from the origin (conditionally when a stale copy exists), stores what
+// may be stored, and returns what to send.
+func (e *Edge) fill(ctx context.Context, rs *reqState, key cacheKey, keyQuery string, stale *entry, ae string, cacheable bool) *fillResult {
+	build := func(o *originServer) (*originRequest, error) {
+		return e.buildOriginRequest(ctx, rs, o, ae, stale, cacheable)
+	}
+	resp, oerr := e.fetch(ctx, rs, build)
+	now := e.opts.Now()
+	if oerr != nil {
+		if rs.r.Context().Err() != nil && ctx.Err() != nil {
+			return &fillResult{}
+		}
+		// §3.2: origin timeout counts as 5xx; an expired object is served instead.
+		if stale != nil && !stale.isError {
+			if ent := e.staleOnError(stale, oerr.Status(), now); ent != nil {
+				return &fillResult{ent: ent, result: "Hit"}
+			}
+		}
+		rs.detail = detailFor(oerr)
+		ent := e.errorEntry(oerr.Status(), "", rs.id)
+		ent.key, ent.uri, ent.stored = key, entryURI(key, keyQuery), now
+		return e.finishError(rs, ent, nil, cacheable)
+	}
+	if resp.rest != nil {
+		return &fillResult{stream: resp}
+	}
+	if resp.status == http.StatusNotModified && stale != nil {
+		// §2.3: the origin confirmed the expired object; refresh it → RefreshHit.
+		ent := e.refreshed(rs, stale, resp, now)
+		if cacheable && ent.fresh.store {
+			e.cache.put(ent)
+		}
+		return &fillResult{ent: ent, result: "RefreshHit", stored: true}
+	}
+	if resp.status >= 500 && stale != nil && !stale.isError {
+		if ent := e.staleOnError(stale, resp.status, now); ent != nil {
+			return &fillResult{ent: ent, result: "Hit"}
+		}
+	}
+	ent := e.newEntry(rs, key, keyQuery, resp, ae, now)
+	if resp.status >= 400 {
+		return e.finishError(rs, ent, resp, cacheable)
+	}
+	stored := false
+	if cacheable && ent.fresh.store && rs.r.Method != http.MethodHead && cacheableStatus(resp.status) {
+		e.cache.put(ent)
+		stored = true
+	}
+	return &fillResult{ent: ent, result: "Miss", stored: stored}
+}
+
+// cacheableStatus: responses CloudFront caches by TTL (errors follow §3.2 instead).
+func cacheableStatus(s int) bool {
+	switch s {
+	case 200, 203, 204, 206, 300, 301, 302, 307, 308, 410:
+		return true
+	}
+	return false
+}
+
+func detailFor(oerr *OriginError) string {
+	switch oerr.Kind {
+	case failConnect:
+		if strings.Contains(oerr.Err.Error(), errNoSuchHost.Error()) {
+			return "OriginDnsError"
+		}
+		return "OriginConnectError"
+	case failConnectTimeout:
+		return "OriginConnectTimeout"
+	case failResponseTimeout:
+		return "OriginReadTimeout"
+	}
+	return "OriginError"
+}
+
+// staleOnError returns the expired entry to serve when the origin fails with status
+// (§2.5, §3.2): within stale-if-error when the origin set it; never with
+// stale-if-error=0; otherwise the object is served for ErrorCachingMinTTL and the
+// origin is tried again after that.
+func (e *Edge) staleOnError(stale *entry, status int, now time.Time) *entry {
+	if status < 500 {
+		return nil
+	}
+	f := stale.fresh
+	if f.sieOff {
+		return nil
+	}
+	if f.sie > 0 && !now.Before(stale.expires().Add(f.sie)) {
+		return nil
+	}
+	errTTL := 10 * time.Second
+	if er := e.cur.Load().errorPages[status]; er != nil {
+		errTTL = er.minTTL
+	}
+	if f.sie > 0 {
+		// Keep serving within the stale-if-error window; retry the origin each time.
+		return stale
+	}
+	cp := *stale
+	cp.stored = now
+	cp.fresh.ttl = errTTL
+	e.cache.put(&cp)
+	return &cp
+}
+
+// finishError applies custom error responses and error caching (§3.1, §3.2).
+func (e *Edge) finishError(rs *reqState, ent *entry, resp *originResponse, cacheable bool) *fillResult {
+	er := rs.c.errorPages[ent.status]
+	minTTL := 10 * time.Second
+	if er != nil {
+		minTTL = er.minTTL
+	}
+	if er != nil && er.pagePath != "" {
+		if page := e.errorPageEntry(rs, er); page != nil {
+			page.key, page.uri, page.stored = ent.key, ent.uri, ent.stored
+			page.isError = true
+			ent = page
+		}
+	}
+	ttl, ok := errorTTL(ent.status, rs.b.cache, resp, minTTL, e.opts.Now())
+	if er != nil && er.respCode != 0 {
+		ttl, ok = errorTTL(er.code, rs.b.cache, resp, minTTL, e.opts.Now())
+	}
+	ent.isError = true
+	ent.fresh = freshness{store: ok, ttl: ttl}
+	stored := false
+	if cacheable && ok && ttl > 0 && rs.r.Method != http.MethodHead {
+		e.cache.put(ent)
+		stored = true
+	}
+	result := "Error"
+	return &fillResult{ent: ent, result: result, stored: stored}
+}
+
+// errorTTL is the error caching table of §3.2: 404, 414, 500, 501, 502, 503, 504 are
+// always cached, for max(ErrorCachingMinTTL, the origin's TTL); 400, 403, 405, 412, 415
+// only when the origin sent max-age or s-maxage; 416 and anything else never. A cache
+// policy that caches nothing caches no errors either [INFER].
+func errorTTL(status int, p *cachePolicy, resp *originResponse, minTTL time.Duration, now time.Time) (time.Duration, bool) {
+	if p.disabled() {
+		return 0, false
+	}
+	var hdrTTL time.Duration
+	var hasAge bool
+	if resp != nil {
+		cc := parseCacheControl(resp.header.Values("Cache-Control"))
+		switch {
+		case cc.hasSMax:
+			hdrTTL, hasAge = time.Duration(min(cc.sMaxAge, p.maxTTL))*time.Second, true
+		case cc.hasMaxAge:
+			hdrTTL, hasAge = time.Duration(min(cc.maxAge, p.maxTTL))*time.Second, true
+		case resp.header.Get("Expires") != "":
+			if t, err := http.ParseTime(resp.header.Get("Expires")); err == nil && t.After(now) {
+				hdrTTL = min(t.Sub(now), time.Duration(p.maxTTL)*time.Second)
+			}
+		}
+	}
+	switch status {
+	case 404, 414, 500, 501, 502, 503, 504:
+		return max(minTTL, hdrTTL), true
+	case 400, 403, 405, 412, 415:
+		if hasAge {
+			return max(minTTL, hdrTTL), true
+		}
+	}
+	return 0, false
+}
+
+// errorPageEntry fetches a custom error page through the first behaviour that matches
+// its path (§3.1). nil when the page cannot be fetched, in which case the viewer gets
+// the original error.
+func (e *Edge) errorPageEntry(rs *reqState, er *errorResponse) *entry {
+	c := rs.c
+	pb := c.match(normalizePath(er.pagePath))
+	pr := &reqState{r: rs.r, c: c, b: pb, id: rs.id, start: rs.start, https: true, uri: er.pagePath, header: http.Header{}}
+	ae := normalizedAcceptEncoding(pb, rs.r)
+	key, _ := cacheKeyFor(pr, ae)
+	now := e.opts.Now()
+	if ent := e.cache.get(key); ent != nil && ent.isFresh(now) && ent.status == http.StatusOK {
+		return e.withStatus(ent, er.respCode)
+	}
+	get := *rs.r
+	get.Method = http.MethodGet
+	pr.r = &get
+	resp, oerr := e.fetch(context.WithoutCancel(rs.r.Context()), pr, func(o *originServer) (*originRequest, error) {
+		return e.buildOriginRequest(rs.r.Context(), pr, o, ae, nil, true)
+	})
+	if oerr != nil || resp.rest != nil {
+		resp.close()
+		return nil
+	}
+	ent := e.newEntry(pr, key, "", resp, ae, now)
+	if resp.status != http.StatusOK {
+		// §3.1: the viewer gets the status of the error page's origin.
+		return ent
+	}
+	if ent.fresh.store {
+		e.cache.put(ent)
+	}
+	return e.withStatus(ent, er.respCode)
+}
+
+func (e *Edge) withStatus(ent *entry, status int) *entry {
+	cp := *ent
+	cp.status = status
+	return &cp
+}
+
+// refreshed makes the entry that replaces stale after a 304: the stale body with the
+// 304's updated headers, fresh again from now.
+func (e *Edge) refreshed(rs *reqState, stale *entry, resp *originResponse, now time.Time) *entry {
+	cp := *stale
+	cp.header = stale.header.Clone()
+	merged := stale.header.Clone()
+	for _, k := range []string{"Cache-Control", "Expires", "Etag", "Last-Modified", "Date"} {
+		if v, ok := resp.header[k]; ok {
+			if k == "Etag" && stale.header.Get("Content-Encoding") != "" {
+				continue // keep the weakened ETag of a compressed copy (§2.7)
+			}
+			cp.header[k] = slices.Clip(slices.Clone(v))
+			merged[k] = v
+		}
+	}
+	cp.stored = now
+	cp.fresh = computeFreshness(rs.b.cache, merged, now)
+	return &cp
+}
+
+// newEntry converts an origin response into the entry viewers get, compressing it when
+// the behaviour and the response allow (§2.7).
+func (e *Edge) newEntry(rs *reqState, key cacheKey, keyQuery string, resp *originResponse, ae string, now time.Time) *entry {
+	b := rs.b
+	h := viewerResponseHeader(resp.header, b)
+	body := resp.body
+	if rs.r.Method != http.MethodHead {
+		if b.compress && ae != "" {
+			body = compressResponse(h, resp.status, body, ae)
+		}
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
+	ent := &entry{
+		key: key, uri: entryURI(key, keyQuery), status: resp.status, header: h, body: body, stored: now,
+		fresh: computeFreshness(b.cache, resp.header, now),
+		etag:  resp.header.Get("Etag"), lastMod: resp.header.Get("Last-Modified"),
+	}
+	for _, v := range resp.header.Values("Vary") {
+		if strings.Contains(v, "*") {
+			// §2.4: "Vary: *" → cached, but every request goes to the origin without
+			// conditional headers.
+			ent.varyAll = true
+		}
+	}
+	return ent
+}
+
+func entryURI(key cacheKey, keyQuery string) string {
+	if keyQuery == "" {
+		return key.path
+	}
+	return key.path + "?" + keyQuery
+}
+
+// revalidateInBackground refreshes a stale-while-revalidate object once, whoever asks.
+func (e *Edge) revalidateInBackground(rs *reqState, key cacheKey, keyQuery string, stale *entry, ae string) {
+	bg := *rs
+	r := rs.r.Clone(context.WithoutCancel(rs.r.Context()))
+	bg.r = r
+	fkey := "swr\x00" + key.path + "\x00" + key.variant
+	go e.flight.Do(fkey, func() (any, error) {
+		return e.fill(r.Context(), &bg, key, keyQuery, stale, ae, true), nil
+	})
+}
+
+// writeStream sends a response whose body is too large to buffer: headers now, body as
+// it comes. It is not cached (see Options.MaxBufferedBody).
+func (e *Edge) writeStream(w http.ResponseWriter, rs *reqState, resp *originResponse) {
+	defer resp.close()
+	h := w.Header()
+	for k, v := range viewerResponseHeader(resp.header, rs.b) {
+		h[k] = v
+	}
+	e.stamp(h, rs, "Miss")
+	if rs.b.headers != nil {
+		rs.b.headers.apply(h, rs.r)
+	}
+	rs.status = resp.status
+	rs.contentType = h.Get("Content-Type")
+	w.WriteHeader(resp.status)
+	n, _ := w.Write(resp.body)
+	rs.bytes = int64(n)
+	buf := make([]byte, 64<<10)
+	for {
+		m, err := resp.rest.Read(buf)
+		if m > 0 {
+			k, werr := w.Write(buf[:m])
+			rs.bytes += int64(k)
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if err.Error() != "EOF" {
+				// Bytes already went out: the viewer sees a truncated response, as on
+				// CloudFront; abort the connection so it cannot mistake it for complete.
+				e.log.Info("origin body failed mid-stream", "origin", resp.origin.id, "err", err)
+				panic(http.ErrAbortHandler)
+			}
+			return
+		}
+	}
+}
+
+// normalizedAcceptEncoding is the Accept-Encoding CloudFront puts in the cache key and
+// forwards when the cache policy enables gzip and/or Brotli (§2.7): "br,gzip", "br",
+// "gzip" or "". Other codings are dropped, q=0 means not accepted, HTTP/1.0 viewers
+// get none.
+func normalizedAcceptEncoding(b *behaviour, r *http.Request) string {
+	p := b.cache
+	if !p.gzip && !p.br || (r.ProtoMajor == 1 && r.ProtoMinor == 0) {
+		return ""
+	}
+	var br, gz bool
+	for _, v := range r.Header["Accept-Encoding"] {
+		for len(v) > 0 {
+			var tok string
+			tok, v, _ = strings.Cut(v, ",")
+			name, params, _ := strings.Cut(tok, ";")
+			name = strings.TrimSpace(name)
+			if q := strings.TrimSpace(params); strings.HasPrefix(q, "q=") {
+				if f, err := strconv.ParseFloat(q[2:], 64); err == nil && f == 0 {
+					continue
+				}
+			}
+			switch {
+			case strings.EqualFold(name, "br"):
+				br = true
+			case strings.EqualFold(name, "gzip"):
+				gz = true
+			}
+		}
+	}
+	br, gz = br && p.br, gz && p.gzip
+	switch {
+	case br && gz:
+		return "br,gzip"
+	case br:
+		return "br"
+	case gz:
+		return "gzip"
+	}
+	return ""
+}
+
+// cacheKeyFor builds the cache key (§2.3): the URI plus what the cache policy adds.
+// It also returns the query string part of the key, for invalidation matching.
+func cacheKeyFor(rs *reqState, ae string) (cacheKey, string) {
+	p := rs.b.cache
+	k := cacheKey{path: rs.uri, variant: ae}
+	if p.query.none() && p.headers.none() && p.cookies.none() {
+		return k, ""
+	}
+	var sb strings.Builder
+	sb.WriteString(ae)
+	q := selectQuery(rs.query, func(n string) bool { return p.query.includes(n) })
+	if q != "" {
+		sb.WriteString("\x00q")
+		sb.WriteString(q)
+	}
+	if !p.headers.none() {
+		for _, n := range p.headers.list {
+			if vs, ok := rs.header[http.CanonicalHeaderKey(n)]; ok {
+				sb.WriteString("\x00h")
+				sb.WriteString(n)
+				sb.WriteByte('=')
+				sb.WriteString(strings.Join(vs, ","))
+			}
+		}
+	}
+	if !p.cookies.none() {
+		for _, c := range selectCookies(rs.header, func(n string) bool { return p.cookies.includes(n) }) {
+			sb.WriteString("\x00c")
+			sb.WriteString(c)
+		}
+	}
+	k.variant = sb.String()
+	return k, q
+}
+
+// selectQuery keeps the query parameters whose name keep accepts, in the viewer's order.
+func selectQuery(raw string, keep func(string) bool) string {
+	if raw == "" {
+		return ""
+	}
+	var out []string
+	all := true
+	for _, part := range strings.Split(raw, "&") {
+		if part == "" {
+			continue
+		}
+		name, _, _ := strings.Cut(part, "=")
+		if un, err := url.QueryUnescape(name); err == nil {
+			name = un
+		}
+		if keep(name) {
+			out = append(out, part)
+		} else {
+			all = false
+		}
+	}
+	if all {
+		return raw
+	}
+	return strings.Join(out, "&")
+}
+
+// selectCookies returns "name=value" for the viewer's cookies that keep accepts, sorted.
+func selectCookies(h http.Header, keep func(string) bool) []string {
+	var out []string
+	for _, line := range h["Cookie"] {
+		for _, c := range strings.Split(line, ";") {
+			c = strings.TrimSpace(c)
+			name, _, _ := strings.Cut(c, "=")
+			if name != "" && keep(name) {
+				out = append(out, c)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
