@@ -1,0 +1,602 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Release publishes the site described by opts.Source to every target bucket and
+// invalidates what changed, in an order that never breaks the site mid-release:
+//
+//  1. plan: one listing per bucket plus the last release record; the plan is data,
+//     printed by a dry run, which then stops;
+//  2. assets (content-hashed files and new non-HTML files) to all buckets at once,
+//     opts.Concurrency requests per bucket, then a listing verifies they are all there;
+//  3. pages (HTML and other changed mutable files): secondary buckets first, the
+//     primary last, each live file copied to the record bucket before it is overwritten;
+//  4. deletes of keys no kept release references, already checked against MaxDeletes;
+//  5. one invalidation of the changed cached paths, then the release record, then the
+//     wait for the invalidation to complete.
+//
+// Any error in 2 or 3 stops the release before further pages and before any delete;
+// the returned *ReleaseError says what each bucket serves. Re-running the same release
+// completes it: its id, and so its invalidation's CallerReference, is unchanged.
+// The Report is returned with the error when one was built.
+func Release(ctx context.Context, opts Options) (*Report, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	src := o.Source
+	if src.Dir == "" {
+		return nil, errors.New("release needs a site directory")
+	}
+	if src.Build != nil {
+		if err := src.Build(src.Dir); err != nil {
+			return nil, fmt.Errorf("build site into %s: %w", src.Dir, err)
+		}
+	}
+	r := &run{o: o, kind: "release", routes: o.Routes, source: src.Dir, content: dirContent{src.Dir}}
+	if src.Static {
+		files, cfg, err := scanStatic(src.Dir, src.Config)
+		if err != nil {
+			return nil, err
+		}
+		r.files = files
+		r.routes = append(append([]string(nil), r.routes...), cfg.Routes...)
+	} else {
+		m, err := loadBuiltSite(src.Dir)
+		if err != nil {
+			return nil, err
+		}
+		r.files = m.Files
+	}
+	return r.do(ctx)
+}
+
+// content supplies the bytes of planned uploads.
+type content interface {
+	// available reports, at plan time, whether f can be written to t.
+	available(t *Target, rs *recordStore, f File) error
+	// put writes f to t.
+	put(ctx context.Context, t *Target, rs *recordStore, f File) error
+}
+
+// dirContent uploads files from a built site directory.
+type dirContent struct{ dir string }
+
+func (d dirContent) available(*Target, *recordStore, File) error { return nil }
+
+func (d dirContent) put(ctx context.Context, t *Target, _ *recordStore, f File) error {
+	fh, err := os.Open(filepath.Join(d.dir, filepath.FromSlash(f.Path)))
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	return putObject(ctx, t, f, fh)
+}
+
+// run is one release or rollback in progress.
+type run struct {
+	o       Options
+	kind    string // "release" or "rollback"
+	of      string // for a rollback: the release restored
+	files   []File // the desired site, sorted by path
+	routes  []string
+	source  string
+	content content
+
+	prog     *progress
+	stores   []*recordStore
+	states   []*bucketState
+	plans    []BucketPlan
+	parent   string
+	prev     []File // files of the live release (the parent), for invalidation
+	id       string
+	paths    []string
+	started  time.Time
+	rep      *Report
+	progress struct {
+		sync.Mutex
+		assetsDone, pagesStarted, pagesDone []bool
+	}
+}
+
+func (r *run) do(ctx context.Context) (*Report, error) {
+	o := r.o
+	r.started = time.Now()
+	r.prog = newProgress(o.Progress)
+	if err := r.gather(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.plan(ctx); err != nil {
+		return nil, err
+	}
+	rep := r.report()
+	r.rep = rep
+	if rep.Unchanged || o.DryRun {
+		return rep, r.output(nil)
+	}
+	err := r.execute(ctx)
+	return rep, r.output(err)
+}
+
+// gather reads every bucket's listing and records, all regions at once.
+func (r *run) gather(ctx context.Context) error {
+	n := len(r.o.Targets)
+	r.stores = make([]*recordStore, n)
+	r.states = make([]*bucketState, n)
+	lasts := make([]*Record, n)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range r.o.Targets {
+		t := &r.o.Targets[i]
+		g.Go(func() error {
+			rs, err := openRecords(gctx, t, !r.o.DryRun)
+			if err != nil {
+				return fmt.Errorf("%s (%s): %w", t.Bucket, t.Region, err)
+			}
+			objs, err := listObjects(gctx, t.Client, t.Bucket, t.Prefix)
+			if err != nil {
+				return err
+			}
+			recs, refs, err := rs.latest(gctx, max(r.o.Keep-1, 1))
+			if err != nil {
+				return err
+			}
+			st := &bucketState{objects: objs, keep: map[string]bool{}, blobs: rs.blobs, heads: map[string]headMeta{}, untrusted: map[string]bool{}}
+			if len(recs) > 0 {
+				st.last, st.lastStored = recs[0], refs[0].Stored
+				lasts[i] = recs[0]
+			}
+			pend, err := rs.readPending(gctx)
+			if err != nil {
+				return err
+			}
+			if pend != nil && (st.last == nil || pend.ID != st.last.ID) {
+				for _, k := range pend.Keys {
+					st.untrusted[k] = true
+				}
+			}
+			for j, rec := range recs {
+				if j >= r.o.Keep-1 {
+					break
+				}
+				for _, f := range rec.Files {
+					st.keep[f.Path] = true
+				}
+			}
+			r.stores[i], r.states[i] = rs, st
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, l := range lasts {
+		if l != nil {
+			r.parent, r.prev = l.ID, l.Files
+			break
+		}
+	}
+	return nil
+}
+
+// plan fills r.plans and r.paths and checks the delete guard.
+func (r *run) plan(ctx context.Context) error {
+	o := r.o
+	r.id = releaseID(r.parent, r.kind, r.files)
+	// HEAD the keys no record vouches for, bounded per bucket, all buckets at once.
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range o.Targets {
+		t, st := &o.Targets[i], r.states[i]
+		keys := st.needsHead(r.files)
+		var mu sync.Mutex
+		bg := &errgroup.Group{}
+		bg.SetLimit(o.Concurrency)
+		g.Go(func() error {
+			for _, k := range keys {
+				bg.Go(func() error {
+					m, ok, err := headObject(gctx, t, k)
+					if ok {
+						mu.Lock()
+						st.heads[k] = m
+						mu.Unlock()
+					}
+					return err
+				})
+			}
+			return bg.Wait()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	r.plans = make([]BucketPlan, len(o.Targets))
+	for i := range o.Targets {
+		t := &o.Targets[i]
+		r.plans[i] = planBucket(t, r.files, r.states[i])
+		for _, u := range r.plans[i].Uploads {
+			if err := r.content.available(t, r.stores[i], u.file); err != nil {
+				return err
+			}
+		}
+		if o.MaxDeletes >= 0 && len(r.plans[i].Deletes) > o.MaxDeletes {
+			return fmt.Errorf("%s %s would delete %d objects from %s (%s), more than --max-deletes %d; nothing was changed (raise --max-deletes if that is intended): %w",
+				r.kind, r.id, len(r.plans[i].Deletes), t.Bucket, t.Region, o.MaxDeletes, ErrTooManyDeletes)
+		}
+	}
+	r.paths = invalidationPaths(r.changedKeys(), r.routes)
+	if o.CloudFront != nil && len(r.paths) > o.InvalidationBudget {
+		paths, wild, err := inFlight(ctx, o.CloudFront, o.DistributionID)
+		if err != nil {
+			return err
+		}
+		r.paths = collapse(r.paths, o.InvalidationBudget, max(maxWildcardsInProgress-wild, 0), max(maxPathsInProgress-paths, 1))
+	} else {
+		r.paths = collapse(r.paths, o.InvalidationBudget, maxWildcardsInProgress, maxPathsInProgress)
+	}
+	return nil
+}
+
+// changedKeys lists the keys whose cached copies at the edge are stale after this
+// release: changed against the live release's record, re-uploaded because a bucket
+// held something else (drift, or a release that stopped part way), or deleted while
+// still cacheable. A new key was never served, so it needs no invalidation.
+func (r *run) changedKeys() []string {
+	set := map[string]bool{}
+	for _, f := range r.files {
+		if p, ok := findFile(r.prev, f.Path); ok && (p.SHA256 != f.SHA256 || headersHash(p) != headersHash(f)) {
+			set[f.Path] = true
+		}
+	}
+	for _, p := range r.plans {
+		for _, u := range p.Uploads {
+			if u.Reason != ReasonNew {
+				set[u.Path] = true
+			}
+		}
+		for _, d := range p.Deletes {
+			if f, ok := findFile(r.prev, d); ok && isImmutable(f.CacheControl) || !ok && hashedName(path.Base(d)) {
+				continue
+			}
+			set[d] = true
+		}
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// report builds the report of the plan.
+func (r *run) report() *Report {
+	rep := &Report{ReleaseID: r.id, Previous: r.parent, Kind: r.kind, RollbackTo: r.of, DryRun: r.o.DryRun,
+		InvalidationPaths: r.paths, InvalidationCostUSD: pathsCostUSD(r.paths)}
+	if rep.InvalidationPaths == nil {
+		rep.InvalidationPaths = []string{}
+	}
+	unchanged := len(r.paths) == 0
+	digest := manifestDigest(r.files)
+	for i, p := range r.plans {
+		rep.Buckets = append(rep.Buckets, BucketReport{BucketPlan: p})
+		rep.Uploaded += len(p.Uploads)
+		rep.Deleted += len(p.Deletes)
+		rep.Skipped += p.Skipped
+		rep.Bytes += p.Bytes()
+		last := r.states[i].last
+		if len(p.Uploads) > 0 || len(p.Deletes) > 0 || last == nil || manifestDigest(last.Files) != digest {
+			unchanged = false
+		}
+	}
+	if unchanged && r.kind == "release" {
+		rep.Unchanged = true
+		rep.ReleaseID = r.parent
+		rep.Previous = ""
+		for i := range rep.Buckets {
+			rep.Buckets[i].State = "unchanged"
+		}
+	}
+	if r.o.CloudFront == nil && len(r.paths) > 0 {
+		rep.Warnings = append(rep.Warnings, "no CloudFront client: nothing will be invalidated")
+	}
+	return rep
+}
+
+// output writes the report to Out and finishes it with err.
+func (r *run) output(err error) error {
+	r.rep.DurationMS = time.Since(r.started).Milliseconds()
+	if err != nil {
+		r.rep.Error = err.Error()
+	}
+	if r.o.Out != nil {
+		var werr error
+		if r.o.JSON {
+			werr = r.rep.WriteJSON(r.o.Out)
+		} else {
+			werr = r.rep.WriteText(r.o.Out)
+		}
+		if err == nil && werr != nil {
+			err = fmt.Errorf("write report: %w", werr)
+		}
+	}
+	return err
+}
+
+// execute carries out the plan.
+func (r *run) execute(ctx context.Context) error {
+	o, rep := r.o, r.rep
+	n := len(o.Targets)
+	r.progress.assetsDone = make([]bool, n)
+	r.progress.pagesStarted = make([]bool, n)
+	r.progress.pagesDone = make([]bool, n)
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	if err := r.writePending(ctx); err != nil {
+		return err
+	}
+	if err := r.upload(ctx, PhaseAssets, all); err != nil {
+		return r.stopped(PhaseAssets, err)
+	}
+	if err := r.verify(ctx); err != nil {
+		return r.stopped("verify", err)
+	}
+	for i := range r.progress.assetsDone {
+		r.progress.assetsDone[i] = true
+	}
+	// Secondaries first: while the primary still serves the previous release, a viewer
+	// failed over to a secondary already gets the new one, complete with its assets.
+	if n > 1 {
+		if err := r.upload(ctx, PhasePages, all[1:]); err != nil {
+			return r.stopped(PhasePages, err)
+		}
+	}
+	if err := r.upload(ctx, PhasePages, all[:1]); err != nil {
+		return r.stopped(PhasePages, err)
+	}
+	for i := range rep.Buckets {
+		rep.Buckets[i].State = describeState(true, true, true)
+	}
+
+	var errs []error
+	if err := r.deletes(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if o.CloudFront != nil && len(r.paths) > 0 {
+		deadline := time.Now().Add(max(o.WaitTimeout, defaultWaitTimeout))
+		id, err := createInvalidation(ctx, o.CloudFront, o.DistributionID, callerReference(r.id, r.paths), r.paths, deadline,
+			func(s string) { r.prog.line("invalidate: %s", s) })
+		if err != nil {
+			// No record: a re-run is the same release and sends the same invalidation.
+			return errors.Join(append(errs, fmt.Errorf("release %s is uploaded but not invalidated (re-run to invalidate): %w", r.id, err))...)
+		}
+		rep.InvalidationID, rep.InvalidationStatus = id, "InProgress"
+		r.prog.line("invalidate: %s created for %d paths", id, len(r.paths))
+	}
+	if err := r.writeRecords(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if rep.InvalidationID != "" && o.WaitTimeout > 0 {
+		err := waitInvalidation(ctx, o.CloudFront, o.DistributionID, rep.InvalidationID, o.WaitTimeout,
+			func(s string) { r.prog.line("invalidate: %s", s) })
+		switch {
+		case err == nil:
+			rep.InvalidationStatus = "Completed"
+		case errors.Is(err, errWaitTimeout):
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("invalidation %s still in progress after %s; the files are live, cached copies expire as it completes", rep.InvalidationID, o.WaitTimeout))
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stopped builds the error of a release that stopped in phase.
+func (r *run) stopped(phase string, err error) error {
+	e := &ReleaseError{ReleaseID: r.id, Phase: phase, Err: err}
+	r.progress.Lock()
+	defer r.progress.Unlock()
+	for i, t := range r.o.Targets {
+		s := describeState(r.progress.assetsDone[i], r.progress.pagesStarted[i], r.progress.pagesDone[i])
+		if len(r.plans[i].Uploads) == 0 {
+			s = "unchanged"
+		}
+		r.rep.Buckets[i].State = s
+		e.States = append(e.States, fmt.Sprintf("%s (%s): %s", t.Region, t.Bucket, s))
+	}
+	// The counters say what was planned; a stopped release did not do all of it.
+	r.rep.Deleted = 0
+	return e
+}
+
+// upload runs one phase on the buckets idxs at once, Concurrency requests per bucket.
+// The first error cancels every bucket's remaining work.
+func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
+	o := r.o
+	names := make([]string, len(idxs))
+	files := make([]int64, len(idxs))
+	bytes := make([]int64, len(idxs))
+	work := make([][]Upload, len(idxs))
+	for j, i := range idxs {
+		work[j] = r.plans[i].phase(phase)
+		names[j] = o.Targets[i].Region
+		files[j] = int64(len(work[j]))
+		for _, u := range work[j] {
+			bytes[j] += u.Size
+		}
+	}
+	bars := r.prog.start(phase, names, files, bytes)
+	defer r.prog.end()
+	g, gctx := errgroup.WithContext(ctx)
+	for j, i := range idxs {
+		t, rs, st := &o.Targets[i], r.stores[i], r.plans[i]
+		g.Go(func() error {
+			if phase == PhasePages {
+				r.progress.Lock()
+				r.progress.pagesStarted[i] = len(work[j]) > 0
+				r.progress.Unlock()
+				if err := r.archive(gctx, rs, st.archive); err != nil {
+					return err
+				}
+			}
+			bg, bctx := errgroup.WithContext(gctx)
+			bg.SetLimit(o.Concurrency)
+			for _, u := range work[j] {
+				bg.Go(func() error {
+					if err := r.content.put(bctx, t, rs, u.file); err != nil {
+						return err
+					}
+					r.prog.add(bars[j], u.Size)
+					o.Logger.Debug("uploaded", "bucket", t.Bucket, "key", u.Path, "reason", u.Reason)
+					return nil
+				})
+			}
+			if err := bg.Wait(); err != nil {
+				return err
+			}
+			r.prog.finish(bars[j])
+			r.progress.Lock()
+			if phase == PhasePages {
+				r.progress.pagesDone[i] = true
+			}
+			r.progress.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// archive keeps rollback copies of the live files a pages phase will overwrite.
+func (r *run) archive(ctx context.Context, rs *recordStore, keys map[string]string) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.o.Concurrency)
+	var mu sync.Mutex
+	done := map[string]bool{}
+	for key, sha := range keys {
+		mu.Lock()
+		dup := done[sha]
+		done[sha] = true
+		mu.Unlock()
+		if dup {
+			continue
+		}
+		g.Go(func() error { return rs.archive(gctx, key, sha) })
+	}
+	return g.Wait()
+}
+
+// verify lists every bucket again and checks that each asset of the release is there
+// with the planned size and content (ETag), before any page that needs it goes out.
+func (r *run) verify(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range r.o.Targets {
+		t := &r.o.Targets[i]
+		g.Go(func() error {
+			objs, err := listObjects(gctx, t.Client, t.Bucket, t.Prefix)
+			if err != nil {
+				return err
+			}
+			var missing []string
+			for _, f := range r.files {
+				_, existed := r.states[i].objects[f.Path]
+				if !(isImmutable(f.CacheControl) || !existed && !isHTML(f)) {
+					continue
+				}
+				obj, ok := objs[f.Path]
+				if !ok || obj.Size != f.Size || etagIsMD5(obj.ETag) && !strings.EqualFold(obj.ETag, f.MD5) {
+					missing = append(missing, f.Path)
+				}
+			}
+			if len(missing) > 0 {
+				return fmt.Errorf("%s (%s) lacks %d assets after upload, for example %s", t.Bucket, t.Region, len(missing), missing[0])
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// deletes removes the planned keys from every bucket; per-key failures are reported.
+func (r *run) deletes(ctx context.Context) error {
+	var mu sync.Mutex
+	var errs []error
+	r.rep.Deleted = 0
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range r.o.Targets {
+		t, keys := &r.o.Targets[i], r.plans[i].Deletes
+		if len(keys) == 0 {
+			continue
+		}
+		g.Go(func() error {
+			deleted, failed, err := deleteKeys(gctx, t, keys)
+			mu.Lock()
+			defer mu.Unlock()
+			r.rep.Deleted += len(deleted)
+			if len(failed) > 0 {
+				r.rep.Buckets[i].DeleteErrors = failed
+				var first string
+				for k, e := range failed {
+					first = k + ": " + e
+					break
+				}
+				errs = append(errs, fmt.Errorf("%d of %d deletes failed in %s (%s), for example %s", len(failed), len(keys), t.Bucket, t.Region, first))
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+			r.prog.line("delete: %s %d objects", t.Region, len(deleted))
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return errors.Join(errs...)
+}
+
+// writePending announces the release in every region before anything changes.
+func (r *run) writePending(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for i, rs := range r.stores {
+		p := &pendingRelease{ID: r.id, Keys: []string{}}
+		for _, u := range r.plans[i].Uploads {
+			p.Keys = append(p.Keys, u.Path)
+		}
+		g.Go(func() error { return rs.writePending(gctx, p) })
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("%s %s: nothing was changed: %w", r.kind, r.id, err)
+	}
+	return nil
+}
+
+// writeRecords stores the release record in every region.
+func (r *run) writeRecords(ctx context.Context) error {
+	rec := &Record{ID: r.id, Parent: r.parent, Kind: r.kind, Of: r.of, Time: r.o.Now().UTC(), Source: r.source, Files: r.files}
+	g, gctx := errgroup.WithContext(ctx)
+	var mu sync.Mutex
+	var errs []error
+	for _, rs := range r.stores {
+		g.Go(func() error {
+			if err := rs.write(gctx, rec); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("release %s is live, but %w (a later release re-checks its files with HEAD)", r.id, err))
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,357 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The release suite runs against every S3 implementation we have: moto_server here,
+// the local S3 origin in local_test.go.
+func TestReleaseMoto(t *testing.T) {
+	runReleaseSuite(t, newMotoWorld)
+}
+
+func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
+	t.Run("NoopAndHeaderChange", func(t *testing.T) { testNoopAndHeaderChange(t, newWorld(t)) })
+	t.Run("FailureInAssets", func(t *testing.T) { testFailureMidRelease(t, newWorld(t), PhaseAssets) })
+	t.Run("FailureInPages", func(t *testing.T) { testFailureMidRelease(t, newWorld(t), PhasePages) })
+	t.Run("Rollback", func(t *testing.T) { testRollback(t, newWorld(t)) })
+	t.Run("DeleteGuardAndRetention", func(t *testing.T) { testDeleteGuardAndRetention(t, newWorld(t)) })
+	t.Run("DryRun", func(t *testing.T) { testDryRun(t, newWorld(t)) })
+}
+
+func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	v1 := siteVersion("v1")
+	dir := writeSite(t, v1)
+	o := w.options(dir)
+	rep, err := Release(ctx, o)
+	if err != nil {
+		t.Fatalf("first release: %v", err)
+	}
+	if rep.Uploaded != 2*len(v1) || len(rep.InvalidationPaths) != 0 {
+		t.Errorf("first release: uploaded %d, paths %v; want %d uploads and no paths (nothing was cached)", rep.Uploaded, rep.InvalidationPaths, 2*len(v1))
+	}
+	for i, tg := range w.targets {
+		body, out := getObject(t, w.raw[i], tg.Bucket, "index.html")
+		if body != v1["index.html"].body {
+			t.Errorf("%s index.html = %q", tg.Region, body)
+		}
+		if got := out.Metadata[metaRegion]; got != tg.Region {
+			t.Errorf("%s index.html x-amz-meta-region = %q, want %q", tg.Region, got, tg.Region)
+		}
+		if got := aws.ToString(out.CacheControl); got != CacheRevalidated {
+			t.Errorf("%s index.html Cache-Control = %q", tg.Region, got)
+		}
+		if got := aws.ToString(out.ContentType); got != "text/html; charset=utf-8" {
+			t.Errorf("%s index.html Content-Type = %q", tg.Region, got)
+		}
+	}
+
+	// An unchanged rebuild: a new directory with the same bytes (new mtimes).
+	o = w.options(writeSite(t, v1))
+	cs := counted(&o)
+	rep, err = Release(ctx, o)
+	if err != nil {
+		t.Fatalf("unchanged release: %v", err)
+	}
+	for i, c := range cs {
+		if c.writes() != 0 {
+			t.Errorf("unchanged release wrote %d times to %s", c.writes(), w.targets[i].Bucket)
+		}
+	}
+	if !rep.Unchanged || rep.Uploaded != 0 || len(rep.InvalidationPaths) != 0 || rep.Skipped != 2*len(v1) {
+		t.Errorf("unchanged release: %+v", rep)
+	}
+
+	// Only a header changes: the bytes are the same, the upload must still happen.
+	v1b := maps.Clone(v1)
+	v1b["index.html"] = siteFile{body: v1["index.html"].body, cacheControl: "no-cache"}
+	o = w.options(writeSite(t, v1b))
+	rep, err = Release(ctx, o)
+	if err != nil {
+		t.Fatalf("header-only release: %v", err)
+	}
+	if rep.Uploaded != 2 {
+		t.Errorf("header-only release uploaded %d, want 2 (index.html in each bucket)", rep.Uploaded)
+	}
+	for _, b := range rep.Buckets {
+		if len(b.Uploads) != 1 || b.Uploads[0].Reason != ReasonHeaders {
+			t.Errorf("%s uploads = %+v, want index.html for headers", b.Region, b.Uploads)
+		}
+	}
+	want := []string{"/", "/about", "/index.html", "/status"}
+	if diff := cmp.Diff(want, rep.InvalidationPaths); diff != "" {
+		t.Errorf("invalidation paths (-want +got):\n%s", diff)
+	}
+	for i, tg := range w.targets {
+		_, out := getObject(t, w.raw[i], tg.Bucket, "index.html")
+		if got := aws.ToString(out.CacheControl); got != "no-cache" {
+			t.Errorf("%s index.html Cache-Control = %q after header change", tg.Region, got)
+		}
+	}
+	if w.cf != nil {
+		if rep.InvalidationID == "" || rep.InvalidationStatus != "Completed" {
+			t.Errorf("invalidation %q status %q, want an id and Completed", rep.InvalidationID, rep.InvalidationStatus)
+		}
+		inv, err := w.cf.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(w.distID), Id: aws.String(rep.InvalidationID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := inv.Invalidation.InvalidationBatch.Paths.Items; !cmp.Equal(sorted(got), want) {
+			t.Errorf("CloudFront got paths %v", got)
+		}
+		if ref := aws.ToString(inv.Invalidation.InvalidationBatch.CallerReference); !strings.Contains(ref, rep.ReleaseID) {
+			t.Errorf("CallerReference %q does not name release %s", ref, rep.ReleaseID)
+		}
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sortStrings(out)
+	return out
+}
+
+// testFailureMidRelease injects a failure into the primary bucket in the given phase
+// and checks that the site still serves the previous release, that no delete ran, and
+// that re-running the release completes it and invalidates what changed.
+func testFailureMidRelease(t *testing.T, w *testWorld, phase string) {
+	ctx := context.Background()
+	v1, v2 := siteVersion("v1"), siteVersion("v2")
+	if _, err := Release(ctx, w.options(writeSite(t, v1))); err != nil {
+		t.Fatal(err)
+	}
+	dir2 := writeSite(t, v2)
+	o := w.options(dir2)
+	o.Keep = 1 // v1's script would be deleted by a completed release
+	cs := counted(&o)
+	failKey := assetOf(v2) // a new asset: fails in the assets phase
+	if phase == PhasePages {
+		failKey = "index.html"
+	}
+	cs[0].failKeys[failKey] = true
+	_, err := Release(ctx, o)
+	var re *ReleaseError
+	if !errors.As(err, &re) || re.Phase != phase {
+		t.Fatalf("release with a failing primary: err = %v, want a ReleaseError in phase %s", err, phase)
+	}
+	if len(re.States) != 2 || !strings.Contains(re.States[0], "us-east-1") {
+		t.Errorf("error states = %q", re.States)
+	}
+	t.Logf("error: %v", err)
+	for i, tg := range w.targets {
+		body, _ := getObject(t, w.raw[i], tg.Bucket, "index.html")
+		wantV := v1
+		if phase == PhasePages && i == 1 {
+			wantV = v2 // the secondary went first and is complete
+		}
+		if body != wantV["index.html"].body {
+			t.Errorf("%s serves index.html %q after the failed release", tg.Region, body)
+		}
+		if !hasObject(t, w.raw[i], tg.Bucket, assetOf(v1)) {
+			t.Errorf("%s lost %s, which the previous release's HTML needs", tg.Region, assetOf(v1))
+		}
+		if body == v2["index.html"].body && !hasObject(t, w.raw[i], tg.Bucket, assetOf(v2)) {
+			t.Errorf("%s serves v2 HTML without its script", tg.Region)
+		}
+	}
+	if d := cs[0].deletes.Load() + cs[1].deletes.Load(); d != 0 {
+		t.Errorf("failed release deleted %d objects", d)
+	}
+
+	// Re-run: same release, completes it.
+	o = w.options(dir2)
+	o.Keep = 1
+	rep, err := Release(ctx, o)
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if rep.ReleaseID != re.ReleaseID {
+		t.Errorf("re-run release id %s, want %s (the same release)", rep.ReleaseID, re.ReleaseID)
+	}
+	for i, tg := range w.targets {
+		body, _ := getObject(t, w.raw[i], tg.Bucket, "index.html")
+		if body != v2["index.html"].body {
+			t.Errorf("%s index.html after re-run = %q", tg.Region, body)
+		}
+		if hasObject(t, w.raw[i], tg.Bucket, assetOf(v1)) {
+			t.Errorf("%s still holds %s after a completed release with Keep 1", tg.Region, assetOf(v1))
+		}
+	}
+	// The edge may cache v1's pages: whatever the first attempt did, they are invalidated.
+	for _, p := range []string{"/", "/index.html", "/about", "/about/", "/about/index.html", "/status"} {
+		if !contains(rep.InvalidationPaths, p) {
+			t.Errorf("re-run does not invalidate %s: %v", p, rep.InvalidationPaths)
+		}
+	}
+	for _, p := range rep.InvalidationPaths {
+		if strings.HasPrefix(p, "/assets/") {
+			t.Errorf("re-run invalidates asset path %s", p)
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func testRollback(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	v1, v2 := siteVersion("v1"), siteVersion("v2")
+	v1["about/index.html"] = siteFile{body: v1["about/index.html"].body, cacheControl: "public, max-age=60"}
+	rep1, err := Release(ctx, w.options(writeSite(t, v1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep2, err := Release(ctx, w.options(writeSite(t, v2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := w.options("")
+	cs := counted(&o)
+	rep, err := Rollback(ctx, o, "")
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if rep.RollbackTo != rep1.ReleaseID || rep.Previous != rep2.ReleaseID {
+		t.Errorf("rollback to %s from %s, want to %s from %s", rep.RollbackTo, rep.Previous, rep1.ReleaseID, rep2.ReleaseID)
+	}
+	for i, c := range cs {
+		if c.puts.Load() > 2 { // the pending marker and the record; files are copied server-side
+			t.Errorf("rollback PUT %d objects to %s; it should copy, not upload", c.puts.Load(), w.targets[i].Bucket)
+		}
+	}
+	for i, tg := range w.targets {
+		for _, key := range []string{"index.html", "about/index.html"} {
+			body, out := getObject(t, w.raw[i], tg.Bucket, key)
+			if body != v1[key].body {
+				t.Errorf("%s %s after rollback = %q, want v1", tg.Region, key, body)
+			}
+			wantCC := v1[key].cacheControl
+			if wantCC == "" {
+				wantCC = CacheRevalidated
+			}
+			if got := aws.ToString(out.CacheControl); got != wantCC {
+				t.Errorf("%s %s Cache-Control after rollback = %q, want %q", tg.Region, key, got, wantCC)
+			}
+			if out.Metadata[metaRegion] != tg.Region {
+				t.Errorf("%s %s region metadata = %q", tg.Region, key, out.Metadata[metaRegion])
+			}
+		}
+	}
+	if !contains(rep.InvalidationPaths, "/") || !contains(rep.InvalidationPaths, "/about/") {
+		t.Errorf("rollback invalidates %v", rep.InvalidationPaths)
+	}
+	// A release of v1's source after the rollback is a no-op.
+	again, err := Release(ctx, w.options(writeSite(t, v1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Unchanged {
+		t.Errorf("releasing v1 after rolling back to it: %+v", again)
+	}
+	// Roll forward to v2 by id.
+	rep, err = Rollback(ctx, w.options(""), rep2.ReleaseID[:6])
+	if err != nil {
+		t.Fatalf("rollback to %s: %v", rep2.ReleaseID, err)
+	}
+	for i, tg := range w.targets {
+		if body, _ := getObject(t, w.raw[i], tg.Bucket, "index.html"); body != v2["index.html"].body {
+			t.Errorf("%s index.html after rolling forward = %q", tg.Region, body)
+		}
+	}
+}
+
+func testDeleteGuardAndRetention(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	v1 := siteVersion("v1")
+	for i := 0; i < 5; i++ {
+		v1["pages/p"+string(rune('a'+i))+".html"] = siteFile{body: "page"}
+	}
+	if _, err := Release(ctx, w.options(writeSite(t, v1))); err != nil {
+		t.Fatal(err)
+	}
+	v2 := siteVersion("v2")
+	o := w.options(writeSite(t, v2))
+	o.Keep, o.MaxDeletes = 1, 3
+	cs := counted(&o)
+	_, err := Release(ctx, o)
+	if !errors.Is(err, ErrTooManyDeletes) {
+		t.Fatalf("release deleting 6 with max 3: err = %v, want ErrTooManyDeletes", err)
+	}
+	for i, c := range cs {
+		if c.writes() != 0 {
+			t.Errorf("guarded release wrote %d times to %s", c.writes(), w.targets[i].Bucket)
+		}
+	}
+	// Keep 2: v1's files stay while v2 is released; a third release prunes them.
+	o = w.options(writeSite(t, v2))
+	o.Keep = 2
+	rep, err := Release(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Deleted != 0 {
+		t.Errorf("release with Keep 2 deleted %d", rep.Deleted)
+	}
+	v3 := siteVersion("v3")
+	o = w.options(writeSite(t, v3))
+	o.Keep = 2
+	rep, err = Release(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Deleted != 2*6 {
+		t.Errorf("third release deleted %d, want v1's script and 5 pages in each bucket", rep.Deleted)
+	}
+	for i, tg := range w.targets {
+		if hasObject(t, w.raw[i], tg.Bucket, assetOf(v1)) || !hasObject(t, w.raw[i], tg.Bucket, assetOf(v2)) {
+			t.Errorf("%s: want v1's script gone and v2's kept", tg.Region)
+		}
+	}
+	if !contains(rep.InvalidationPaths, "/pages/pa.html") {
+		t.Errorf("deleted page not invalidated: %v", rep.InvalidationPaths)
+	}
+}
+
+func testDryRun(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	if _, err := Release(ctx, w.options(writeSite(t, siteVersion("v1")))); err != nil {
+		t.Fatal(err)
+	}
+	o := w.options(writeSite(t, siteVersion("v2")))
+	o.DryRun = true
+	var out strings.Builder
+	o.Out = &out
+	cs := counted(&o)
+	rep, err := Release(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cs {
+		if c.writes() != 0 {
+			t.Errorf("dry run wrote %d times to %s", c.writes(), w.targets[i].Bucket)
+		}
+	}
+	if rep.InvalidationID != "" || !rep.DryRun || rep.Uploaded == 0 || len(rep.InvalidationPaths) == 0 {
+		t.Errorf("dry run report: %+v", rep)
+	}
+	for _, want := range []string{"dry run", "index.html", "content", "invalidate"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry-run output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

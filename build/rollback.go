@@ -1,0 +1,90 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Rollback restores a recorded release in every target bucket, without rebuilding:
+// its pages and other mutable files are copied back, server-side, from the rollback
+// copies kept in each region's record bucket, byte for byte and with the headers they
+// were released with; its content-hashed assets are still in the buckets, because the
+// last Options.Keep releases keep theirs. The restored paths are invalidated.
+//
+// id names the release (a unique prefix of at least 4 characters is enough); empty
+// means the release before the live one, or more exactly the newest older release
+// whose files differ from the live release's, so rolling back twice goes back twice
+// only if the first rollback did not already land on that content.
+// A rollback is recorded as a release of its own (Kind "rollback"). Options.Source is
+// not used.
+func Rollback(ctx context.Context, opts Options, id string) (*Report, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	target, err := findRollbackTarget(ctx, o, id)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{o: o, kind: "rollback", of: target.ID, files: target.Files, routes: o.Routes,
+		source: "rollback to " + target.ID, content: blobContent{release: target.ID}}
+	return r.do(ctx)
+}
+
+// findRollbackTarget reads the records of the first region that has them.
+func findRollbackTarget(ctx context.Context, o Options, id string) (*Record, error) {
+	var errs []error
+	for i := range o.Targets {
+		t := &o.Targets[i]
+		rs, err := openRecords(ctx, t, false)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s (%s): %w", t.RecordBucket, t.Region, err))
+			continue
+		}
+		if len(rs.refs) == 0 {
+			continue
+		}
+		if id != "" {
+			return rs.find(ctx, id)
+		}
+		recs, _, err := rs.latest(ctx, 1)
+		if err != nil {
+			return nil, err
+		}
+		live := manifestDigest(recs[0].Files)
+		for j := len(rs.refs) - 2; j >= 0; j-- {
+			rec, err := rs.read(ctx, rs.refs[j])
+			if err != nil {
+				return nil, err
+			}
+			if manifestDigest(rec.Files) != live {
+				return rec, nil
+			}
+		}
+		return nil, fmt.Errorf("no release before %s to roll back to", recs[0].ID)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return nil, errNoRecords
+}
+
+// blobContent writes files from the rollback copies in the record bucket.
+type blobContent struct{ release string }
+
+func (b blobContent) available(t *Target, rs *recordStore, f File) error {
+	if rs.blobs[f.SHA256] {
+		return nil
+	}
+	if isImmutable(f.CacheControl) {
+		return fmt.Errorf("cannot roll back to %s: its asset %s is no longer in %s (%s); it is older than the releases kept, so release its source again instead",
+			b.release, f.Path, t.Bucket, t.Region)
+	}
+	return fmt.Errorf("cannot roll back to %s: no copy of %s (sha256 %.12s) in %s (%s); release its source again instead",
+		b.release, f.Path, f.SHA256, t.RecordBucket, t.Region)
+}
+
+func (b blobContent) put(ctx context.Context, t *Target, _ *recordStore, f File) error {
+	return copyObject(ctx, t, t.RecordBucket, t.Prefix+blobsDir+f.SHA256, f)
+}
