@@ -506,10 +506,21 @@ func (e *Edge) writeEntry(w http.ResponseWriter, rs *reqState, ent *entry, resul
 	status, body := ent.status, ent.body
 	if rs.b != nil && rs.b.viewerResponse != nil && status < 400 {
 		// §3.4: viewer-response functions do not run when the origin status is ≥ 400.
-		var ok bool
-		status, body, ok = e.runViewerResponse(h, rs, status, body)
-		if !ok {
-			return
+		s, err := e.runViewerResponse(h, rs, status)
+		if err != nil {
+			e.log.Info("viewer-response function failed", "function", rs.b.viewerResponse.Name, "err", err)
+			for k := range h {
+				delete(h, k)
+			}
+			fe := e.errorEntry(http.StatusServiceUnavailable, "The CloudFront function associated with the cache behavior failed.", rs.id)
+			for k, v := range fe.header {
+				h[k] = v
+			}
+			e.stamp(h, rs, "Error")
+			rs.detail = "FunctionExecutionError"
+			status, body = fe.status, fe.body
+		} else {
+			status = s
 		}
 	}
 	if status == http.StatusOK && ent.status == http.StatusOK && !ent.isError {
