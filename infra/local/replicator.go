@@ -1,0 +1,373 @@
+package local
+
+// This file replicates the regions' tables the way DynamoDB global tables (2019.11.21) do,
+// as spec/local-stand-ins.md §2 describes:
+//   - every committed write is sent to every other region, item by item;
+//   - a receiving replica keeps the version with the later (timestamp, region): last writer
+//     wins, silently, with no conflict log;
+//   - conditions are evaluated only where the write happened (Replica.Put), so the same id
+//     can be created in both regions during a partition; the copies then converge on one;
+//   - replication takes a while: Delay, adjustable at run time (AWS: usually under a second,
+//     with no SLA);
+//   - Partition(region) cuts replication to and from a region. Writes keep committing on both
+//     sides into the persistent outboxes and are delivered on Heal, so nothing is lost, not
+//     even across a restart of the world.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// DefaultReplicationDelay is the replication delay of a new Replicator: none beyond the
+// time delivery takes. Raise it (SetDelay) to watch stale reads across regions.
+const DefaultReplicationDelay = 0
+
+// replicationBatch bounds the changes applied in one transaction.
+const replicationBatch = 256
+
+// lagWindow is how many recent lags Stats summarises.
+const lagWindow = 4096
+
+// Replicator delivers each replica's committed writes to every other replica.
+type Replicator struct {
+	replicas []*Replica
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu      sync.Mutex
+	delay   time.Duration
+	cut     map[string]bool // partitioned regions
+	wakes   map[string][]chan struct{}
+	trimmed map[string]time.Time // last outbox trim per source
+	lags    []time.Duration      // ring of the last lagWindow lags
+	next    int
+	count   int64
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// NewReplicator links the replicas (at least two, of distinct regions), in a full mesh. It
+// delivers nothing until Start.
+func NewReplicator(logger *slog.Logger, replicas ...*Replica) (*Replicator, error) {
+	if len(replicas) < 2 {
+		return nil, errors.New("replicator: needs at least two replicas")
+	}
+	seen := map[string]bool{}
+	for _, r := range replicas {
+		if seen[r.region] {
+			return nil, fmt.Errorf("replicator: region %s twice", r.region)
+		}
+		seen[r.region] = true
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Replicator{
+		replicas: replicas, log: logger, now: time.Now,
+		delay: DefaultReplicationDelay, cut: map[string]bool{}, trimmed: map[string]time.Time{}, wakes: map[string][]chan struct{}{},
+	}, nil
+}
+
+// Start runs one delivery loop per ordered pair of regions until Close.
+func (p *Replicator) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.mu.Lock()
+	p.stop = cancel
+	for _, src := range p.replicas {
+		for _, dst := range p.replicas {
+			if src == dst {
+				continue
+			}
+			wake := make(chan struct{}, 1)
+			p.wakes[src.region] = append(p.wakes[src.region], wake)
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				p.run(ctx, src, dst, wake)
+			}()
+		}
+	}
+	p.mu.Unlock()
+	for _, src := range p.replicas {
+		src.setWake(func() { p.wakeFrom(src.region) })
+	}
+}
+
+// Close stops the delivery loops and waits for them. Undelivered changes stay in the
+// outboxes for the next Start.
+func (p *Replicator) Close() error {
+	for _, r := range p.replicas {
+		r.setWake(nil)
+	}
+	p.mu.Lock()
+	stop := p.stop
+	p.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	p.wg.Wait()
+	var errs []error
+	for _, r := range p.replicas {
+		if err := p.trim(r, true); err != nil {
+			errs = append(errs, fmt.Errorf("trim outbox of %s: %w", r.region, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SetDelay sets how long a committed write waits before it is delivered (0 or more).
+func (p *Replicator) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	p.delay = max(d, 0)
+	p.mu.Unlock()
+	p.wakeAll()
+}
+
+// Delay returns the current replication delay.
+func (p *Replicator) Delay() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.delay
+}
+
+// Partition cuts replication to and from region (twinedge fail REGION --mode partition).
+// Both sides keep accepting writes; they queue until Heal.
+func (p *Replicator) Partition(region string) error {
+	if p.replica(region) == nil {
+		return fmt.Errorf("replicator: no region %s", region)
+	}
+	p.mu.Lock()
+	p.cut[region] = true
+	p.mu.Unlock()
+	p.log.Info("replication partitioned", "region", region)
+	return nil
+}
+
+// Heal restores replication to and from region, or for every region when region is "".
+// Queued changes are delivered at once (their delay has long passed).
+func (p *Replicator) Heal(region string) {
+	p.mu.Lock()
+	if region == "" {
+		clear(p.cut)
+	} else {
+		delete(p.cut, region)
+	}
+	p.mu.Unlock()
+	p.log.Info("replication healed", "region", region)
+	p.wakeAll()
+}
+
+// Partitioned returns the partitioned regions, sorted.
+func (p *Replicator) Partitioned() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for r := range p.cut {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ReplicationStats summarises delivery: how many changes were applied and their lag (from
+// commit in the source to commit in the destination) over the last few thousand.
+type ReplicationStats struct {
+	Delivered int64         `json:"delivered"`
+	LagP50    time.Duration `json:"lagP50"`
+	LagP99    time.Duration `json:"lagP99"`
+	LagMax    time.Duration `json:"lagMax"`
+}
+
+// Stats returns the delivery counters.
+func (p *Replicator) Stats() ReplicationStats {
+	p.mu.Lock()
+	lags := slices.Clone(p.lags)
+	s := ReplicationStats{Delivered: p.count}
+	p.mu.Unlock()
+	if len(lags) == 0 {
+		return s
+	}
+	slices.Sort(lags)
+	at := func(q float64) time.Duration { return lags[int(q*float64(len(lags)-1))] }
+	s.LagP50, s.LagP99, s.LagMax = at(0.50), at(0.99), lags[len(lags)-1]
+	return s
+}
+
+// Pending returns how many changes wait for delivery, over all links (partitioned or not).
+func (p *Replicator) Pending() (int, error) {
+	n := 0
+	for _, src := range p.replicas {
+		for _, dst := range p.replicas {
+			if src == dst {
+				continue
+			}
+			after, err := dst.appliedFrom(src.region)
+			if err != nil {
+				return 0, err
+			}
+			seqs, _, err := src.pending(after, 1<<30)
+			if err != nil {
+				return 0, err
+			}
+			n += len(seqs)
+		}
+	}
+	return n, nil
+}
+
+func (p *Replicator) replica(region string) *Replica {
+	for _, r := range p.replicas {
+		if r.region == region {
+			return r
+		}
+	}
+	return nil
+}
+
+// trimEvery bounds how often a source's outbox is trimmed: trimming is a commit of its own,
+// and delivery should not pay for it on every write.
+const trimEvery = time.Second
+
+// trim drops the outbox entries of src that every peer has applied, at most once per
+// trimEvery unless force.
+func (p *Replicator) trim(src *Replica, force bool) error {
+	p.mu.Lock()
+	if !force && p.now().Sub(p.trimmed[src.region]) < trimEvery {
+		p.mu.Unlock()
+		return nil
+	}
+	p.trimmed[src.region] = p.now()
+	p.mu.Unlock()
+	low := uint64(1<<64 - 1)
+	for _, r := range p.replicas {
+		if r == src {
+			continue
+		}
+		seq, err := r.appliedFrom(src.region)
+		if err != nil {
+			return err
+		}
+		low = min(low, seq)
+	}
+	if low == 0 {
+		return nil
+	}
+	return src.trim(low)
+}
+
+func (p *Replicator) linked(src, dst *Replica) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.cut[src.region] && !p.cut[dst.region]
+}
+
+func (p *Replicator) wakeFrom(region string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.wakes[region] {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (p *Replicator) wakeAll() {
+	for _, r := range p.replicas {
+		p.wakeFrom(r.region)
+	}
+}
+
+// run is the delivery loop of one link. It sleeps until woken (a write, a heal, a new delay)
+// or until the next queued change is due.
+func (p *Replicator) run(ctx context.Context, src, dst *Replica, wake <-chan struct{}) {
+	for {
+		wait := time.Duration(-1) // until woken
+		if p.linked(src, dst) {
+			_, due, err := p.deliver(src, dst, p.now(), replicationBatch)
+			switch {
+			case err != nil:
+				p.log.Error("replication failed; retrying", "from", src.region, "to", dst.region, "err", err)
+				wait = time.Second
+			case !due.IsZero():
+				wait = max(due.Sub(p.now()), 0)
+			}
+		}
+		var timer <-chan time.Time
+		var t *time.Timer
+		if wait >= 0 {
+			t = time.NewTimer(wait)
+			timer = t.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-timer:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// deliver applies up to max changes from src to dst that are due at now, and acknowledges
+// them. It returns how many it applied and, when more are queued, when the next one is due
+// (now when it is due already). It ignores partitions: callers check the link.
+func (p *Replicator) deliver(src, dst *Replica, now time.Time, max int) (int, time.Time, error) {
+	after, err := dst.appliedFrom(src.region)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read progress of %s: %w", dst.region, err)
+	}
+	seqs, chs, err := src.pending(after, max+1)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read outbox of %s: %w", src.region, err)
+	}
+	delay := p.Delay()
+	n := 0
+	for n < len(chs) && n < max && !time.Unix(0, chs[n].Committed).Add(delay).After(now) {
+		n++
+	}
+	var nextDue time.Time
+	if n < len(chs) {
+		nextDue = time.Unix(0, chs[n].Committed).Add(delay)
+		if nextDue.Before(now) {
+			nextDue = now
+		}
+	}
+	if n == 0 {
+		return 0, nextDue, nil
+	}
+	items := make([]itemRecord, n)
+	for i := range n {
+		items[i] = chs[i].Item
+	}
+	if err := dst.apply(src.region, seqs[n-1], items); err != nil {
+		return 0, time.Time{}, fmt.Errorf("apply to %s: %w", dst.region, err)
+	}
+	applied := p.now()
+	p.mu.Lock()
+	for _, ch := range chs[:n] {
+		lag := applied.Sub(time.Unix(0, ch.Committed))
+		if len(p.lags) < lagWindow {
+			p.lags = append(p.lags, lag)
+		} else {
+			p.lags[p.next] = lag
+			p.next = (p.next + 1) % lagWindow
+		}
+	}
+	p.count += int64(n)
+	p.mu.Unlock()
+	if err := p.trim(src, false); err != nil {
+		// Untrimmed entries are only kept longer; delivery is not affected.
+		p.log.Warn("replication: trim outbox", "region", src.region, "err", err)
+	}
+	return n, nextDue, nil
+}
