@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -71,6 +73,58 @@ func fakeEdge(t *testing.T, out string, m *Manifest, region string) *httptest.Se
 	return srv
 }
 
+// visibleViewsJS lists the views the page shows, by computed style, so it
+// checks app.css as well as the router.
+const visibleViewsJS = `[...document.querySelectorAll("[data-view]")].filter(s => getComputedStyle(s).display !== "none").map(s => s.dataset.view)`
+
+// browser starts headless Chromium for the test and returns a context for one
+// tab. The browser has already started, so callers may add a timeout.
+func browser(t *testing.T, chromium string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	// The first Do starts the browser; it must not carry a timeout, which
+	// would bound the browser's life.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// TestBrowserWithoutJavaScript checks the no-script reading: a deep link still
+// shows the home, status and about text, and no not-found view.
+func TestBrowserWithoutJavaScript(t *testing.T) {
+	chromium := testtool.Require(t, "chromium")
+	out, m := build(t)
+	srv := fakeEdge(t, out, m, "eu-west-1")
+	ctx, cancel := context.WithTimeout(browser(t, chromium), 2*time.Minute)
+	defer cancel()
+	err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return err
+		}),
+		chromedp.Navigate(srv.URL+"/status"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	visible, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](visibleViewsJS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"home", "status", "about"}, visible); diff != "" {
+		t.Errorf("visible views without JavaScript (-want +got):\n%s", diff)
+	}
+}
+
 // TestBrowserRouting loads the built site in headless Chromium: deep links,
 // link navigation, back, the not-found view and the status view's headers.
 func TestBrowserRouting(t *testing.T) {
@@ -78,20 +132,7 @@ func TestBrowserRouting(t *testing.T) {
 	out, m := build(t)
 	srv := fakeEdge(t, out, m, "eu-west-1")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// Start the browser before listening; the first Run must not carry a
-	// timeout (it would bound the browser's life), so the bound is set after.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx := browser(t, chromium)
 	var (
 		mu         sync.Mutex
 		pageErrors []string
@@ -116,10 +157,9 @@ func TestBrowserRouting(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A generous bound so a broken page fails the test instead of hanging it.
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 
-	const visibleJS = `[...document.querySelectorAll("[data-view]")].filter(s => !s.hidden).map(s => s.dataset.view)`
 	const currentJS = `[...document.querySelectorAll("nav a[aria-current=page]")].map(a => a.getAttribute("href"))`
 	type state struct {
 		Path    string
@@ -136,7 +176,7 @@ func TestBrowserRouting(t *testing.T) {
 		if s.Title, err = chromedp.Run(ctx, chromedp.Title()); err != nil {
 			return s, err
 		}
-		if s.Visible, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](visibleJS)); err != nil {
+		if s.Visible, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](visibleViewsJS)); err != nil {
 			return s, err
 		}
 		s.Current, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](currentJS))
@@ -218,6 +258,12 @@ func TestBrowserRouting(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("home", state{"/", "Home · twinedge", []string{"home"}, []string{"/"}})
+
+	// 404.html has no script: its own markup must show the not-found view.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/404.html"), chromedp.WaitVisible(`[data-view=notfound]`)); err != nil {
+		t.Fatal(err)
+	}
+	check("404.html", state{"/404.html", "Not found · twinedge", []string{"notfound"}, []string{}})
 
 	mu.Lock()
 	defer mu.Unlock()

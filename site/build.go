@@ -39,7 +39,7 @@ func Build(out string) (*Manifest, error) {
 		return nil, fmt.Errorf("render index.html: %w", err)
 	}
 	missing := p
-	missing.Title, missing.Description, missing.JS = "Not found", description, ""
+	missing.Title, missing.Description, missing.JS, missing.Route = "Not found", description, "", "notfound"
 	if files["404.html"], err = render(notFoundPage(missing)); err != nil {
 		return nil, fmt.Errorf("render 404.html: %w", err)
 	}

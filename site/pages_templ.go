@@ -50,7 +50,7 @@ func indexPage(p page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = notFoundView(true).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = notFoundView().Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -94,7 +94,7 @@ func notFoundPage(p page) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = notFoundView(false).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = notFoundView().Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -125,7 +125,7 @@ func homeView() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"view\" data-view=\"home\" aria-labelledby=\"home-title\"><h1 id=\"home-title\" tabindex=\"-1\">A website that stays up when a region goes down</h1><p class=\"lead\">twinedge serves this page from storage buckets in two cloud regions, behind one edge that fails over from the first region to the second the moment the first stops answering.</p><h2>What you're looking at</h2><ol class=\"steps\"><li>This page is a static single-page app, built in Go with templ and esbuild and uploaded to a bucket in each region.</li><li>An edge (CloudFront, or a faithful local stand-in) sits in front. It tries the primary bucket first and falls back to the secondary on errors.</li><li>The API behind <code>/api/</code> runs in both regions over a replicated table, so messages survive a regional outage too.</li></ol><div class=\"card\"><p>Break a region and reload: the page keeps working. <a href=\"/status\">See which region served you</a>.</p></div><div id=\"board\" data-board></div><h2>Learn more</h2><ul><li><a href=\"/status\">Status: region, edge cache and API health</a></li><li><a href=\"/about\">About twinedge and how it is built</a></li></ul></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"view\" data-view=\"home\" aria-labelledby=\"home-title\"><h1 id=\"home-title\" tabindex=\"-1\">A website that stays up when a region goes down</h1><p class=\"lead\">twinedge serves this page from storage buckets in two cloud regions, behind one edge that fails over from the first region to the second the moment the first stops answering.</p><figure class=\"flow\" aria-labelledby=\"flow-caption\"><ol class=\"flow-path\"><li class=\"node\">Your browser</li><li class=\"node node-edge\">Edge<small>cache and failover</small></li><li><ol class=\"flow-regions\"><li class=\"node\">Region A<small>primary</small></li><li class=\"node\">Region B<small>secondary</small></li></ol></li></ol><figcaption id=\"flow-caption\">Each request goes to the edge. On a cache miss it asks region A, and region B when A fails.</figcaption></figure><h2>What you're looking at</h2><ol class=\"steps\"><li>This page is a static single-page app, built in Go with templ and esbuild and uploaded to a bucket in each region.</li><li>An edge (CloudFront, or a faithful local stand-in) sits in front. It tries the primary bucket first and falls back to the secondary on errors.</li><li>The API behind <code>/api/</code> runs in both regions over a replicated table, so messages survive a regional outage too.</li></ol><div class=\"card\"><p>Break a region and reload: the page keeps working. <a href=\"/status\">See which region served you</a>.</p></div><div id=\"board\" data-board></div><h2>Learn more</h2><ul><li><a href=\"/status\">Status: region, edge cache and API health</a></li><li><a href=\"/about\">About twinedge and how it is built</a></li></ul></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -183,8 +183,9 @@ func aboutView() templ.Component {
 	})
 }
 
-// notFoundView is hidden in index.html until the router meets an unknown path.
-func notFoundView(hidden bool) templ.Component {
+// notFoundView is hidden in index.html (by app.css) until the router meets an
+// unknown path.
+func notFoundView() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -201,17 +202,7 @@ func notFoundView(hidden bool) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<section class=\"view\" data-view=\"notfound\" aria-labelledby=\"notfound-title\"")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		if hidden {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, " hidden")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "><h1 id=\"notfound-title\" tabindex=\"-1\">Page not found</h1><p>There is no page at <code data-path>this address</code>.</p><p><a href=\"/\">Go to the home page</a> or <a href=\"/status\">check the status</a>.</p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<section class=\"view\" data-view=\"notfound\" aria-labelledby=\"notfound-title\"><h1 id=\"notfound-title\" tabindex=\"-1\">Page not found</h1><p>There is no page at <code data-path>this address</code>.</p><p><a href=\"/\">Go to the home page</a> or <a href=\"/status\">check the status</a>.</p></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -3,6 +3,11 @@
 // router shows the section that matches location.pathname and hides the rest.
 // The edge serves /index.html for every extensionless path, so a deep link such
 // as /status loads this same document and lands here.
+//
+// The script runs in <head>, before the body is parsed: it first writes the
+// view's name to <html data-route>, which app.css uses to hide the other views
+// from the first paint (no flash of the home view, no layout shift), and wires
+// up the sections once the document is parsed.
 
 let views = [];
 let fallback = null;
@@ -38,6 +43,7 @@ function render(focus) {
       a.removeAttribute("aria-current");
     }
   }
+  document.documentElement.dataset.route = next.name;
   const el = section(next);
   document.title = next.title + " · twinedge";
   current = next;
@@ -77,7 +83,15 @@ function onClick(e) {
 export function start(list, notFound) {
   views = list;
   fallback = notFound;
-  document.addEventListener("click", onClick);
-  window.addEventListener("popstate", () => render(true));
-  render(false);
+  document.documentElement.dataset.route = match(location.pathname).name;
+  const ready = () => {
+    document.addEventListener("click", onClick);
+    window.addEventListener("popstate", () => render(true));
+    render(false);
+  };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready, { once: true });
+  } else {
+    ready();
+  }
 }
