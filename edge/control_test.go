@@ -93,7 +93,9 @@ func newFixture(t *testing.T, mod func(*ControlOptions)) *controlFixture {
 	t.Helper()
 	f := &controlFixture{
 		dist:  &fakeDistribution{cfg: testConfig()},
-		clock: &fakeClock{t: time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)},
+		// The clock starts at the real time: the SDK signs with it, and the verifier allows
+		// 15 minutes of skew.
+		clock: &fakeClock{t: time.Now().UTC().Truncate(time.Second)},
 	}
 	opts := ControlOptions{
 		DistributionID: testDistID,
