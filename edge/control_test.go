@@ -92,7 +92,7 @@ type controlFixture struct {
 func newFixture(t *testing.T, mod func(*ControlOptions)) *controlFixture {
 	t.Helper()
 	f := &controlFixture{
-		dist:  &fakeDistribution{cfg: testConfig()},
+		dist: &fakeDistribution{cfg: testConfig()},
 		// The clock starts at the real time: the SDK signs with it, and the verifier allows
 		// 15 minutes of skew.
 		clock: &fakeClock{t: time.Now().UTC().Truncate(time.Second)},
