@@ -147,6 +147,7 @@ func (w *testWorld) options(dir string) Options {
 		DistributionID: w.distID,
 		CloudFront:     w.cf,
 		Routes:         []string{"/status", "/about"},
+		MaxDeletes:     DefaultMaxDeletes,
 		WaitTimeout:    time.Minute,
 	}
 }

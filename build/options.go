@@ -28,8 +28,10 @@ type Options struct {
 	// bucket creation or invalidation.
 	DryRun bool
 
-	// MaxDeletes is the most objects a release may delete in one bucket (default 256;
-	// negative means no limit). A plan over the limit fails before anything is uploaded.
+	// MaxDeletes is the most objects a release may delete from one bucket: 0 allows
+	// none, negative means no limit (the CLI's default is DefaultMaxDeletes). A plan over
+	// the limit fails before anything is changed, unlike hugo and s3deploy, which skip
+	// or truncate the deletes and exit 0 (spec/release-tools.md).
 	MaxDeletes int
 
 	// Keep is how many releases, the new one included, keep their files in the buckets
@@ -104,8 +106,10 @@ type Target struct {
 	Client S3API
 }
 
+// DefaultMaxDeletes is the CLI's --max-deletes default, as in hugo deploy and s3deploy.
+const DefaultMaxDeletes = 256
+
 const (
-	defaultMaxDeletes         = 256
 	defaultKeep               = 3
 	defaultConcurrency        = 32
 	defaultInvalidationBudget = 30
@@ -139,9 +143,6 @@ func (o Options) withDefaults() (Options, error) {
 			return o, fmt.Errorf("bucket %s listed twice", t.Bucket)
 		}
 		seen[t.Bucket] = true
-	}
-	if o.MaxDeletes == 0 {
-		o.MaxDeletes = defaultMaxDeletes
 	}
 	if o.Keep <= 0 {
 		o.Keep = defaultKeep
