@@ -1,0 +1,431 @@
+package drill
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
+	"github.com/twinedge/twinedge/build"
+	"github.com/twinedge/twinedge/site"
+)
+
+// maxInFlight bounds the requests in flight. At the default rate a blackholed primary
+// holds each API request 5 s, so about 100 are in flight; beyond this bound the drill
+// itself is the bottleneck and says so rather than measuring itself.
+const maxInFlight = 512
+
+// run is one drill in progress.
+type run struct {
+	opts      Options
+	id        string
+	author    string
+	primary   string
+	secondary string
+	start     time.Time
+	cf        *cloudfront.Client
+
+	pages, assets []string
+	probes        *probeSet
+	api           bool
+
+	phase     atomic.Int32
+	writeN    atomic.Int64
+	probeN    atomic.Int64
+	pageN     atomic.Int64
+	assetN    atomic.Int64
+	invN      atomic.Int64
+	saturated atomic.Int64
+
+	mu      sync.Mutex
+	sums    map[string][32]byte
+	samples []Sample
+	writes  []WriteRecord
+	rep     *Report
+}
+
+// Run runs a drill against the target described by opts and returns its report. It heals
+// every region first and last, whatever happens in between. An error means the drill
+// could not run (no edge, no site); faults that could not be applied, an API that is not
+// there and regions that do not converge are results, reported in the Report.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	r := &run{
+		opts:      opts,
+		id:        newRunID(),
+		primary:   opts.Regions[0].Name,
+		secondary: opts.Regions[1].Name,
+		sums:      map[string][32]byte{},
+	}
+	r.author = "drill " + r.id
+	r.rep = &Report{
+		RunID: r.id, Edge: opts.Edge, Primary: r.primary, Secondary: r.secondary, Rate: opts.Rate,
+		Writes: Writes{AcceptedIn: map[string]int{}},
+	}
+	r.rep.Phases = plan(opts.Schedule)
+
+	// Whatever happens, the world is left healed and without probe objects.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		r.healAll(cctx)
+		if r.probes != nil {
+			if err := r.probes.remove(cctx); err != nil {
+				r.opts.Logger.Warn("remove probe objects", "err", err)
+			}
+		}
+	}()
+	if err := r.healAll(ctx); err != nil {
+		return nil, fmt.Errorf("heal before the drill: %w", err)
+	}
+	if err := r.prepare(ctx); err != nil {
+		return nil, err
+	}
+
+	r.start = opts.Now()
+	r.rep.StartedAt = r.start.UTC()
+	tctx, stopTraffic := context.WithCancel(ctx)
+	var traffic sync.WaitGroup
+	traffic.Add(1)
+	go func() { defer traffic.Done(); r.traffic(tctx, ctx) }()
+	err := r.schedule(ctx)
+	stopTraffic()
+	traffic.Wait()
+	r.rep.DurationMs = r.since().Milliseconds()
+	for i := range r.rep.Phases {
+		p := &r.rep.Phases[i]
+		p.StartMs, p.EndMs = p.start.Milliseconds(), p.end.Milliseconds()
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	if r.api {
+		r.converge(ctx)
+	}
+	if n := r.saturated.Load(); n > 0 {
+		r.note("%d requests were not sent: %d were already in flight (the drill, not the edge, was the bottleneck)", n, maxInFlight)
+	}
+	r.mu.Lock()
+	r.rep.Samples, r.rep.WriteLog = r.samples, r.writes
+	r.mu.Unlock()
+	r.rep.Invalidations = int(r.invN.Load())
+	r.rep.summarise()
+	return r.rep, nil
+}
+
+// plan lays the schedule out as phases: a baseline, each step followed by a healed
+// interval, and a final healed phase.
+func plan(steps []Step) []Phase {
+	ps := []Phase{{Name: "baseline", Kind: "baseline", FailsOver: true, Expect: "healthy: the primary serves every origin fetch"}}
+	for _, s := range steps {
+		f := s.Fault
+		ps = append(ps,
+			Phase{Name: s.Name, Kind: "fault", Fault: &f, FailsOver: s.FailsOver, Expect: s.Expect},
+			Phase{Name: "healed after " + s.Name, Kind: "healed", FailsOver: true, Expect: "healed: origin fetches return to the primary"})
+	}
+	return append(ps, Phase{Name: "final", Kind: "final", FailsOver: true, Expect: "healed; then both regions must converge"})
+}
+
+func newRunID() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (r *run) since() time.Duration { return r.opts.Now().Sub(r.start) }
+
+func (r *run) note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rep.Notes = append(r.rep.Notes, fmt.Sprintf(format, args...))
+}
+
+func (r *run) progress(format string, args ...any) {
+	if r.opts.Progress != nil {
+		fmt.Fprintf(r.opts.Progress, "[%5.1fs] "+format+"\n", append([]any{r.since().Seconds()}, args...)...)
+	}
+}
+
+func (r *run) healAll(ctx context.Context) error {
+	var errs []error
+	for _, reg := range r.opts.Regions {
+		if err := r.opts.Switch.Heal(ctx, reg.Name); err != nil {
+			errs = append(errs, fmt.Errorf("heal %s: %w", reg.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var assetRE = regexp.MustCompile(`(?:src|href)="(/[^"?#]+\.(?:js|css|svg|png|ico|webmanifest|woff2?|json|txt))"`)
+
+// prepare learns what the site holds (pages, the assets the home page links, their bytes),
+// whether the API is there, and uploads the probe objects.
+func (r *run) prepare(ctx context.Context) error {
+	if r.opts.Control != "" && r.opts.DistributionID != "" {
+		cf, err := build.NewCloudFrontClient(ctx, r.opts.Control)
+		if err != nil {
+			return err
+		}
+		r.cf = cf
+	} else {
+		r.note("no CloudFront endpoint or distribution id: nothing was invalidated, so pages and assets mostly came from the edge cache")
+	}
+	r.invalidate(ctx)
+
+	home := r.send(ctx, http.MethodGet, "/", nil, nil)
+	if home.err != nil || home.status != http.StatusOK {
+		return fmt.Errorf("the edge at %s does not serve the site (GET / = %d %v): run `twinedge up` or `twinedge release` first", r.opts.Edge, home.status, home.err)
+	}
+	r.sums["/"] = sha256.Sum256(home.body)
+	r.pages = []string{"/"}
+	for _, p := range append(site.Routes(), "/index.html") {
+		if p == "/" {
+			continue
+		}
+		res := r.send(ctx, http.MethodGet, p, nil, nil)
+		if res.err == nil && res.status == http.StatusOK {
+			r.sums[p] = sha256.Sum256(res.body)
+			r.pages = append(r.pages, p)
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range assetRE.FindAllStringSubmatch(string(home.body), -1) {
+		p := m[1]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		res := r.send(ctx, http.MethodGet, p, nil, nil)
+		if res.err == nil && res.status == http.StatusOK {
+			r.sums[p] = sha256.Sum256(res.body)
+			r.assets = append(r.assets, p)
+		}
+	}
+	if len(r.assets) == 0 {
+		r.assets = r.pages
+		r.note("the home page links no asset the drill could fetch; asset requests load pages instead")
+	}
+
+	r.api, r.rep.API.Note = r.checkAPI(ctx)
+	r.rep.API.Measured = r.api
+	r.rep.Writes.Measured = r.api
+	if !r.api {
+		r.rep.Writes.Note = "not measured: " + r.rep.API.Note
+	}
+
+	if !r.opts.NoProbes {
+		n := int(r.opts.Rate*r.opts.Duration.Seconds()*share(KindProbe)*1.1) + 16
+		ps, err := uploadProbes(ctx, r.opts.Regions, r.id, min(n, maxProbes))
+		if err != nil {
+			r.note("probe objects could not be uploaded (%v): probe requests load pages instead", err)
+		} else {
+			r.probes = ps
+			r.rep.Probes = len(ps.keys)
+			for i, k := range ps.keys {
+				r.sums["/"+k] = ps.sums[i]
+			}
+		}
+	}
+	return nil
+}
+
+// checkAPI asks the edge's /api/health whether the API is there: it answers JSON naming a
+// region. Without an API origin the path falls to the site's SPA rewrite (HTML) or an error.
+func (r *run) checkAPI(ctx context.Context) (bool, string) {
+	res := r.send(ctx, http.MethodGet, "/api/health", nil, nil)
+	if res.err != nil {
+		return false, fmt.Sprintf("GET /api/health failed: %v", res.err)
+	}
+	ct, _, _ := mime.ParseMediaType(res.header.Get("Content-Type"))
+	var body struct {
+		Region string `json:"region"`
+	}
+	if res.status != http.StatusOK || ct != "application/json" || json.Unmarshal(res.body, &body) != nil || body.Region == "" {
+		return false, fmt.Sprintf("the world has no API yet (GET /api/health answered %d %s)", res.status, ct)
+	}
+	return true, ""
+}
+
+func (r *run) invalidate(ctx context.Context) {
+	if r.cf == nil {
+		return
+	}
+	n := r.invN.Add(1)
+	_, err := r.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+		DistributionId: aws.String(r.opts.DistributionID),
+		InvalidationBatch: &cftypes.InvalidationBatch{
+			CallerReference: aws.String(fmt.Sprintf("twinedge-drill-%s-%d", r.id, n)),
+			Paths:           &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/*"}},
+		},
+	})
+	if err != nil {
+		r.invN.Add(-1)
+		r.note("invalidation %d failed: %v", n, err)
+	}
+}
+
+// schedule walks the phases on a fixed clock (boundaries are planned from the start, so a
+// slow fault switch does not stretch the drill) and applies each fault and heal.
+func (r *run) schedule(ctx context.Context) error {
+	steps := len(r.opts.Schedule)
+	unit := r.opts.Duration / time.Duration(steps+2)
+	faultLen := unit * 3 / 4
+	at := time.Duration(0)
+	wait := func(d time.Duration) error {
+		at += d
+		t := time.NewTimer(at - r.since())
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	}
+	begin := func(i int) {
+		now := r.since()
+		if i > 0 {
+			r.rep.Phases[i-1].end = now
+		}
+		r.rep.Phases[i].start = now
+		r.phase.Store(int32(i))
+	}
+
+	begin(0)
+	r.progress("baseline")
+	if err := wait(unit); err != nil {
+		return err
+	}
+	for s, step := range r.opts.Schedule {
+		fi := 1 + 2*s
+		// Requests started while the fault is being set count for the fault phase, and
+		// those started while it is being healed too: the healed phase starts healed.
+		begin(fi)
+		r.progress("fail %s", step.Fault)
+		if err := r.opts.Switch.Fail(ctx, step.Fault); err != nil {
+			r.rep.Phases[fi].NotApplied = err.Error()
+			r.progress("  not applied: %v", err)
+		}
+		r.invalidate(ctx)
+		if err := wait(faultLen); err != nil {
+			return err
+		}
+		if err := r.opts.Switch.Heal(ctx, step.Fault.Region); err != nil {
+			return fmt.Errorf("heal %s after %s: %w", step.Fault.Region, step.Name, err)
+		}
+		begin(fi + 1)
+		r.progress("healed")
+		r.invalidate(ctx)
+		if err := wait(unit - faultLen); err != nil {
+			return err
+		}
+	}
+	last := len(r.rep.Phases) - 1
+	begin(last)
+	r.progress("final")
+	if err := wait(unit); err != nil {
+		return err
+	}
+	r.rep.Phases[last].end = r.since()
+	return nil
+}
+
+// traffic starts requests at the configured rate until tctx ends. Each request runs under
+// rctx, so the ones in flight when the drill stops still finish and are counted.
+func (r *run) traffic(tctx, rctx context.Context) {
+	interval := time.Duration(float64(time.Second) / r.opts.Rate)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	sem := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := 0; ; i++ {
+		select {
+		case <-tctx.Done():
+			return
+		case <-tick.C:
+		}
+		kind := r.kindFor(mix[i%len(mix)])
+		if kind == "" {
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			r.saturated.Add(1)
+			continue
+		}
+		phase := int(r.phase.Load())
+		at := r.since()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.one(rctx, kind, phase, at)
+		}()
+	}
+}
+
+// kindFor substitutes what the target cannot serve: no API means no API requests, no
+// probes means pages instead.
+func (r *run) kindFor(k Kind) Kind {
+	switch {
+	case !r.api && (k == KindAPIRead || k == KindAPIHealth || k == KindWrite):
+		return ""
+	case k == KindProbe && r.probes == nil:
+		return KindPage
+	}
+	return k
+}
+
+func (r *run) one(ctx context.Context, kind Kind, phase int, at time.Duration) {
+	var out []Sample
+	switch kind {
+	case KindPage:
+		p := r.pages[int(r.pageN.Add(1)-1)%len(r.pages)]
+		out = append(out, r.site(ctx, kind, p, at))
+	case KindAsset:
+		p := r.assets[int(r.assetN.Add(1)-1)%len(r.assets)]
+		out = append(out, r.site(ctx, kind, p, at))
+	case KindProbe:
+		p := "/" + r.probes.keys[int(r.probeN.Add(1)-1)%len(r.probes.keys)]
+		out = append(out, r.site(ctx, kind, p, at))
+	case KindAPIRead:
+		out = append(out, r.apiRead(ctx, kind, "/api/messages?limit=20", at))
+	case KindAPIHealth:
+		out = append(out, r.apiRead(ctx, kind, "/api/health", at))
+	case KindWrite:
+		samples, rec := r.write(ctx, int(r.writeN.Add(1)), at)
+		rec.Phase = phase
+		for i := range samples {
+			samples[i].Phase = phase
+		}
+		r.mu.Lock()
+		r.writes = append(r.writes, rec)
+		r.samples = append(r.samples, samples...)
+		r.mu.Unlock()
+		return
+	}
+	for i := range out {
+		out[i].Phase = phase
+	}
+	r.mu.Lock()
+	r.samples = append(r.samples, out...)
+	r.mu.Unlock()
+}
