@@ -42,7 +42,7 @@ const (
 
 type bucket struct {
 	primary, secondary, cache, retried, failed int
-	took                              []time.Duration
+	took                                       []time.Duration
 }
 
 // bucketSize picks a round bucket length giving about 120 buckets.
