@@ -1,0 +1,466 @@
+package awsinfra
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/errgroup"
+)
+
+// Deploy order. The bucket policies and the function URL permissions name the
+// distribution's ARN, and the distribution names the buckets and URLs: a cycle, and
+// across regions, where CloudFormation cannot reference another stack. Deploy cuts it:
+//
+//	0. per region, in parallel: the artifacts bucket (created if missing) and the Lambda zip
+//	   under its content-addressed key;
+//	1. the regional stacks, in parallel, with DistributionArn as the global stack last
+//	   published it: empty on the first deploy (the bucket then only denies plain HTTP and
+//	   the URL has no CloudFront permission), the current ARN on later ones, so a re-run
+//	   changes nothing;
+//	2. the global stack in us-east-1, with each region's bucket and function URL domain
+//	   from phase 1's outputs;
+//	3. only when the ARN changed (first deploy, or a replaced distribution): the regional
+//	   stacks again, in parallel, with the ARN, which adds the OAC statement and the two
+//	   Lambda permissions.
+//
+// Each step is a change set: created, described (printed), then executed, or deleted in a
+// dry run. An empty change set is recognised and skipped. The outputs are written to
+// STATE/aws.json.
+
+// RegionalStackName and GlobalStackName name the stacks of a deployment.
+func RegionalStackName(stack string) string { return stack + "-regional" }
+
+// GlobalStackName names the global stack (in GlobalRegion).
+func GlobalStackName(stack string) string { return stack + "-global" }
+
+// Config is the deploy settings a config file may hold (JSON). Flags override it.
+type Config struct {
+	// Regions, primary first (default DefaultRegions).
+	Regions []string `json:"regions,omitempty"`
+	// StackName prefixes the stacks (default "twinedge").
+	StackName string `json:"stack,omitempty"`
+	// Domain is an optional alternate domain name.
+	Domain string `json:"domain,omitempty"`
+	// HostedZoneID is the Route 53 zone of Domain; required with Domain.
+	HostedZoneID string `json:"hostedZoneId,omitempty"`
+}
+
+// LoadConfig reads a deploy config file.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// DeployOptions configure Deploy.
+type DeployOptions struct {
+	// Options are the regions, stack name and domain; zero fields take the values of
+	// Config, then the defaults.
+	Options
+	// HostedZoneID is the Route 53 hosted zone of Domain (required with Domain): the
+	// certificate is validated and the alias records written there.
+	HostedZoneID string
+	// Config supplies values for fields left empty above (from --config).
+	Config Config
+	// DryRun creates and prints every change set, executes none and deletes them. Nothing
+	// is uploaded and no state is written.
+	DryRun bool
+	// StateDir receives aws.json with the stack outputs (default ".twinedge").
+	StateDir string
+	// ModuleDir is the twinedge module the Lambda is built from (default ".").
+	ModuleDir string
+	// LambdaZip, when set, is deployed instead of building one.
+	LambdaZip []byte
+	// Progress receives one line per phase, planned change and stack event
+	// (default os.Stderr; io.Discard for silence).
+	Progress io.Writer
+	// PollInterval is the wait between status checks (default 5 s).
+	PollInterval time.Duration
+	// EndpointURL sends every AWS call to one endpoint, such as a moto_server in tests.
+	// Empty means AWS, with credentials from the standard chain.
+	EndpointURL string
+	// Logger receives debug logs (default: discard).
+	Logger *slog.Logger
+
+	// templates renders the regional and global templates (default: synthTemplates).
+	// Tests of the orchestration replace it with templates moto's CloudFormation can
+	// execute; the product always deploys the synthesised ones.
+	templates func(Options) (regional, global []byte, err error)
+}
+
+// synthTemplates renders the product's templates as JSON.
+func synthTemplates(o Options) (regional, global []byte, err error) {
+	rt, err := RegionalTemplate(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	gt, err := GlobalTemplate(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if regional, err = rt.JSON(); err != nil {
+		return nil, nil, err
+	}
+	global, err = gt.JSON()
+	return regional, global, err
+}
+
+func (o DeployOptions) withDefaults() (DeployOptions, error) {
+	if len(o.Regions) == 0 {
+		o.Regions = o.Config.Regions
+	}
+	if o.StackName == "" {
+		o.StackName = o.Config.StackName
+	}
+	if o.Domain == "" {
+		o.Domain = o.Config.Domain
+	}
+	if o.HostedZoneID == "" {
+		o.HostedZoneID = o.Config.HostedZoneID
+	}
+	var err error
+	if o.Options, err = o.Options.withDefaults(); err != nil {
+		return o, err
+	}
+	if o.Domain != "" && o.HostedZoneID == "" {
+		return o, fmt.Errorf("a domain needs its Route 53 hosted zone id (--hosted-zone-id), so the certificate validates and the alias is created without a manual step")
+	}
+	if o.StateDir == "" {
+		o.StateDir = ".twinedge"
+	}
+	if o.ModuleDir == "" {
+		o.ModuleDir = "."
+	}
+	if o.Progress == nil {
+		o.Progress = os.Stderr
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.templates == nil {
+		o.templates = synthTemplates
+	}
+	return o, nil
+}
+
+// session holds the AWS clients of a deployment, one set per region.
+type session struct {
+	endpoint string
+	configs  map[string]aws.Config
+}
+
+func newSession(ctx context.Context, endpoint string, regions ...string) (*session, error) {
+	s := &session{endpoint: endpoint, configs: map[string]aws.Config{}}
+	for _, r := range regions {
+		if _, ok := s.configs[r]; ok {
+			continue
+		}
+		opts := []func(*config.LoadOptions) error{config.WithRegion(r)}
+		if endpoint != "" {
+			opts = append(opts, config.WithBaseEndpoint(endpoint))
+		}
+		cfg, err := config.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("AWS configuration for %s: %w", r, err)
+		}
+		s.configs[r] = cfg
+	}
+	return s, nil
+}
+
+func (s *session) cloudFormation(region string) *cloudformation.Client {
+	return cloudformation.NewFromConfig(s.configs[region])
+}
+
+func (s *session) s3(region string) *s3.Client {
+	return s3.NewFromConfig(s.configs[region], func(o *s3.Options) {
+		// A single local endpoint can't serve virtual-hosted bucket names.
+		o.UsePathStyle = s.endpoint != ""
+	})
+}
+
+func (s *session) lambda(region string) *lambda.Client { return lambda.NewFromConfig(s.configs[region]) }
+
+func (s *session) account(ctx context.Context) (string, error) {
+	for _, cfg := range s.configs {
+		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", fmt.Errorf("who am I (sts GetCallerIdentity): %w; check AWS credentials", err)
+		}
+		return aws.ToString(out.Account), nil
+	}
+	return "", errors.New("no region")
+}
+
+// Placeholders used in a dry run for values that only exist after an earlier phase has
+// executed. They match the parameters' AllowedPatterns, so the change sets can be made.
+func pendingSiteDomain(region string) string { return "pending.s3." + region + ".amazonaws.com" }
+func pendingAPIDomain(region string) string  { return "pending.lambda-url." + region + ".on.aws" }
+func pendingDistributionArn(account string) string {
+	return "arn:aws:cloudfront::" + account + ":distribution/EPENDING"
+}
+
+// Deploy deploys the regional stacks and the global stack in the order documented
+// above and writes the outputs to StateDir/aws.json.
+func Deploy(ctx context.Context, opts DeployOptions) error {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	out := &progress{w: opts.Progress}
+	regionalJSON, globalJSON, err := opts.templates(opts.Options)
+	if err != nil {
+		return err
+	}
+	sess, err := newSession(ctx, opts.EndpointURL, append([]string{GlobalRegion}, opts.Regions...)...)
+	if err != nil {
+		return err
+	}
+	account, err := sess.account(ctx)
+	if err != nil {
+		return err
+	}
+	zip := opts.LambdaZip
+	if zip == nil {
+		out.phase("building %s for linux/arm64", LambdaPackage)
+		if zip, err = BuildLambdaZip(ctx, opts.ModuleDir); err != nil {
+			return err
+		}
+	}
+	key := ArtifactKey(zip)
+
+	runner := &stackRunner{clients: map[string]cfnAPI{}, poll: opts.PollInterval, out: out, dryRun: opts.DryRun, now: time.Now}
+	for r := range sess.configs {
+		runner.clients[r] = sess.cloudFormation(r)
+	}
+	regionalName, globalName := RegionalStackName(opts.StackName), GlobalStackName(opts.StackName)
+	mode := ""
+	if opts.DryRun {
+		mode = " (dry run: change sets are described, then deleted)"
+	}
+
+	out.phase("phase 0: Lambda artifact %s in each region%s", key, mode)
+	buckets := map[string]string{}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range opts.Regions {
+		buckets[r] = ArtifactBucketName(opts.StackName, account, r)
+		g.Go(func() error { return ensureArtifact(gctx, sess.s3(r), out, r, buckets[r], key, zip, opts.DryRun) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+
+	globalOut, err := runner.outputs(ctx, GlobalRegion, globalName)
+	if err != nil {
+		return err
+	}
+	distArn := globalOut[OutDistributionArn]
+	regionalSpec := func(r, arn string) stackSpec {
+		return stackSpec{Region: r, Name: regionalName, Template: regionalJSON, Parameters: map[string]string{
+			ParamPrimaryRegion: opts.Regions[0], ParamSecondaryRegion: opts.Regions[1],
+			ParamTableName:      opts.StackName + "-messages",
+			ParamArtifactBucket: buckets[r], ParamArtifactKey: key,
+			ParamDistributionArn: arn,
+		}}
+	}
+	applyRegions := func(arn string) (map[string]*stackResult, error) {
+		results := make(map[string]*stackResult, len(opts.Regions))
+		res := make([]*stackResult, len(opts.Regions))
+		g, gctx := errgroup.WithContext(ctx)
+		for i, r := range opts.Regions {
+			g.Go(func() (err error) {
+				res[i], err = runner.apply(gctx, regionalSpec(r, arn))
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for i, r := range opts.Regions {
+			results[r] = res[i]
+		}
+		return results, nil
+	}
+
+	arnNote := distArn
+	if arnNote == "" {
+		arnNote = "none yet"
+	}
+	out.phase("phase 1: regional stacks %s in %v, distribution %s%s", regionalName, opts.Regions, arnNote, mode)
+	regional, err := applyRegions(distArn)
+	if err != nil {
+		return err
+	}
+
+	out.phase("phase 2: global stack %s in %s%s", globalName, GlobalRegion, mode)
+	globalParams := map[string]string{}
+	if opts.Domain != "" {
+		globalParams[ParamHostedZoneID] = opts.HostedZoneID
+	}
+	for _, r := range opts.Regions {
+		o := regional[r].Outputs
+		site, api := o[OutSiteBucketDomain], o[OutAPIDomain]
+		if site == "" || api == "" {
+			if !opts.DryRun {
+				return fmt.Errorf("regional stack %s in %s has no %s/%s output", regionalName, r, OutSiteBucketDomain, OutAPIDomain)
+			}
+			out.printf(r, regionalName, "not deployed yet: the global change set uses placeholder origin domains")
+			site, api = pendingSiteDomain(r), pendingAPIDomain(r)
+		}
+		globalParams[ParamSiteDomain(r)], globalParams[ParamAPIDomain(r)] = site, api
+	}
+	global, err := runner.apply(ctx, stackSpec{Region: GlobalRegion, Name: globalName, Template: globalJSON, Parameters: globalParams})
+	if err != nil {
+		return err
+	}
+
+	newArn := global.Outputs[OutDistributionArn]
+	switch {
+	case newArn == distArn && newArn != "":
+		out.phase("phase 3: regional stacks already name distribution %s: nothing to do", newArn)
+	case opts.DryRun:
+		out.phase("phase 3: regional stacks would be updated with the distribution ARN created in phase 2 (bucket policy statement for OAC, two Lambda permissions)")
+		existing := slices.ContainsFunc(opts.Regions, func(r string) bool { return !regional[r].Created })
+		if existing {
+			planned := newArn
+			if planned == "" {
+				planned = pendingDistributionArn(account)
+			}
+			if _, err := applyRegions(planned); err != nil {
+				return err
+			}
+		}
+	default:
+		if newArn == "" {
+			return fmt.Errorf("global stack %s has no %s output", globalName, OutDistributionArn)
+		}
+		out.phase("phase 3: regional stacks %s: allow distribution %s", regionalName, newArn)
+		if regional, err = applyRegions(newArn); err != nil {
+			return err
+		}
+	}
+	if opts.DryRun {
+		out.phase("dry run complete: nothing was executed")
+		return nil
+	}
+
+	st := &State{StackName: opts.StackName, DistributionID: global.Outputs[OutDistributionID], DistributionArn: newArn,
+		DomainName: global.Outputs[OutDistributionDomain]}
+	if opts.Domain != "" {
+		st.Aliases = []string{opts.Domain}
+	}
+	for i, r := range opts.Regions {
+		o := regional[r].Outputs
+		st.Regions = append(st.Regions, RegionState{
+			Name: r, Primary: i == 0, Stack: regionalName,
+			Bucket: o[OutSiteBucket], BucketDomain: o[OutSiteBucketDomain],
+			FunctionName: o[OutFunctionName], FunctionURL: o[OutFunctionURL], APIDomain: o[OutAPIDomain],
+			Table: o[OutTableName], ArtifactBucket: buckets[r], ArtifactKey: key,
+		})
+	}
+	path, err := WriteState(opts.StateDir, st)
+	if err != nil {
+		return err
+	}
+	out.phase("deployed: https://%s (distribution %s); outputs in %s", st.DomainName, st.DistributionID, path)
+	return nil
+}
+
+// StateFile is the name, inside the state directory, of the deployed stacks' outputs.
+const StateFile = "aws.json"
+
+// State is what Deploy writes to STATE/aws.json for `twinedge release`, `fail` and `heal`.
+// Keys shared with world.json (distributionId, regions[].name/primary/bucket) mean the same.
+type State struct {
+	StackName       string        `json:"stack"`
+	DistributionID  string        `json:"distributionId"`
+	DistributionArn string        `json:"distributionArn"`
+	DomainName      string        `json:"domainName"`
+	Aliases         []string      `json:"aliases,omitempty"`
+	Regions         []RegionState `json:"regions"`
+}
+
+// RegionState is one region's deployed resources.
+type RegionState struct {
+	Name           string `json:"name"`
+	Primary        bool   `json:"primary"`
+	Stack          string `json:"stack"`
+	Bucket         string `json:"bucket"`
+	BucketDomain   string `json:"bucketDomain"`
+	FunctionName   string `json:"functionName"`
+	FunctionURL    string `json:"functionUrl"`
+	APIDomain      string `json:"apiDomain"`
+	Table          string `json:"table"`
+	ArtifactBucket string `json:"artifactBucket"`
+	ArtifactKey    string `json:"artifactKey"`
+}
+
+// Region returns the state of the named region.
+func (s *State) Region(name string) (RegionState, bool) {
+	for _, r := range s.Regions {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return RegionState{}, false
+}
+
+// WriteState writes s to dir/aws.json atomically and returns the path.
+func WriteState(dir string, s *State) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, StateFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return "", err
+	}
+	return path, os.Rename(tmp, path)
+}
+
+// ReadState reads dir/aws.json, as written by Deploy.
+func ReadState(dir string) (*State, error) {
+	path := filepath.Join(dir, StateFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s not found: run twinedge deploy first", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &s, nil
+}
