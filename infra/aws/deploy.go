@@ -205,7 +205,9 @@ func (s *session) s3(region string) *s3.Client {
 	})
 }
 
-func (s *session) lambda(region string) *lambda.Client { return lambda.NewFromConfig(s.configs[region]) }
+func (s *session) lambda(region string) *lambda.Client {
+	return lambda.NewFromConfig(s.configs[region])
+}
 
 func (s *session) account(ctx context.Context) (string, error) {
 	for _, cfg := range s.configs {
