@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,10 @@ const robots = "User-agent: *\nAllow: /\n"
 // all of them. The same sources always give byte-identical output. Files already
 // in out that Build does not write are left alone and are not in the manifest.
 func Build(out string) (*Manifest, error) {
+	if out == "" {
+		// An empty path would silently write into the working directory.
+		return nil, errors.New("build site: no output directory given")
+	}
 	a, err := bundle(web)
 	if err != nil {
 		return nil, err

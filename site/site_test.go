@@ -461,3 +461,22 @@ func TestRoutesHaveViews(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildNeedsOutputDirectory(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if _, err := Build(""); err == nil {
+		t.Fatal("Build(\"\") succeeded; want an error rather than writing into the working directory")
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Errorf("Build(\"\") wrote %d entries into the working directory", len(entries))
+	}
+}
+
+func BenchmarkBuild(b *testing.B) {
+	out := b.TempDir()
+	for b.Loop() {
+		if _, err := Build(out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
