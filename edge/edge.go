@@ -248,7 +248,8 @@ type reqState struct {
 	c      *compiled
 	b      *behaviour
 	id     string
-	start  time.Time
+	start  time.Time // Options.Now at arrival
+	t0     time.Time // monotonic arrival, for time-taken
 	https  bool
 	uri    string      // path after functions and the default root object
 	query  string      // raw query string after functions
@@ -297,6 +298,9 @@ const (
 // ServeHTTP is the data plane: it serves one viewer request as CloudFront would.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs := &reqState{r: r, c: e.cur.Load(), id: requestID(), start: e.opts.Now(), header: r.Header, rangeStart: -1, rangeEnd: -1}
+	if e.access != nil {
+		rs.t0 = time.Now()
+	}
 	if e.access != nil {
 		defer e.access.record(e, rs)
 	}

@@ -103,7 +103,7 @@ func TestSpec_1_3_FailoverTriggers(t *testing.T) {
 			}
 			if strings.HasPrefix(f.name, "status") || f.name == "reset" || f.name == "slow first byte" || f.name == "truncated body" || f.name == "body stalls" {
 				if w.origins[bucketA].hits.Load() != before+1 {
-					t.Errorf("primary not tried first on the second miss")
+					t.Errorf("primary not tried first on the second miss: %d → %d", before, w.origins[bucketA].hits.Load())
 				}
 			}
 		})

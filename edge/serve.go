@@ -32,7 +32,12 @@ func (e *Edge) serveFromCacheOrOrigin(w http.ResponseWriter, rs *reqState) {
 	if cacheable {
 		if ent := e.cache.get(key); ent != nil {
 			if ent.isFresh(now) {
-				e.writeEntry(w, rs, ent, "Hit", true)
+				result := "Hit"
+				if ent.isError {
+					// A cached error still says "Error from cloudfront" (§3.2).
+					result, rs.detail = "Error", "Hit"
+				}
+				e.writeEntry(w, rs, ent, result, true)
 				return
 			}
 			stale = ent
@@ -51,11 +56,14 @@ func (e *Edge) serveFromCacheOrOrigin(w http.ResponseWriter, rs *reqState) {
 	// response. Not with cookies forwarded, nor for methods that are not cached.
 	if cacheable && r.Method == http.MethodGet && !b.forwardCookies {
 		fkey := key.path + "\x00" + key.variant
-		v, _, shared := e.flight.Do(fkey, func() (any, error) {
+		leader := false
+		v, _, _ := e.flight.Do(fkey, func() (any, error) {
+			leader = true
 			// The fill outlives a viewer that leaves: others may be waiting on it.
 			return e.fill(context.WithoutCancel(ctx), rs, key, keyQuery, stale, ae, cacheable), nil
 		})
 		res = v.(*fillResult)
+		shared := !leader
 		if shared && res.stream == nil && (res.stored || res.result == "Hit") {
 			// A collapsed request is logged as a Hit (§2.3).
 			r2 := *res
