@@ -7,7 +7,10 @@
 // working directory and on any machine.
 package site
 
-//go:generate go tool templ generate -include-version=false
+// Generate from the module root, as CI does: templ records each component's
+// file name relative to -path in the generated code, so generating from this
+// directory would name "layout.templ" where CI writes "site/layout.templ".
+//go:generate go tool templ generate -include-version=false -path ..
 
 // Cache-Control values in the manifest. Hashed assets never change under their
 // name, so browsers and the edge keep them for a year without asking again.
