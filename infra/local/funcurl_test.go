@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -451,4 +452,10 @@ func FuzzFunctionResponse(f *testing.F) {
 			t.Fatalf("status %d", resp.status)
 		}
 	})
+}
+
+// goEnv reads one go env variable.
+func goEnv(name string) (string, error) {
+	out, err := exec.Command("go", "env", name).Output()
+	return strings.TrimSpace(string(out)), err
 }
