@@ -11,7 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/twinedge/twinedge/api"
 )
 
 // Moto's CloudFormation has no AWS::CloudFront::*, AWS::DynamoDB::GlobalTable,
@@ -58,7 +62,7 @@ func motoRegionalTemplate() *Template {
 			// A plain table in the primary stands in for the global table.
 			idTable: {Type: "AWS::DynamoDB::Table", Condition: condIsPrimary, Properties: map[string]any{
 				"TableName": Ref(ParamTableName), "BillingMode": "PAY_PER_REQUEST",
-				"AttributeDefinitions": tableAttributes, "KeySchema": tableKeys,
+				"AttributeDefinitions": tableAttributes, "KeySchema": tableKeys, "GlobalSecondaryIndexes": tableIndexes,
 			}},
 		},
 		Outputs: map[string]Output{
@@ -308,4 +312,48 @@ func stackParam(t *testing.T, sess *session, region, stack, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestTableMatchesAPI creates the table as the API's own CreateTable does and compares
+// its layout with the template's global table: the store and the stack must agree.
+func TestTableMatchesAPI(t *testing.T) {
+	url := startMoto(t)
+	ctx := context.Background()
+	sess, err := newSession(ctx, url, GlobalRegion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(sess.configs[GlobalRegion])
+	if err := api.CreateTable(ctx, db, "layout"); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("layout")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := desc.Table
+	var gotAttrs []attributeDefinition
+	for _, a := range tbl.AttributeDefinitions {
+		gotAttrs = append(gotAttrs, attributeDefinition{aws.ToString(a.AttributeName), string(a.AttributeType)})
+	}
+	keys := func(ks []dbtypes.KeySchemaElement) (out []keySchema) {
+		for _, k := range ks {
+			out = append(out, keySchema{aws.ToString(k.AttributeName), string(k.KeyType)})
+		}
+		return out
+	}
+	var gotIdx []secondaryIndex
+	for _, g := range tbl.GlobalSecondaryIndexes {
+		gotIdx = append(gotIdx, secondaryIndex{IndexName: aws.ToString(g.IndexName), KeySchema: keys(g.KeySchema), Projection: projection{string(g.Projection.ProjectionType)}})
+	}
+	sortAttrs := cmpopts.SortSlices(func(a, b attributeDefinition) bool { return a.AttributeName < b.AttributeName })
+	if diff := cmp.Diff(tableAttributes, gotAttrs, sortAttrs); diff != "" {
+		t.Errorf("attributes (-template +api):\n%s", diff)
+	}
+	if diff := cmp.Diff(tableKeys, keys(tbl.KeySchema)); diff != "" {
+		t.Errorf("key schema (-template +api):\n%s", diff)
+	}
+	if diff := cmp.Diff(tableIndexes, gotIdx); diff != "" {
+		t.Errorf("indexes (-template +api):\n%s", diff)
+	}
 }

@@ -1,6 +1,10 @@
 package awsinfra
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/twinedge/twinedge/api"
+)
 
 // The regional stack: one template, deployed in each region. It holds the site bucket and
 // its policy, the API function with its role, log group and function URL, the permissions
@@ -31,22 +35,30 @@ const (
 	OutTableName        = "TableName"
 )
 
-// Environment of the API function. FailEnv must equal api.FailEnv; it is "0" in the
+// Environment of the API function, read by api/lambda's bootstrap. FailEnv is "0" in the
 // template and switched to "1" by FailAWS.
 const (
 	EnvTable   = "TWINEDGE_TABLE"
 	EnvRegions = "TWINEDGE_REGIONS"
-	FailEnv    = "TWINEDGE_API_FAIL"
+	FailEnv    = api.FailEnv
 )
 
 // LogRetentionDays is how long the API's logs are kept.
 const LogRetentionDays = 30
 
-// Table key schema. It must match the API's DynamoDB store (api engineer); one
-// partition per board and a sort key that orders messages by acceptance time make the
-// newest N messages one Query (DESIGN.md "Store").
-var tableAttributes = []attributeDefinition{{"pk", "S"}, {"sk", "S"}}
-var tableKeys = []keySchema{{"pk", "HASH"}, {"sk", "RANGE"}}
+// Table layout, as api.CreateTable makes it (api/dynamo.go explains it): keyed by message
+// id, so "does this id exist?" is one conditional put, with the index api.NewestIndex
+// (board, sk) that lists the newest messages in one Query. TestTableMatchesAPI checks the
+// two agree.
+var (
+	tableAttributes = []attributeDefinition{{"id", "S"}, {"board", "S"}, {"sk", "S"}}
+	tableKeys       = []keySchema{{"id", "HASH"}}
+	tableIndexes    = []secondaryIndex{{
+		IndexName:  api.NewestIndex,
+		KeySchema:  []keySchema{{"board", "HASH"}, {"sk", "RANGE"}},
+		Projection: projection{ProjectionType: "ALL"},
+	}}
+)
 
 // Logical ids of the regional stack.
 const (
@@ -178,13 +190,14 @@ type (
 	}
 
 	globalTable struct {
-		AttributeDefinitions []attributeDefinition `json:"AttributeDefinitions"`
-		BillingMode          string                `json:"BillingMode"`
-		KeySchema            []keySchema           `json:"KeySchema"`
-		Replicas             []replica             `json:"Replicas"`
-		SSESpecification     tableSSE              `json:"SSESpecification"`
-		StreamSpecification  streamSpecification   `json:"StreamSpecification"`
-		TableName            Value                 `json:"TableName"`
+		AttributeDefinitions   []attributeDefinition `json:"AttributeDefinitions"`
+		BillingMode            string                `json:"BillingMode"`
+		GlobalSecondaryIndexes []secondaryIndex      `json:"GlobalSecondaryIndexes"`
+		KeySchema              []keySchema           `json:"KeySchema"`
+		Replicas               []replica             `json:"Replicas"`
+		SSESpecification       tableSSE              `json:"SSESpecification"`
+		StreamSpecification    streamSpecification   `json:"StreamSpecification"`
+		TableName              Value                 `json:"TableName"`
 	}
 	attributeDefinition struct {
 		AttributeName string `json:"AttributeName"`
@@ -193,6 +206,14 @@ type (
 	keySchema struct {
 		AttributeName string `json:"AttributeName"`
 		KeyType       string `json:"KeyType"`
+	}
+	secondaryIndex struct {
+		IndexName  string      `json:"IndexName"`
+		KeySchema  []keySchema `json:"KeySchema"`
+		Projection projection  `json:"Projection"`
+	}
+	projection struct {
+		ProjectionType string `json:"ProjectionType"`
 	}
 	replica struct {
 		DeletionProtectionEnabled        bool  `json:"DeletionProtectionEnabled"`
@@ -383,9 +404,10 @@ func RegionalTemplate(opts Options) (*Template, error) {
 				Type: "AWS::DynamoDB::GlobalTable", Condition: condIsPrimary,
 				DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain",
 				Properties: globalTable{
-					AttributeDefinitions: tableAttributes,
-					BillingMode:          "PAY_PER_REQUEST",
-					KeySchema:            tableKeys,
+					AttributeDefinitions:   tableAttributes,
+					BillingMode:            "PAY_PER_REQUEST",
+					GlobalSecondaryIndexes: tableIndexes,
+					KeySchema:              tableKeys,
 					Replicas: []replica{
 						{Region: Ref(ParamPrimaryRegion), DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: pitr{true}},
 						{Region: Ref(ParamSecondaryRegion), DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: pitr{true}},
