@@ -1,0 +1,531 @@
+package local
+
+// This file is the S3 origin's storage: buckets and objects on disk under one directory,
+// surviving restarts, safe under concurrent writers.
+//
+// Layout under dir:
+//
+//	buckets/<bucket>/bucket.json          creation time (bucket names are validated, so safe as file names)
+//	buckets/<bucket>/objects/<hh>/<sha256(key)>   one file per object: content, then its metadata
+//	uploads/<upload id>/                  multipart uploads in progress (upload.json, part-00001, …)
+//	tmp/                                  files being written; emptied at start
+//
+// An object file is the content followed by the metadata JSON, its length (4 bytes, big
+// endian) and the magic "TWS3". Writers fill a temporary file and rename it into place, so a
+// reader either sees the old object or the new one, whole, with matching metadata. File names
+// are hashes of the key: no key, however odd ("../x", "a/../../b", NUL bytes), names a path.
+// Files are not fsynced: the store survives a process restart, which is what a local world
+// needs, not a power cut.
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+const objectMagic = "TWS3"
+
+// objectMeta is what the store keeps about an object besides its content.
+type objectMeta struct {
+	Key                string            `json:"key"`
+	Size               int64             `json:"size"`
+	ETag               string            `json:"etag"` // quoted, as sent in the ETag header
+	LastModified       time.Time         `json:"lastModified"`
+	ContentType        string            `json:"contentType,omitempty"`
+	CacheControl       string            `json:"cacheControl,omitempty"`
+	ContentLanguage    string            `json:"contentLanguage,omitempty"`
+	ContentDisposition string            `json:"contentDisposition,omitempty"`
+	ContentEncoding    string            `json:"contentEncoding,omitempty"`
+	Expires            string            `json:"expires,omitempty"`
+	Metadata           map[string]string `json:"metadata,omitempty"`  // x-amz-meta-<name>, names lower case
+	Checksums          map[string]string `json:"checksums,omitempty"` // "CRC32" → base64, verified at upload
+	Parts              int               `json:"parts,omitempty"`     // multipart part count
+}
+
+var (
+	errNoSuchBucket    = errors.New("no such bucket")
+	errNoSuchKey       = errors.New("no such key")
+	errBucketExists    = errors.New("bucket already exists")
+	errBucketNotEmpty  = errors.New("bucket not empty")
+	errNoSuchUpload    = errors.New("no such upload")
+	errCorruptedObject = errors.New("corrupted object file")
+)
+
+// s3Store holds the buckets of one S3 origin.
+type s3Store struct {
+	dir string
+
+	mu      sync.RWMutex
+	buckets map[string]*s3Bucket
+
+	// keyLocks serialise the rename and index update of one key, so the index always
+	// describes the file in place. Striped: 256 locks for all keys.
+	keyLocks [256]sync.Mutex
+}
+
+type s3Bucket struct {
+	name    string
+	created time.Time
+
+	mu      sync.RWMutex
+	objects map[string]*objectMeta
+	sorted  []string // keys in order; nil when it must be rebuilt
+}
+
+type bucketFile struct {
+	Created time.Time `json:"created"`
+}
+
+// openS3Store opens (creating if needed) the store under dir and indexes what is there.
+func openS3Store(dir string) (*s3Store, error) {
+	st := &s3Store{dir: dir, buckets: map[string]*s3Bucket{}}
+	for _, d := range []string{"buckets", "uploads", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	// Leftovers of writes interrupted by a crash.
+	if ents, err := os.ReadDir(filepath.Join(dir, "tmp")); err == nil {
+		for _, e := range ents {
+			os.RemoveAll(filepath.Join(dir, "tmp", e.Name()))
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, "buckets"))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if !e.IsDir() || validBucketName(e.Name()) != nil {
+			continue
+		}
+		b, err := st.loadBucket(e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("load bucket %s: %w", e.Name(), err)
+		}
+		st.buckets[b.name] = b
+	}
+	return st, nil
+}
+
+func (st *s3Store) bucketDir(name string) string { return filepath.Join(st.dir, "buckets", name) }
+
+func (st *s3Store) loadBucket(name string) (*s3Bucket, error) {
+	b := &s3Bucket{name: name, objects: map[string]*objectMeta{}}
+	var bf bucketFile
+	if data, err := os.ReadFile(filepath.Join(st.bucketDir(name), "bucket.json")); err == nil {
+		_ = json.Unmarshal(data, &bf)
+	}
+	b.created = bf.Created
+	objDir := filepath.Join(st.bucketDir(name), "objects")
+	err := filepath.WalkDir(objDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		m, _, err := readObjectMeta(f)
+		if err != nil {
+			return nil // a damaged file is skipped, not fatal
+		}
+		if filepath.Base(path) != keyHash(m.Key) {
+			return nil
+		}
+		b.objects[m.Key] = m
+		return nil
+	})
+	return b, err
+}
+
+// keyHash names an object's file.
+func keyHash(key string) string {
+	s := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(s[:])
+}
+
+func (st *s3Store) objectPath(bucket, key string) string {
+	h := keyHash(key)
+	return filepath.Join(st.bucketDir(bucket), "objects", h[:2], h)
+}
+
+func (st *s3Store) keyLock(bucket, key string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(bucket))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return &st.keyLocks[h.Sum32()%uint32(len(st.keyLocks))]
+}
+
+func (st *s3Store) bucket(name string) (*s3Bucket, error) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	b, ok := st.buckets[name]
+	if !ok {
+		return nil, errNoSuchBucket
+	}
+	return b, nil
+}
+
+// createBucket creates a bucket; errBucketExists if it exists.
+func (st *s3Store) createBucket(name string, now time.Time) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.buckets[name]; ok {
+		return errBucketExists
+	}
+	if err := os.MkdirAll(filepath.Join(st.bucketDir(name), "objects"), 0o755); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(bucketFile{Created: now.UTC()})
+	if err := s3WriteFileAtomic(filepath.Join(st.dir, "tmp"), filepath.Join(st.bucketDir(name), "bucket.json"), data); err != nil {
+		return err
+	}
+	st.buckets[name] = &s3Bucket{name: name, created: now.UTC(), objects: map[string]*objectMeta{}}
+	return nil
+}
+
+// deleteBucket removes an empty bucket.
+func (st *s3Store) deleteBucket(name string) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	b, ok := st.buckets[name]
+	if !ok {
+		return errNoSuchBucket
+	}
+	b.mu.RLock()
+	n := len(b.objects)
+	b.mu.RUnlock()
+	if n > 0 {
+		return errBucketNotEmpty
+	}
+	delete(st.buckets, name)
+	// Rename first so a half-removed directory is never taken for a bucket at the next start.
+	gone := filepath.Join(st.dir, "tmp", "deleted-"+name+"-"+newRequestID())
+	if err := os.Rename(st.bucketDir(name), gone); err != nil {
+		return err
+	}
+	return os.RemoveAll(gone)
+}
+
+type bucketInfo struct {
+	Name    string
+	Created time.Time
+}
+
+func (st *s3Store) listBuckets() []bucketInfo {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	out := make([]bucketInfo, 0, len(st.buckets))
+	for _, b := range st.buckets {
+		out = append(out, bucketInfo{b.name, b.created})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// head returns an object's metadata from the index.
+func (st *s3Store) head(bucket, key string) (*objectMeta, error) {
+	b, err := st.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	m, ok := b.objects[key]
+	if !ok {
+		return nil, errNoSuchKey
+	}
+	return m, nil
+}
+
+// storedObject is an open object: its metadata and a reader of exactly its content. The
+// metadata comes from the file itself, so it matches the content even if the key is being
+// overwritten meanwhile.
+type storedObject struct {
+	meta    *objectMeta
+	content *io.SectionReader
+	f       *os.File
+}
+
+func (o *storedObject) Close() error { return o.f.Close() }
+
+// open opens an object for reading.
+func (st *s3Store) open(bucket, key string) (*storedObject, error) {
+	if _, err := st.bucket(bucket); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(st.objectPath(bucket, key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoSuchKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, contentLen, err := readObjectMeta(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if m.Key != key {
+		f.Close()
+		return nil, errNoSuchKey // a hash collision: astronomically unlikely, but not this key
+	}
+	return &storedObject{meta: m, content: io.NewSectionReader(f, 0, contentLen), f: f}, nil
+}
+
+// readObjectMeta reads the metadata trailer of an object file and returns it with the content length.
+func readObjectMeta(f *os.File) (*objectMeta, int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	size := fi.Size()
+	if size < 8 {
+		return nil, 0, errCorruptedObject
+	}
+	var tail [8]byte
+	if _, err := f.ReadAt(tail[:], size-8); err != nil {
+		return nil, 0, err
+	}
+	if string(tail[4:]) != objectMagic {
+		return nil, 0, errCorruptedObject
+	}
+	n := int64(binary.BigEndian.Uint32(tail[:4]))
+	if n > size-8 {
+		return nil, 0, errCorruptedObject
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, size-8-n); err != nil {
+		return nil, 0, err
+	}
+	var m objectMeta
+	if err := json.Unmarshal(buf, &m); err != nil {
+		return nil, 0, errCorruptedObject
+	}
+	contentLen := size - 8 - n
+	if m.Size != contentLen {
+		return nil, 0, errCorruptedObject
+	}
+	return &m, contentLen, nil
+}
+
+// objectWriter receives an object's content into a temporary file; commit puts it in place.
+type objectWriter struct {
+	st     *s3Store
+	f      *os.File
+	md5    hashWriter
+	size   int64
+	closed bool
+}
+
+type hashWriter interface {
+	io.Writer
+	Sum([]byte) []byte
+}
+
+// newObjectWriter starts writing an object. Call commit or abort.
+func (st *s3Store) newObjectWriter() (*objectWriter, error) {
+	f, err := os.CreateTemp(filepath.Join(st.dir, "tmp"), "put-*")
+	if err != nil {
+		return nil, err
+	}
+	return &objectWriter{st: st, f: f, md5: md5.New()}, nil
+}
+
+func (w *objectWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.md5.Write(p[:n])
+	w.size += int64(n)
+	return n, err
+}
+
+// md5Sum is the MD5 of what was written.
+func (w *objectWriter) md5Sum() []byte { return w.md5.Sum(nil) }
+
+func (w *objectWriter) abort() {
+	if !w.closed {
+		w.closed = true
+		w.f.Close()
+		os.Remove(w.f.Name())
+	}
+}
+
+// commit appends m (with Size, Key set) and renames the file into place. The ETag defaults to
+// the quoted hex MD5 of the content.
+func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta) error {
+	defer w.abort()
+	b, err := st.bucket(bucket)
+	if err != nil {
+		return err
+	}
+	m.Size = w.size
+	if m.ETag == "" {
+		m.ETag = `"` + hex.EncodeToString(w.md5Sum()) + `"`
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var tail [8]byte
+	binary.BigEndian.PutUint32(tail[:4], uint32(len(data)))
+	copy(tail[4:], objectMagic)
+	if _, err := w.f.Write(append(data, tail[:]...)); err != nil {
+		return err
+	}
+	if err := w.f.Close(); err != nil {
+		return err
+	}
+	w.closed = true
+	path := st.objectPath(bucket, m.Key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		os.Remove(w.f.Name())
+		return err
+	}
+	l := st.keyLock(bucket, m.Key)
+	l.Lock()
+	defer l.Unlock()
+	if err := os.Rename(w.f.Name(), path); err != nil {
+		os.Remove(w.f.Name())
+		return err
+	}
+	b.mu.Lock()
+	if _, ok := b.objects[m.Key]; !ok {
+		b.sorted = nil
+	}
+	b.objects[m.Key] = m
+	b.mu.Unlock()
+	return nil
+}
+
+// delete removes an object; deleting a missing key is not an error (S3 answers 204).
+func (st *s3Store) delete(bucket, key string) error {
+	b, err := st.bucket(bucket)
+	if err != nil {
+		return err
+	}
+	l := st.keyLock(bucket, key)
+	l.Lock()
+	defer l.Unlock()
+	if err := os.Remove(st.objectPath(bucket, key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	b.mu.Lock()
+	if _, ok := b.objects[key]; ok {
+		delete(b.objects, key)
+		b.sorted = nil
+	}
+	b.mu.Unlock()
+	return nil
+}
+
+// listPage is one page of a listing.
+type listPage struct {
+	Objects        []*objectMeta
+	CommonPrefixes []string
+	Truncated      bool
+	NextMarker     string // last key or common prefix returned, when truncated
+}
+
+// list returns keys after marker (exclusive) with prefix, rolling keys up to the delimiter
+// into common prefixes, at most maxKeys entries (objects plus prefixes), in UTF-8 byte order
+// as S3 lists.
+func (st *s3Store) list(bucket, prefix, delimiter, marker string, maxKeys int) (*listPage, error) {
+	b, err := st.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	if b.sorted == nil {
+		b.sorted = make([]string, 0, len(b.objects))
+		for k := range b.objects {
+			b.sorted = append(b.sorted, k)
+		}
+		slices.Sort(b.sorted)
+	}
+	keys := b.sorted
+	objects := b.objects
+	defer b.mu.Unlock()
+
+	page := &listPage{}
+	start := max(marker, prefix)
+	i, _ := slices.BinarySearch(keys, start)
+	for ; i < len(keys); i++ {
+		k := keys[i]
+		if k <= marker {
+			continue
+		}
+		// A marker that is a common prefix (the last entry of the previous page) stands for
+		// every key under it.
+		if delimiter != "" && strings.HasSuffix(marker, delimiter) && strings.HasPrefix(k, marker) {
+			continue
+		}
+		if !strings.HasPrefix(k, prefix) {
+			break
+		}
+		if maxKeys <= 0 {
+			page.Truncated = true
+			return page, nil
+		}
+		if delimiter != "" {
+			if j := strings.Index(k[len(prefix):], delimiter); j >= 0 {
+				cp := k[:len(prefix)+j+len(delimiter)]
+				page.CommonPrefixes = append(page.CommonPrefixes, cp)
+				page.NextMarker = cp
+				maxKeys--
+				for i+1 < len(keys) && strings.HasPrefix(keys[i+1], cp) {
+					i++ // every key under this common prefix
+				}
+				continue
+			}
+		}
+		m := *objects[k]
+		page.Objects = append(page.Objects, &m)
+		page.NextMarker = k
+		maxKeys--
+	}
+	return page, nil
+}
+
+// s3WriteFileAtomic writes data to path through a temporary file in tmpDir.
+func s3WriteFileAtomic(tmpDir, path string, data []byte) error {
+	f, err := os.CreateTemp(tmpDir, "meta-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
