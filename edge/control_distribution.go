@@ -1,8 +1,10 @@
 package edge
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -153,7 +155,7 @@ func (c *Control) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := c.d.Apply(cfg); err != nil {
 		c.mu.Unlock()
-		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidArgument", "%v", err))
+		c.fail(w, r, applyError(err))
 		return
 	}
 	now := c.now()
@@ -168,6 +170,21 @@ func (c *Control) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	s := c.distState(now)
 	w.Header().Set("ETag", s.etag)
 	c.writeDoc(w, r, http.StatusOK, "Distribution", c.distribution(c.d.Config(), s, now))
+}
+
+// applyError turns the edge's refusal of a config into the API error: a *ConfigError carries
+// the CloudFront code (NoSuchOrigin, InvalidDefaultRootObject, ...; the NoSuch* ones are 404 in
+// the API model, the rest 400); any other error is an InvalidArgument with its message.
+func applyError(err error) *apiError {
+	var ce *ConfigError
+	if errors.As(err, &ce) && ce.Code != "" {
+		status := http.StatusBadRequest
+		if strings.HasPrefix(ce.Code, "NoSuch") {
+			status = http.StatusNotFound
+		}
+		return &apiError{Status: status, Code: ce.Code, Message: ce.Message}
+	}
+	return errorf(http.StatusBadRequest, "InvalidArgument", "%v", err)
 }
 
 // listDistributions is ListDistributions: GET /2020-05-31/distribution. The local world has

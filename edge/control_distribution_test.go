@@ -118,6 +118,7 @@ func TestUpdateDistributionErrors(t *testing.T) {
 		{name: "wrong If-Match", ifMatch: aws.String("E000000000000"), target: new(*types.PreconditionFailed), status: 412},
 		{name: "wrong id", id: "EOTHER", target: new(*types.NoSuchDistribution), status: 404},
 		{name: "apply fails", applyErr: errors.New("behaviour /api/* targets unknown origin x"), target: new(*types.InvalidArgument), status: 400},
+		{name: "edge refuses with a code", applyErr: &ConfigError{Code: "NoSuchOrigin", Message: "no origin x"}, target: new(*types.NoSuchOrigin), status: 404},
 		{name: "caller reference changed", cfg: func(c *types.DistributionConfig) { c.CallerReference = aws.String("other") }, target: new(*types.IllegalUpdate), status: 400},
 		{name: "inconsistent quantities", cfg: func(c *types.DistributionConfig) { c.Origins.Quantity = aws.Int32(5) }, target: new(*types.InconsistentQuantities), status: 400},
 	}
@@ -148,12 +149,9 @@ func TestUpdateDistributionErrors(t *testing.T) {
 				t.Fatalf("err = %v, want %T", err, tt.target)
 			}
 			assertStatus(t, err, tt.status)
-			if tt.applyErr != nil {
-				var ia *types.InvalidArgument
-				errors.As(err, &ia)
-				if ia.ErrorMessage() != tt.applyErr.Error() {
-					t.Errorf("message %q, want the edge's %q", ia.ErrorMessage(), tt.applyErr)
-				}
+			var ia *types.InvalidArgument
+			if tt.applyErr != nil && errors.As(err, &ia) && ia.ErrorMessage() != tt.applyErr.Error() {
+				t.Errorf("message %q, want the edge's %q", ia.ErrorMessage(), tt.applyErr)
 			}
 			// Nothing changed: same config, same ETag.
 			if got := aws.ToString(f.dist.Config().Comment); got == "changed" {
