@@ -1,0 +1,146 @@
+package edge
+
+import (
+	"bufio"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+)
+
+func FuzzMatchPattern(f *testing.F) {
+	for _, s := range [][2]string{{"*", "/"}, {"/api/*", "/api/x"}, {"*.doc?", "/a.docx"}, {"a*b*c*d", strings.Repeat("a", 300)}, {"?*?", "/é"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		got := matchPattern(pattern, path)
+		if !strings.ContainsAny(pattern, "*?") {
+			want := strings.TrimPrefix(pattern, "/") == strings.TrimPrefix(path, "/")
+			if got != want {
+				t.Fatalf("literal %q vs %q: %v", pattern, path, got)
+			}
+		}
+		if !matchPattern("*", path) {
+			t.Fatalf("* does not match %q", path)
+		}
+		if got && !matchPattern(pattern+"*", path) {
+			t.Fatalf("%q matches %q but %q* does not", pattern, path, pattern)
+		}
+	})
+}
+
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{"/", "/a/../b", "/%2e%2e/%2E%2e/etc", "//a///b", "/a/./b/.", "/%2F..%2F", "/..", strings.Repeat("/..", 100), "/a%", "/%zz/.."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		n := normalizePath(p)
+		if !strings.HasPrefix(n, "/") {
+			t.Fatalf("normalizePath(%q) = %q: not rooted", p, n)
+		}
+		if strings.Contains(n, "//") {
+			t.Fatalf("normalizePath(%q) = %q: empty segment", p, n)
+		}
+		for _, seg := range strings.Split(n, "/") {
+			if seg == ".." || seg == "." {
+				t.Fatalf("normalizePath(%q) = %q: dot segment", p, n)
+			}
+		}
+		if again := normalizePath(n); again != n && !strings.Contains(p, "%25") {
+			t.Fatalf("not idempotent: %q → %q → %q", p, n, again)
+		}
+	})
+}
+
+// FuzzViewerPath sends arbitrary request targets through the edge: it must never panic,
+// and a path that reaches an origin must be the viewer's raw path exactly (CloudFront
+// forwards the raw URI; only behaviour matching uses the normalised one), so a viewer
+// can never make the origin see a path the viewer did not send.
+func FuzzViewerPath(f *testing.F) {
+	for _, s := range []string{"/", "/a/../b", "/%2e%2e/secret", "/api/..%2fsecret", "//x", "/api/r/us-east-1/../../x", "/a?b=c&d", "/" + strings.Repeat("a/", 200), "/%ZZ", "/a%00b", "/é", "*"} {
+		f.Add(s)
+	}
+	w := newWorld(f, func(o *Options, c *types.DistributionConfig) {
+		c.DefaultCacheBehavior.FunctionAssociations = &types.FunctionAssociations{Quantity: ei32(0)}
+		c.DefaultRootObject = nil
+	})
+	seen := make(chan string, 1)
+	for _, d := range []string{bucketA, urlA, urlB} {
+		w.origins[d].set(func(rw http.ResponseWriter, r *http.Request) {
+			select {
+			case seen <- r.RequestURI:
+			default:
+			}
+			rw.Header().Set("Cache-Control", "no-store")
+			rw.Write([]byte("ok"))
+		})
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		raw := "GET " + target + " HTTP/1.1\r\nHost: d111.cloudfront.net\r\n\r\n"
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			return // net/http refuses it before any handler runs
+		}
+		req.RemoteAddr = "192.0.2.7:5555"
+		select {
+		case <-seen:
+		default:
+		}
+		rec := httptest.NewRecorder()
+		w.e.ServeHTTP(rec, req)
+		select {
+		case got := <-seen:
+			want := req.URL.EscapedPath()
+			gotPath, _, _ := strings.Cut(got, "?")
+			if gotPath != want {
+				t.Fatalf("viewer path %q reached the origin as %q", want, gotPath)
+			}
+		case <-time.After(0):
+		}
+	})
+}
+
+func FuzzRequestHeaders(f *testing.F) {
+	f.Add("max-age=10, s-maxage=x, stale-if-error=5", "bytes=0-1,5-", "gzip;q=0.5, br;q=0, *", "Tue, 20 Oct 2026 07:28:00 GMT", int64(20))
+	f.Add(",,,=", "bytes=-0", "", "", int64(0))
+	f.Fuzz(func(t *testing.T, cc, rng, ae, date string, size int64) {
+		if size < 0 || size > 1<<20 {
+			return
+		}
+		parseCacheControl([]string{cc})
+		computeFreshness(&cachePolicy{minTTL: 1, defTTL: 10, maxTTL: 100}, http.Header{"Cache-Control": {cc}, "Expires": {date}}, time.Now())
+		ranges, ok := parseRange(rng, size)
+		if ok {
+			last := int64(-1)
+			for _, r := range ranges {
+				if r[0] <= last || r[0] > r[1] || r[1] >= size || r[0] < 0 {
+					t.Fatalf("parseRange(%q, %d) = %v", rng, size, ranges)
+				}
+				last = r[1]
+			}
+		}
+		b := &behaviour{cache: &cachePolicy{gzip: true, br: true}}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Accept-Encoding", ae)
+		switch normalizedAcceptEncoding(b, r) {
+		case "", "br", "gzip", "br,gzip":
+		default:
+			t.Fatal("unexpected normalised Accept-Encoding")
+		}
+		h := http.Header{"Content-Type": {ae}, "Content-Length": {"2000"}, "Etag": {date}}
+		compressResponse(h, 200, make([]byte, 2000), "gzip")
+	})
+}
+
+func FuzzFunctionResult(f *testing.F) {
+	f.Add(`{"uri":"/x","querystring":{"a":{"value":"1"}}}`)
+	f.Add(`{"statusCode":302,"headers":{"location":{"value":"/"}},"body":"x"}`)
+	f.Add(`{"statusCode":"x"}`)
+	f.Fuzz(func(t *testing.T, js string) {
+		decodeFunctionResult("viewer-request", []byte(js))
+		decodeFunctionResult("viewer-response", []byte(js))
+	})
+}
