@@ -201,15 +201,15 @@ code{font-size:12px}
 
 <h2>Per phase</h2>
 <table>
-<thead><tr><th scope="col">Phase</th><th scope="col">CloudFront</th><th scope="col" class="n">Requests</th><th scope="col" class="n">GETs ok</th><th scope="col" class="n">p50</th><th scope="col" class="n">p99</th><th scope="col">Served by</th><th scope="col" class="n" title="Share of page, asset and probe GETs that reached an origin">To origin</th><th scope="col" class="n" title="accepted / retried / rejected">Writes</th><th scope="col">What the viewer saw</th></tr></thead>
+<thead><tr><th scope="col">Phase</th><th scope="col">CloudFront</th><th scope="col" class="n">Requests</th><th scope="col" class="n">GETs ok</th><th scope="col" class="n">p50 · p99</th><th scope="col" class="n" title="requests that reached an origin, not cache hits">to origin<br>p50 · p99</th><th scope="col">Served by</th><th scope="col" class="n" title="Share of page, asset and probe GETs that reached an origin">share to origin</th><th scope="col" class="n" title="accepted / retried / rejected">Writes</th><th scope="col">What the viewer saw</th></tr></thead>
 <tbody>
 {{range rows .}}<tr class="{{if .Healthy}}healthy{{else if .NotApplied}}na{{else if not .FailsOver}}nofo{{end}}">
 <th scope="row">{{.Name}}{{with fault .Phase}}<br><small><code>{{.}}</code></small>{{end}}</th>
 <td>{{if .NotApplied}}<small>not applied: {{.NotApplied}}</small>{{else if .Healthy}}<small>{{.Expect}}</small>{{else if .FailsOver}}<small>fails over — {{.Expect}}</small>{{else}}<small><b>does not fail over</b> — {{.Expect}}</small>{{end}}</td>
 <td class="n">{{.Requests}}</td>
 <td class="n{{if and .FailsOver (lt .GETsOK .GETs)}} bad{{end}}">{{.GETsOK}} / {{.GETs}}</td>
-<td class="n">{{msf .P50Ms}}</td>
-<td class="n">{{msf .P99Ms}}</td>
+<td class="n">{{msf .P50Ms}} · {{msf .P99Ms}}</td>
+<td class="n">{{msf .OriginP50Ms}} · {{msf .OriginP99Ms}}</td>
 <td>{{served $ .Phase}}</td>
 <td class="n">{{pct .OriginShare}}</td>
 <td class="n">{{.Writes.Accepted}} / {{.Writes.Retried}} / {{.Writes.Rejected}}</td>

@@ -103,6 +103,10 @@ type Phase struct {
 	GETSuccessRate float64 `json:"getSuccessRate"`
 	P50Ms          float64 `json:"p50Ms"`
 	P99Ms          float64 `json:"p99Ms"`
+	// OriginP50Ms and OriginP99Ms are over the requests that reached an origin (not cache
+	// hits): what a failover costs the viewer who waits for it.
+	OriginP50Ms float64 `json:"originP50Ms"`
+	OriginP99Ms float64 `json:"originP99Ms"`
 	// ServedBy counts answered requests by serving region; cache hits count as "edge cache".
 	ServedBy map[string]int `json:"servedBy"`
 	// OriginShare is the fraction of site GETs that reached an origin (X-Cache not Hit):
@@ -270,6 +274,13 @@ func (r *Report) summarise() {
 	if r.GETs == 0 {
 		fail("no GET was measured")
 	}
+	// A phase where CloudFront would not fail over, yet every GET succeeded, is not a pass:
+	// the target answered where CloudFront would have shown the viewer an error.
+	for _, p := range r.Phases {
+		if !p.FailsOver && p.NotApplied == "" && p.GETs > 0 && p.GETsOK == p.GETs {
+			r.Notes = appendOnce(r.Notes, fmt.Sprintf("phase %s: all %d GETs succeeded, although CloudFront does not fail over here (%s): the target behaved unlike CloudFront", p.Name, p.GETs, p.Expect))
+		}
+	}
 }
 
 func summarisePhase(p *Phase, samples []Sample) {
@@ -278,11 +289,14 @@ func summarisePhase(p *Phase, samples []Sample) {
 	p.Outcomes = map[string]int{}
 	p.Kinds = map[Kind]KindStats{}
 	p.Writes = PhaseWrites{AcceptedIn: map[string]int{}}
-	var all []time.Duration
+	var all, origin []time.Duration
 	byKind := map[Kind][]time.Duration{}
 	site, siteOrigin := 0, 0
 	for _, s := range samples {
 		all = append(all, s.Took)
+		if s.reachedOrigin() {
+			origin = append(origin, s.Took)
+		}
 		byKind[s.Kind] = append(byKind[s.Kind], s.Took)
 		ks := p.Kinds[s.Kind]
 		ks.Requests++
@@ -319,6 +333,7 @@ func summarisePhase(p *Phase, samples []Sample) {
 		p.Kinds[k] = ks
 	}
 	p.P50Ms, p.P99Ms = ms(percentile(all, 0.50)), ms(percentile(all, 0.99))
+	p.OriginP50Ms, p.OriginP99Ms = ms(percentile(origin, 0.50)), ms(percentile(origin, 0.99))
 	p.SuccessRate = ratio(p.OK, p.Requests)
 	p.GETSuccessRate = ratio(p.GETsOK, p.GETs)
 	p.OriginShare = ratio(siteOrigin, site)
@@ -382,4 +397,11 @@ func sortedKeys(m map[string]int) []string {
 		return keys[i] < keys[j]
 	})
 	return keys
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }

@@ -30,7 +30,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "writes: %s\n", r.Writes.Note)
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "phase\tfails over\trequests\tGETs ok\tp50\tp99\tto origin\twrites a/r/x\tviewer saw")
+	fmt.Fprintln(tw, "phase\tfails over\trequests\tGETs ok\tp50\tp99\torigin p50\torigin p99\tto origin\twrites a/r/x\tviewer saw")
 	for _, p := range r.tableRows() {
 		fo := "yes"
 		switch {
@@ -48,8 +48,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 			seen = append(seen, fmt.Sprintf("%s×%d", k, p.Outcomes[k]))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%.0fms\t%.0fms\t%.0f%%\t%d/%d/%d\t%s\n", p.Name, fo, p.Requests, p.GETsOK, p.GETs,
-			p.P50Ms, p.P99Ms, p.OriginShare*100, p.Writes.Accepted, p.Writes.Retried, p.Writes.Rejected, strings.Join(seen, ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%.0fms\t%.0fms\t%.0fms\t%.0fms\t%.0f%%\t%d/%d/%d\t%s\n", p.Name, fo, p.Requests, p.GETsOK, p.GETs,
+			p.P50Ms, p.P99Ms, p.OriginP50Ms, p.OriginP99Ms, p.OriginShare*100, p.Writes.Accepted, p.Writes.Retried, p.Writes.Rejected, strings.Join(seen, ", "))
 	}
 	tw.Flush()
 	for _, f := range r.Failures {
