@@ -764,3 +764,7 @@ func hmacSHA(key []byte, data string) []byte {
 	h.Write([]byte(data))
 	return h.Sum(nil)
 }
+
+type s3ListInput = s3.ListObjectsV2Input
+
+func itoa(n int) string { return fmt.Sprint(n) }
