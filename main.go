@@ -234,7 +234,7 @@ func printStatus(w io.Writer, s *local.Status) {
 			role = "primary"
 		}
 		faults := "healthy"
-		if len(r.Faults) > 0 {
+		if len(r.Faults) > 0 || r.Partitioned {
 			var parts []string
 			for t, f := range r.Faults {
 				p := string(t) + "=" + f.Mode
@@ -242,6 +242,9 @@ func printStatus(w io.Writer, s *local.Status) {
 					p += "(" + f.Delay + ")"
 				}
 				parts = append(parts, p)
+			}
+			if r.Partitioned {
+				parts = append(parts, "replication=partitioned")
 			}
 			sort.Strings(parts)
 			faults = "FAILED " + strings.Join(parts, " ")

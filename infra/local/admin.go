@@ -27,6 +27,9 @@ const (
 	probeTimeout = time.Second
 )
 
+// ModePartition is the fault mode that cuts replication to and from a region.
+const ModePartition = "partition"
+
 // FailRequest is the body of POST /twinedge/fail.
 type FailRequest struct {
 	Region string `json:"region"`
@@ -56,6 +59,8 @@ type RegionStatus struct {
 	Primary bool   `json:"primary"`
 	// Faults maps a target (origin, api) to its active fault; empty when healthy.
 	Faults map[Target]FaultStatus `json:"faults"`
+	// Partitioned is true while replication to and from the region is cut.
+	Partitioned bool `json:"partitioned"`
 	// Origin is what a signed HEAD of the bucket's index.html answered, e.g. "200" or
 	// "connection refused".
 	Origin string `json:"origin"`
@@ -112,9 +117,17 @@ func (w *World) Fail(req FailRequest) error {
 	if r == nil {
 		return fmt.Errorf("unknown region %q: this world has %s and %s", req.Region, w.regions[0].name, w.regions[1].name)
 	}
+	if req.Mode == ModePartition {
+		// Replication to and from the region stops; each side keeps accepting writes, and
+		// the queued changes are delivered on heal (DynamoDB global-table semantics).
+		if req.Target != "" && req.Target != string(TargetAll) {
+			return fmt.Errorf("--target does not apply to --mode partition, which cuts replication")
+		}
+		return w.replicator.Partition(r.name)
+	}
 	mode, err := ParseMode(req.Mode)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (or %s)", err, ModePartition)
 	}
 	target, err := ParseTarget(req.Target)
 	if err != nil {
@@ -136,6 +149,7 @@ func (w *World) Heal(name string) error {
 	if name == "" {
 		for _, r := range w.regions {
 			r.Heal()
+			w.replicator.Heal(r.name)
 		}
 		return nil
 	}
@@ -144,6 +158,7 @@ func (w *World) Heal(name string) error {
 		return fmt.Errorf("unknown region %q", name)
 	}
 	r.Heal()
+	w.replicator.Heal(r.name)
 	return nil
 }
 
@@ -158,6 +173,11 @@ func (w *World) Status(ctx context.Context) Status {
 				fs.Delay = f.Delay.String()
 			}
 			rs.Faults[t] = fs
+		}
+		for _, p := range w.replicator.Partitioned() {
+			if p == r.name {
+				rs.Partitioned = true
+			}
 		}
 		rs.Origin = w.probe(ctx, r)
 		s.Regions = append(s.Regions, rs)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/twinedge/twinedge/api"
 	"github.com/twinedge/twinedge/infra"
 )
 
@@ -45,12 +46,17 @@ type Region struct {
 	origin    *S3Origin
 	originSrv *Server
 
+	replica *Replica
+	api     *FunctionURL
+	apiSrv  *Server
+
 	mu sync.Mutex
 }
 
 type regionConfig struct {
 	name    string
 	primary bool
+	regions []string // every region, primary first
 	dir     string
 	creds   aws.Credentials
 	logger  *slog.Logger
@@ -74,7 +80,47 @@ func startRegion(_ context.Context, cfg regionConfig) (*Region, error) {
 		o.Close()
 		return nil, fmt.Errorf("s3 origin: %w", err)
 	}
+	if err := r.startAPI(cfg); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return r, nil
+}
+
+// startAPI opens the region's table replica and hosts the API handler over it behind a
+// function URL, as Lambda would.
+func (r *Region) startAPI(cfg regionConfig) error {
+	var err error
+	if r.replica, err = OpenReplica(filepath.Join(cfg.dir, "table.db"), cfg.name); err != nil {
+		return err
+	}
+	h, err := api.NewHandler(api.Config{
+		Region:  cfg.name,
+		Regions: cfg.regions,
+		Store:   r.replica,
+		// Locally a region is failed with fault switches, not with the function's environment;
+		// every region shares this process's environment, so it is not read.
+		Getenv: func(string) string { return "" },
+		Logger: cfg.logger,
+	})
+	if err != nil {
+		return err
+	}
+	r.api, err = NewFunctionURL(FunctionURLConfig{
+		Region:      cfg.name,
+		URLID:       urlID(cfg.name),
+		Handler:     h.Handle,
+		AuthType:    AuthIAM,
+		Credentials: cfg.creds,
+		Logger:      cfg.logger,
+	})
+	if err != nil {
+		return err
+	}
+	if r.apiSrv, err = Listen("127.0.0.1:0", r.api); err != nil {
+		return fmt.Errorf("function URL: %w", err)
+	}
+	return nil
 }
 
 // Name is the region's name.
@@ -91,28 +137,35 @@ func (r *Region) OriginURL() string { return r.originSrv.URL() }
 
 func (r *Region) bucketDomain() string { return r.bucket + ".s3." + r.name + ".amazonaws.com" }
 
-func (r *Region) functionURLDomain() string {
-	return urlID(r.name) + ".lambda-url." + r.name + ".on.aws"
-}
+// APIURL is the URL of the region's function-URL host.
+func (r *Region) APIURL() string { return r.apiSrv.URL() }
+
+// Replica is the region's table replica.
+func (r *Region) Replica() *Replica { return r.replica }
 
 func (r *Region) endpoint() infra.Region {
-	return infra.Region{Name: r.name, BucketDomain: r.bucketDomain()}
+	return infra.Region{Name: r.name, BucketDomain: r.bucketDomain(), FunctionURLDomain: r.api.Domain()}
 }
 
 func (r *Region) info() RegionInfo {
 	return RegionInfo{
-		Name:         r.name,
-		Primary:      r.primary,
-		Origin:       r.originSrv.URL(),
-		Bucket:       r.bucket,
-		BucketDomain: r.bucketDomain(),
+		Name:              r.name,
+		Primary:           r.primary,
+		Origin:            r.originSrv.URL(),
+		API:               r.apiSrv.URL(),
+		Bucket:            r.bucket,
+		BucketDomain:      r.bucketDomain(),
+		FunctionURLDomain: r.api.Domain(),
 	}
 }
 
 // resolve answers for the region's own origin domain names.
 func (r *Region) resolve(domain string) (string, bool) {
-	if domain == r.bucketDomain() {
+	switch domain {
+	case r.bucketDomain():
 		return r.originSrv.Addr(), true
+	case r.api.Domain():
+		return r.apiSrv.Addr(), true
 	}
 	return "", false
 }
@@ -123,9 +176,9 @@ func (r *Region) servers(t Target) []*Server {
 	case TargetOrigin:
 		return []*Server{r.originSrv}
 	case TargetAPI:
-		return nil
+		return []*Server{r.apiSrv}
 	}
-	return []*Server{r.originSrv}
+	return []*Server{r.originSrv, r.apiSrv}
 }
 
 // Fail sets a fault on the target's servers.
@@ -163,17 +216,25 @@ func (r *Region) Faults() map[Target]Fault {
 	if f, ok := r.originSrv.Fault(); ok {
 		out[TargetOrigin] = f
 	}
+	if f, ok := r.apiSrv.Fault(); ok {
+		out[TargetAPI] = f
+	}
 	return out
 }
 
 // Close stops the region's servers and closes its stores.
 func (r *Region) Close() error {
 	var errs []error
-	if r.originSrv != nil {
-		errs = append(errs, r.originSrv.Close())
+	for _, s := range []*Server{r.originSrv, r.apiSrv} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
 	}
 	if r.origin != nil {
 		errs = append(errs, r.origin.Close())
+	}
+	if r.replica != nil {
+		errs = append(errs, r.replica.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -44,13 +44,14 @@ type Config struct {
 
 // World is a running local world: two regions and an edge in front of them.
 type World struct {
-	cfg     Config
-	file    WorldFile
-	regions []*Region
-	edge    *edge.Edge
-	viewer  *http.Server
-	control *http.Server
-	lock    *os.File
+	cfg        Config
+	file       WorldFile
+	regions    []*Region
+	replicator *Replicator
+	edge       *edge.Edge
+	viewer     *http.Server
+	control    *http.Server
+	lock       *os.File
 
 	closeOnce sync.Once
 	closeErr  error
@@ -70,7 +71,7 @@ func Credentials() aws.Credentials {
 
 // Start brings up the world: each region's servers, then the edge and its control API.
 // It writes STATE/world.json once everything listens. Close stops it.
-func Start(ctx context.Context, cfg Config) (w *World, err error) {
+func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 	if cfg.StateDir == "" {
 		cfg.StateDir = ".twinedge"
 	}
@@ -101,7 +102,7 @@ func Start(ctx context.Context, cfg Config) (w *World, err error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	w = &World{cfg: cfg}
+	w := &World{cfg: cfg}
 	if w.lock, err = lockState(cfg.StateDir); err != nil {
 		return nil, err
 	}
@@ -135,6 +136,7 @@ func Start(ctx context.Context, cfg Config) (w *World, err error) {
 		r, err := startRegion(ctx, regionConfig{
 			name:    name,
 			primary: i == 0,
+			regions: cfg.Regions,
 			dir:     filepath.Join(cfg.StateDir, "regions", name),
 			creds:   cfg.Credentials,
 			logger:  cfg.Logger.With("region", name),
@@ -146,6 +148,13 @@ func Start(ctx context.Context, cfg Config) (w *World, err error) {
 		}
 		w.regions = append(w.regions, r)
 	}
+	replicas := []*Replica{w.regions[0].replica, w.regions[1].replica}
+	if w.replicator, err = NewReplicator(cfg.Logger.With("component", "replicator"), replicas...); err != nil {
+		viewerLn.Close()
+		controlLn.Close()
+		return nil, err
+	}
+	w.replicator.Start()
 
 	ep := infra.Endpoints{
 		SiteOAC:        "E" + "OACSITE0000001",
@@ -223,6 +232,9 @@ func (w *World) Region(name string) *Region {
 	return nil
 }
 
+// Replicator returns the replication between the regions' tables.
+func (w *World) Replicator() *Replicator { return w.replicator }
+
 // Regions returns the regions, primary first.
 func (w *World) Regions() []*Region { return append([]*Region(nil), w.regions...) }
 
@@ -249,6 +261,9 @@ func (w *World) Close() error {
 					s.Close()
 				}
 			}
+		}
+		if w.replicator != nil {
+			errs = append(errs, w.replicator.Close())
 		}
 		for _, r := range w.regions {
 			errs = append(errs, r.Close())

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twinedge/twinedge/infra/local"
+)
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{}, 2, "usage"},
+		{[]string{"--help"}, 0, "commands:"},
+		{[]string{"launch"}, 2, `unknown command "launch"`},
+		{[]string{"fail"}, 2, "want one REGION"},
+		{[]string{"fail", "us-east-1"}, 2, "--mode is required"},
+		{[]string{"fail", "us-east-1", "--mode"}, 2, "flag needs an argument"},
+		{[]string{"up", "--help"}, 0, "usage: twinedge up"},
+		{[]string{"status", "--state", "/nonexistent/twinedge-state"}, 1, "no running world"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), c.args, &out, &errOut)
+			if code != c.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, c.code, errOut.String())
+			}
+			all := out.String() + errOut.String()
+			if !strings.Contains(all, c.want) {
+				t.Errorf("output %q lacks %q", all, c.want)
+			}
+			if c.code != 0 && strings.Count(strings.TrimSpace(errOut.String()), "\n") > 0 {
+				t.Errorf("error is more than one line: %q", errOut.String())
+			}
+		})
+	}
+}
+
+// TestCLI runs the real binary: up, fail, status, heal, then SIGINT for a clean shutdown.
+func TestCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "twinedge")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	state := t.TempDir()
+	up := exec.Command(bin, "up", "--state", state, "--addr", "127.0.0.1:0")
+	stdout, _ := up.StdoutPipe()
+	var stderr bytes.Buffer
+	up.Stderr = &stderr
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Process.Kill(); up.Wait() })
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "twinedge is up: ") {
+				ready <- strings.TrimPrefix(sc.Text(), "twinedge is up: ")
+			}
+		}
+	}()
+	var edgeURL string
+	select {
+	case edgeURL = <-ready:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("twinedge up did not come up; stderr:\n%s", stderr.String())
+	}
+	w, err := local.ReadWorld(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Edge != edgeURL || w.Control == "" || !w.Regions[0].Primary || w.Regions[0].Name != "us-east-1" || w.Regions[1].Name != "eu-west-2" {
+		t.Errorf("world.json = %+v", w)
+	}
+
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, append(args, "--state", state)...)
+		out, err := cmd.Output()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), &cliError{string(ee.Stderr)}
+		}
+		return string(out), err
+	}
+	if _, err := cli("fail", "us-east-1", "--mode", "503", "--target", "origin"); err != nil {
+		t.Fatalf("fail: %v", err)
+	}
+	out, err := cli("status", "--json")
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	var st local.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status --json is not one JSON object: %v\n%s", err, out)
+	}
+	if st.Regions[0].Faults[local.TargetOrigin].Mode != "503" || st.Regions[0].Origin != "503" {
+		t.Errorf("status after fail: %+v", st.Regions[0])
+	}
+	if _, err := cli("fail", "mars-1", "--mode", "503"); err == nil || !strings.Contains(err.Error(), "unknown region") {
+		t.Errorf("fail mars-1: %v", err)
+	}
+	if _, err := cli("heal"); err != nil {
+		t.Fatalf("heal: %v", err)
+	}
+	out, _ = cli("status", "--json")
+	json.Unmarshal([]byte(out), &st)
+	if len(st.Regions[0].Faults) != 0 || st.Regions[0].Origin != "200" {
+		t.Errorf("status after heal: %+v", st.Regions[0])
+	}
+
+	up.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- up.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("up exited with %v after SIGINT; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("up did not stop after SIGINT")
+	}
+	if w, err := local.ReadWorld(state); err != nil || w.PID != 0 {
+		t.Errorf("after shutdown world.json pid = %v, %v; want 0", w, err)
+	}
+	if _, err := os.Stat(filepath.Join(state, "regions")); err != nil {
+		t.Errorf("state lost: %v", err)
+	}
+}
+
+type cliError struct{ stderr string }
+
+func (e *cliError) Error() string { return strings.TrimSpace(e.stderr) }
