@@ -69,12 +69,25 @@ type Control struct {
 	etag         string     // ETag of the current DistributionConfig
 	lastModified time.Time  // of the distribution
 	updatedAt    time.Time  // when the last update was applied; zero before any update
+
+	saveMu     sync.Mutex // serializes writes of StateFile
+	persistOff bool       // StateFile could not be loaded: never overwrite it
 }
 
 var _ http.Handler = (*Control)(nil)
 
-// NewControl returns the control API for the distribution d.
+// NewControl returns the control API for the distribution d. With StateFile set it loads the
+// saved state; a file it cannot use is logged, left untouched and not written to (OpenControl
+// returns that error instead).
 func NewControl(d distribution, opts ControlOptions) *Control {
+	c := newControl(d, opts)
+	if err := c.loadState(); err != nil {
+		c.opts.Logger.Error("cloudfront control state not loaded; invalidation history will not persist", "err", err)
+	}
+	return c
+}
+
+func newControl(d distribution, opts ControlOptions) *Control {
 	if opts.Propagation == 0 {
 		opts.Propagation = 2 * time.Second
 	} else if opts.Propagation < 0 {
