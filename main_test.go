@@ -119,9 +119,12 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("heal: %v", err)
 	}
 	out, _ = cli("status", "--json")
-	json.Unmarshal([]byte(out), &st)
-	if len(st.Regions[0].Faults) != 0 || st.Regions[0].Origin != "200" {
-		t.Errorf("status after heal: %+v", st.Regions[0])
+	var healed local.Status
+	if err := json.Unmarshal([]byte(out), &healed); err != nil {
+		t.Fatalf("status --json after heal: %v\n%s", err, out)
+	}
+	if len(healed.Regions[0].Faults) != 0 || healed.Regions[0].Origin != "200" {
+		t.Errorf("status after heal: %+v", healed.Regions[0])
 	}
 
 	up.Process.Signal(syscall.SIGINT)
