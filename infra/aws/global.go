@@ -180,7 +180,7 @@ func GlobalTemplate(opts Options) (*Template, error) {
 	if cfg.ViewerCertificate == nil {
 		if opts.Domain != "" {
 			cfg.ViewerCertificate = &types.ViewerCertificate{
-				ACMCertificateArn:      strp(bind("certificate", Ref(idCertificate))),
+				ACMCertificateArn:      str(bind("certificate", Ref(idCertificate))),
 				SSLSupportMethod:       types.SSLSupportMethodSniOnly,
 				MinimumProtocolVersion: types.MinimumProtocolVersionTLSv122021,
 			}
@@ -277,5 +277,3 @@ func checkNoPlaceholder(t *Template) error {
 	}
 	return nil
 }
-
-func strp(s string) *string { return &s }

@@ -296,8 +296,8 @@ func RegionalTemplate(opts Options) (*Template, error) {
 				// The site survives the stack: objects are the release's, not the stack's.
 				DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain",
 				Properties: s3Bucket{
+					// SSE-S3: OAC reads it without a KMS key policy (spec/cloudfront.md §5.3).
 					BucketEncryption: bucketEncryption{ServerSideEncryptionConfiguration: []sseRule{{
-						BucketKeyEnabled:              true,
 						ServerSideEncryptionByDefault: sseDefault{SSEAlgorithm: "AES256"},
 					}}},
 					LifecycleConfiguration: &lifecycle{Rules: []lifecycleRule{{
