@@ -18,8 +18,11 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/twinedge/twinedge/build"
+	awsinfra "github.com/twinedge/twinedge/infra/aws"
+	"github.com/twinedge/twinedge/infra/drill"
 	"github.com/twinedge/twinedge/infra/local"
 	"github.com/twinedge/twinedge/site"
 )
@@ -374,4 +377,128 @@ func release(ctx context.Context, w *local.WorldFile, f releaseFlags, out, progr
 	}
 	_, err = build.Release(ctx, opts)
 	return err
+}
+
+func init() {
+	register("drill", command{
+		summary: "fail the primary region in every mode under steady traffic and report what viewers saw",
+		usage:   "[--duration D] [--report FILE.html] [--json] [--rate N]",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			duration := fs.Duration("duration", 2*time.Minute, "length of the whole drill")
+			reportFile := fs.String("report", "", "write a self-contained HTML report here")
+			asJSON := fs.Bool("json", false, "print one JSON object")
+			rate := fs.Float64("rate", 20, "viewer requests started per second")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
+				}
+				opts := drill.Options{Duration: *duration, Rate: *rate}
+				if !*asJSON {
+					opts.Progress = os.Stderr
+				}
+				opts, err := drill.ForState(stateDir, opts)
+				if err != nil {
+					return err
+				}
+				rep, err := drill.Run(ctx, opts)
+				if err != nil {
+					return err
+				}
+				if *reportFile != "" {
+					if err := writeFileWith(*reportFile, rep.WriteHTML); err != nil {
+						return fmt.Errorf("write report: %w", err)
+					}
+				}
+				if *asJSON {
+					return rep.WriteJSON(os.Stdout)
+				}
+				return rep.WriteText(os.Stdout)
+			}
+		},
+	})
+	register("synth", command{
+		summary: "write the CloudFormation templates (regional stack, global stack) rendered from the distribution",
+		usage:   "[--out DIR] [--regions A,B] [--stack NAME] [--domain D]",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			out := fs.String("out", "cfn", "output directory")
+			o := awsFlags(fs)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
+				}
+				files, err := awsinfra.Synth(o.options())
+				if err != nil {
+					return err
+				}
+				written, err := awsinfra.WriteDir(*out, files)
+				if err != nil {
+					return err
+				}
+				for _, f := range written {
+					fmt.Println(f)
+				}
+				return nil
+			}
+		},
+	})
+	register("deploy", command{
+		summary: "deploy both regions and the distribution to AWS through CloudFormation change sets",
+		usage:   "[--dry-run] [--regions A,B] [--stack NAME] [--domain D --hosted-zone-id Z] [--config FILE]",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			o := awsFlags(fs)
+			dryRun := fs.Bool("dry-run", false, "create and show the change sets, execute none")
+			zone := fs.String("hosted-zone-id", "", "Route 53 hosted zone of --domain")
+			configFile := fs.String("config", "", "JSON file with regions, stack, domain, hostedZoneId")
+			endpoint := fs.String("endpoint-url", "", "send every AWS call here (for example a moto_server)")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
+				}
+				d := awsinfra.DeployOptions{Options: o.options(), HostedZoneID: *zone, DryRun: *dryRun, StateDir: stateDir, EndpointURL: *endpoint}
+				if *configFile != "" {
+					c, err := awsinfra.LoadConfig(*configFile)
+					if err != nil {
+						return err
+					}
+					d.Config = c
+				}
+				return awsinfra.Deploy(ctx, d)
+			}
+		},
+	})
+}
+
+type awsOptions struct{ regions, stack, domain *string }
+
+func awsFlags(fs *flag.FlagSet) awsOptions {
+	return awsOptions{
+		regions: fs.String("regions", "", "primary and secondary region, comma-separated (default us-east-1,eu-west-2)"),
+		stack:   fs.String("stack", "", "stack name prefix (default twinedge)"),
+		domain:  fs.String("domain", "", "alternate domain name for the distribution (optional)"),
+	}
+}
+
+func (a awsOptions) options() awsinfra.Options {
+	o := awsinfra.Options{StackName: *a.stack, Domain: *a.domain}
+	if *a.regions != "" {
+		o.Regions = strings.Split(*a.regions, ",")
+	}
+	return o
+}
+
+// writeFileWith writes a file through a writer function, replacing it only when complete.
+func writeFileWith(name string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
 }
