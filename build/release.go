@@ -355,9 +355,6 @@ func (r *run) execute(ctx context.Context) error {
 	// The assets are verified by now: S3 checked each body against its Content-MD5 and
 	// putObject the returned ETag, and S3 is strongly consistent (read-after-write for
 	// PUTs and lists since December 2020), so a second listing would prove nothing more.
-	for i := range r.progress.assetsDone {
-		r.progress.assetsDone[i] = true
-	}
 	// Secondaries first: while the primary still serves the previous release, a viewer
 	// failed over to a secondary already gets the new one, complete with its assets.
 	if n > 1 {
@@ -475,6 +472,8 @@ func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
 			r.progress.Lock()
 			if phase == PhasePages {
 				r.progress.pagesDone[i] = true
+			} else {
+				r.progress.assetsDone[i] = true
 			}
 			r.progress.Unlock()
 			return nil

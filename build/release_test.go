@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,6 +27,7 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("Rollback", func(t *testing.T) { testRollback(t, newWorld(t)) })
 	t.Run("DeleteGuardAndRetention", func(t *testing.T) { testDeleteGuardAndRetention(t, newWorld(t)) })
 	t.Run("DryRun", func(t *testing.T) { testDryRun(t, newWorld(t)) })
+	t.Run("StaticDir", func(t *testing.T) { testStaticDir(t, newWorld(t)) })
 }
 
 func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
@@ -166,6 +169,27 @@ func testFailureMidRelease(t *testing.T, w *testWorld, phase string) {
 	if d := cs[0].deletes.Load() + cs[1].deletes.Load(); d != 0 {
 		t.Errorf("failed release deleted %d objects", d)
 	}
+	// Viewers: the primary serves the previous release; with the primary down, the
+	// secondary serves a complete release (v1 after an assets failure, v2 after a
+	// pages failure, its script in place either way).
+	if body, region, ok := w.viewerGet(t, "/"); ok {
+		if body != v1["index.html"].body || region != "us-east-1" {
+			t.Errorf("edge serves %q from %s after the failed release, want v1 from us-east-1", body, region)
+		}
+		w.failPrimary()
+		body, region, _ := w.viewerGet(t, "/about/index.html")
+		want := v1
+		if phase == PhasePages {
+			want = v2
+		}
+		if body != want["about/index.html"].body || region != "eu-west-2" {
+			t.Errorf("edge with the primary down serves %q from %s", body, region)
+		}
+		if _, _, ok := w.viewerGet(t, "/"+assetOf(want)); !ok {
+			t.Errorf("edge with the primary down lacks %s", assetOf(want))
+		}
+		w.heal()
+	}
 
 	// Re-run: same release, completes it.
 	o = w.options(dir2)
@@ -185,6 +209,9 @@ func testFailureMidRelease(t *testing.T, w *testWorld, phase string) {
 		if hasObject(t, w.raw[i], tg.Bucket, assetOf(v1)) {
 			t.Errorf("%s still holds %s after a completed release with Keep 1", tg.Region, assetOf(v1))
 		}
+	}
+	if body, _, ok := w.viewerGet(t, "/"); ok && body != v2["index.html"].body {
+		t.Errorf("edge serves %q after the completed release and its invalidation", body)
 	}
 	// The edge may cache v1's pages: whatever the first attempt did, they are invalidated.
 	for _, p := range []string{"/", "/index.html", "/about", "/about/", "/about/index.html", "/status"} {
@@ -353,5 +380,63 @@ func testDryRun(t *testing.T, w *testWorld) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dry-run output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func testStaticDir(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(p, body string) {
+		t.Helper()
+		name := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("index.html", "<!doctype html><title>hugo</title>")
+	write("posts/first/index.html", "<!doctype html><title>first</title>")
+	write("css/main.3f2a9c1b.css", "body{}")
+	write("js/index-BxK3f9aZ.js", "x")
+	write("feed.xml", "<rss/>")
+	write(".git/config", "[core]")
+	write(ConfigFile, `{"rules":[{"match":"*.xml","cacheControl":"public, max-age=600"}],"routes":["/search"]}`)
+	o := w.options(dir)
+	o.Source.Static = true
+	o.Routes = nil
+	rep, err := Release(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Uploaded != 2*5 {
+		t.Errorf("uploaded %d, want 5 files in each bucket", rep.Uploaded)
+	}
+	want := map[string][2]string{
+		"index.html":             {"text/html; charset=utf-8", CacheRevalidated},
+		"posts/first/index.html": {"text/html; charset=utf-8", CacheRevalidated},
+		"css/main.3f2a9c1b.css":  {"text/css; charset=utf-8", CacheImmutable},
+		"js/index-BxK3f9aZ.js":   {"text/javascript; charset=utf-8", CacheImmutable},
+		"feed.xml":               {"application/xml", "public, max-age=600"},
+	}
+	for key, h := range want {
+		_, out := getObject(t, w.raw[1], w.targets[1].Bucket, key)
+		if got := [2]string{aws.ToString(out.ContentType), aws.ToString(out.CacheControl)}; got != h {
+			t.Errorf("%s served with %q, want %q", key, got, h)
+		}
+	}
+	if hasObject(t, w.raw[0], w.targets[0].Bucket, ".git/config") || hasObject(t, w.raw[0], w.targets[0].Bucket, ConfigFile) {
+		t.Error("hidden files were uploaded")
+	}
+	write("posts/first/index.html", "<!doctype html><title>first, edited</title>")
+	write("index.html", "<!doctype html><title>hugo 2</title>")
+	rep, err = Release(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPaths := []string{"/", "/index.html", "/posts/first", "/posts/first/", "/posts/first/index.html", "/search"}
+	if diff := cmp.Diff(wantPaths, rep.InvalidationPaths); diff != "" {
+		t.Errorf("invalidation (-want +got)\n%s", diff)
 	}
 }
