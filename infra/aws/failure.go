@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -204,9 +205,17 @@ func setAPIFail(ctx context.Context, api lambdaAPI, function string, fail bool) 
 		return nil
 	}
 	vars[FailEnv] = want
-	_, err = api.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+	if _, err = api.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String(function),
 		Environment:  &lambdatypes.Environment{Variables: vars},
-	})
-	return err
+	}); err != nil {
+		return err
+	}
+	// The new environment serves once the update has finished; a second update while it
+	// runs is refused (ResourceConflictException), so a quick fail-then-heal waits here.
+	w := lambda.NewFunctionUpdatedWaiter(api, func(o *lambda.FunctionUpdatedWaiterOptions) { o.MinDelay = time.Second })
+	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(function)}, 2*time.Minute); err != nil {
+		return fmt.Errorf("wait for the configuration update: %w", err)
+	}
+	return nil
 }
