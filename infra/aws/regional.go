@@ -420,10 +420,14 @@ func RegionalTemplate(opts Options) (*Template, error) {
 			},
 		},
 		Outputs: map[string]Output{
-			OutSiteBucket:       {Description: "Site bucket", Value: Ref(idSiteBucket)},
-			OutSiteBucketDomain: {Description: "S3 REST endpoint of the site bucket (origin domain)", Value: GetAtt(idSiteBucket, "RegionalDomainName")},
-			OutFunctionName:     {Description: "API function name", Value: Ref(idAPIFunction)},
-			OutFunctionURL:      {Description: "API function URL", Value: GetAtt(idAPIFunctionURL, "FunctionUrl")},
+			OutSiteBucket: {Description: "Site bucket", Value: Ref(idSiteBucket)},
+			// The regional REST endpoint, spelled as infra.Region.BucketDomain documents it. It
+			// is built rather than read from RegionalDomainName, whose form for us-east-1 has
+			// varied (bucket.s3.amazonaws.com).
+			OutSiteBucketDomain: {Description: "S3 REST endpoint of the site bucket (origin domain)",
+				Value: Sub("${" + idSiteBucket + "}.s3.${AWS::Region}.${AWS::URLSuffix}")},
+			OutFunctionName: {Description: "API function name", Value: Ref(idAPIFunction)},
+			OutFunctionURL:  {Description: "API function URL", Value: GetAtt(idAPIFunctionURL, "FunctionUrl")},
 			// "https://<id>.lambda-url.<region>.on.aws/" → "<id>.lambda-url.<region>.on.aws"
 			OutAPIDomain: {Description: "Function URL host (origin domain)", Value: Select(2, Split("/", GetAtt(idAPIFunctionURL, "FunctionUrl")))},
 			OutTableName: {Description: "Global table name", Value: Ref(ParamTableName)},

@@ -136,7 +136,7 @@ func (s *stackRunner) apply(ctx context.Context, spec stackSpec) (*stackResult, 
 	}
 	if st != nil && isInProgress(st.StackStatus) && st.StackStatus != cfntypes.StackStatusReviewInProgress {
 		s.out.printf(spec.Region, spec.Name, "waiting for the running %s to finish", st.StackStatus)
-		if st, err = s.waitStack(ctx, spec, time.Time{}); err != nil {
+		if st, err = s.waitStack(ctx, spec, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -161,7 +161,7 @@ func (s *stackRunner) apply(ctx context.Context, spec stackSpec) (*stackResult, 
 		if _, err := api.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: st.StackId}); err != nil {
 			return nil, fmt.Errorf("delete failed stack %s in %s: %w", spec.Name, spec.Region, err)
 		}
-		if _, err := s.waitStack(ctx, stackSpec{Region: spec.Region, Name: aws.ToString(st.StackId)}, time.Time{}); err != nil && !isDeleted(err) {
+		if _, err := s.waitStack(ctx, stackSpec{Region: spec.Region, Name: aws.ToString(st.StackId)}, nil); err != nil && !isDeleted(err) {
 			return nil, err
 		}
 		csType = cfntypes.ChangeSetTypeCreate
@@ -225,11 +225,14 @@ func (s *stackRunner) apply(ctx context.Context, spec stackSpec) (*stackResult, 
 		return res, cleanup()
 	}
 
-	started := time.Now()
-	if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: csID, StackName: aws.String(spec.Name)}); err != nil {
+	// CloudFormation stamps every event of this execution with the token, which picks
+	// out this operation's events without comparing clocks.
+	op := &operation{since: time.Now(), token: csName}
+	if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: csID, StackName: aws.String(spec.Name),
+		ClientRequestToken: aws.String(op.token)}); err != nil {
 		return nil, fmt.Errorf("execute change set for %s in %s: %w", spec.Name, spec.Region, err)
 	}
-	st, err = s.waitStack(ctx, spec, started)
+	st, err = s.waitStack(ctx, spec, op)
 	if err != nil {
 		return nil, err
 	}
@@ -295,10 +298,25 @@ func (s *stackRunner) waitChangeSet(ctx context.Context, spec stackSpec, id *str
 	}
 }
 
-// waitStack polls the stack until no operation is in progress, printing each new event
-// once. since selects the events that belong to this operation (zero: report none). A
-// stack that ends in a failed or rolled-back state is a *StackError.
-func (s *stackRunner) waitStack(ctx context.Context, spec stackSpec, since time.Time) (*cfntypes.Stack, error) {
+// operation identifies the events of one change set execution: those carrying its
+// client request token or, from implementations that set none (moto), those not older
+// than its start.
+type operation struct {
+	since time.Time
+	token string
+}
+
+func (op *operation) owns(e cfntypes.StackEvent) bool {
+	if t := aws.ToString(e.ClientRequestToken); t != "" {
+		return t == op.token
+	}
+	return e.Timestamp == nil || !e.Timestamp.Before(op.since.Add(-time.Second))
+}
+
+// waitStack polls the stack until no operation is in progress, printing each new event of
+// op once (op nil: report none). A stack that ends in a failed or rolled-back state is a
+// *StackError.
+func (s *stackRunner) waitStack(ctx context.Context, spec stackSpec, op *operation) (*cfntypes.Stack, error) {
 	api := s.clients[spec.Region]
 	seen := map[string]bool{}
 	var failed []cfntypes.StackEvent
@@ -314,8 +332,8 @@ func (s *stackRunner) waitStack(ctx context.Context, spec stackSpec, since time.
 			return nil, errDeleted
 		}
 		st := out.Stacks[0]
-		if !since.IsZero() {
-			events, err := s.newEvents(ctx, spec, since, seen)
+		if op != nil {
+			events, err := s.newEvents(ctx, spec, op, seen)
 			if err != nil {
 				return nil, err
 			}
@@ -345,8 +363,9 @@ var errDeleted = errors.New("stack deleted")
 
 func isDeleted(err error) bool { return errors.Is(err, errDeleted) }
 
-// newEvents returns the stack's events after since that are not in seen, oldest first.
-func (s *stackRunner) newEvents(ctx context.Context, spec stackSpec, since time.Time, seen map[string]bool) ([]cfntypes.StackEvent, error) {
+// newEvents returns op's events that are not in seen, oldest first. Events come newest
+// first; paging stops at the first event older than op.
+func (s *stackRunner) newEvents(ctx context.Context, spec stackSpec, op *operation, seen map[string]bool) ([]cfntypes.StackEvent, error) {
 	var events []cfntypes.StackEvent
 	var token *string
 	for {
@@ -356,9 +375,13 @@ func (s *stackRunner) newEvents(ctx context.Context, spec stackSpec, since time.
 		}
 		older := false
 		for _, e := range out.StackEvents { // newest first
-			if e.Timestamp != nil && e.Timestamp.Before(since.Add(-time.Second)) {
+			if e.Timestamp != nil && e.Timestamp.Before(op.since.Add(-time.Hour)) {
+				// Far older than this operation, whatever the clocks: stop paging.
 				older = true
 				break
+			}
+			if !op.owns(e) {
+				continue
 			}
 			if id := aws.ToString(e.EventId); !seen[id] {
 				seen[id] = true

@@ -56,13 +56,16 @@ func (f *fakeCFN) DescribeChangeSet(context.Context, *cloudformation.DescribeCha
 	return &cloudformation.DescribeChangeSetOutput{Status: f.csStatus, StatusReason: aws.String(f.csReason), Changes: f.changes}, nil
 }
 
-func (f *fakeCFN) ExecuteChangeSet(context.Context, *cloudformation.ExecuteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
+func (f *fakeCFN) ExecuteChangeSet(_ context.Context, in *cloudformation.ExecuteChangeSetInput, _ ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
 	f.record("ExecuteChangeSet")
 	f.executed = true
 	now := time.Now()
 	for i := range f.events {
 		f.events[i].Timestamp = aws.Time(now.Add(time.Duration(i) * time.Millisecond))
 		f.events[i].EventId = aws.String(string(rune('a' + i)))
+		if f.events[i].ClientRequestToken == nil {
+			f.events[i].ClientRequestToken = in.ClientRequestToken
+		}
 	}
 	return &cloudformation.ExecuteChangeSetOutput{}, nil
 }
@@ -110,6 +113,13 @@ func TestStackFailureNamesTheResource(t *testing.T) {
 			LogicalResourceId: aws.String("ApiFunction"), ResourceType: aws.String("AWS::Lambda::Function")}}},
 		afterExecute: []cfntypes.StackStatus{cfntypes.StackStatusCreateInProgress, cfntypes.StackStatusRollbackInProgress, cfntypes.StackStatusRollbackComplete},
 		events: []cfntypes.StackEvent{
+			// An event of an earlier operation, stamped "now" by a skewed clock: its token
+			// tells it apart.
+			func() cfntypes.StackEvent {
+				e := event("OldThing", "AWS::S3::Bucket", cfntypes.ResourceStatusUpdateFailed, "from an earlier deploy")
+				e.ClientRequestToken = aws.String("twinedge-1")
+				return e
+			}(),
 			event("twinedge-regional", "AWS::CloudFormation::Stack", cfntypes.ResourceStatusCreateInProgress, "User Initiated"),
 			event("SiteBucket", "AWS::S3::Bucket", cfntypes.ResourceStatusCreateComplete, ""),
 			event("ApiFunction", "AWS::Lambda::Function", cfntypes.ResourceStatusCreateFailed,
@@ -135,6 +145,9 @@ func TestStackFailureNamesTheResource(t *testing.T) {
 	}
 	if !strings.Contains(log, "SiteBucket                   CREATE_COMPLETE") || strings.Count(log, "ApiFunction ") < 2 {
 		t.Errorf("progress must show the plan and each event once:\n%s", log)
+	}
+	if strings.Contains(log, "OldThing") {
+		t.Errorf("an earlier operation's event was reported:\n%s", log)
 	}
 	if n := strings.Count(log, "ROLLBACK_COMPLETE"); n != 1 {
 		t.Errorf("event printed %d times, want once:\n%s", n, log)
