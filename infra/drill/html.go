@@ -205,7 +205,7 @@ code{font-size:12px}
 <tbody>
 {{range rows .}}<tr class="{{if .Healthy}}healthy{{else if .NotApplied}}na{{else if not .FailsOver}}nofo{{end}}">
 <th scope="row">{{.Name}}{{with fault .Phase}}<br><small><code>{{.}}</code></small>{{end}}</th>
-<td>{{if .NotApplied}}<small>not applied: {{.NotApplied}}</small>{{else if .Healthy}}<small>{{.Expect}}</small>{{else if .FailsOver}}<small>fails over — {{.Expect}}</small>{{else}}<small><b>does not fail over</b> — {{.Expect}}</small>{{end}}</td>
+<td>{{if .NotApplied}}<small>not applied: {{.NotApplied}}</small>{{else if .Healthy}}<small>{{.Expect}}</small>{{else if .FailsOver}}<small>fails over — {{.Expect}}</small>{{else}}<small><b>does not fail over</b> — {{.Expect}}{{if and .GETs (eq .GETsOK .GETs)}}<br><b class="bad">yet every GET succeeded here: this target answered where CloudFront would not</b>{{end}}</small>{{end}}</td>
 <td class="n">{{.Requests}}</td>
 <td class="n{{if and .FailsOver (lt .GETsOK .GETs)}} bad{{end}}">{{.GETsOK}} / {{.GETs}}</td>
 <td class="n">{{msf .P50Ms}} · {{msf .P99Ms}}</td>
