@@ -45,7 +45,7 @@ func (f *controlFixture) do(t *testing.T, method, path, body string, sign bool, 
 }
 
 // errorBody decodes a CloudFront XML error response.
-func errorBody(t *testing.T, resp *http.Response) xmlErrorResponse {
+func controlErrorBody(t *testing.T, resp *http.Response) xmlErrorResponse {
 	t.Helper()
 	b, _ := io.ReadAll(resp.Body)
 	var e xmlErrorResponse
@@ -59,25 +59,25 @@ func errorBody(t *testing.T, resp *http.Response) xmlErrorResponse {
 }
 
 func TestControlRequiresSignature(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newControlFixture(t, nil)
 	resp := f.do(t, "GET", "/2020-05-31/distribution/"+testDistID+"/invalidation", "", false, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("unsigned: status %d, want 403", resp.StatusCode)
 	}
-	if e := errorBody(t, resp); e.Code != "MissingAuthenticationToken" {
+	if e := controlErrorBody(t, resp); e.Code != "MissingAuthenticationToken" {
 		t.Errorf("unsigned: code %q, want MissingAuthenticationToken", e.Code)
 	}
 
 	// Wrong secret, through the SDK.
-	bad := newClient(f.srv.URL, "test", "wrong")
-	_, err := bad.CreateInvalidation(ctx(t), createInput("r", "/a"))
+	bad := newCFClient(f.srv.URL, "test", "wrong")
+	_, err := bad.CreateInvalidation(t.Context(), invalidationInput("r", "/a"))
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "SignatureDoesNotMatch" {
 		t.Errorf("wrong secret: err = %v, want SignatureDoesNotMatch", err)
 	}
-	assertStatus(t, err, http.StatusForbidden)
+	assertHTTPStatus(t, err, http.StatusForbidden)
 	// Unknown key.
-	_, err = newClient(f.srv.URL, "other", "test").ListInvalidations(ctx(t), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
+	_, err = newCFClient(f.srv.URL, "other", "test").ListInvalidations(t.Context(), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
 	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidClientTokenId" {
 		t.Errorf("unknown key: err = %v, want InvalidClientTokenId", err)
 	}
@@ -87,7 +87,7 @@ func TestControlRequiresSignature(t *testing.T) {
 }
 
 func TestControlSignedBodyHashMustMatch(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newControlFixture(t, nil)
 	body := `<InvalidationBatch><CallerReference>r</CallerReference><Paths><Items><Path>/a</Path></Items><Quantity>1</Quantity></Paths></InvalidationBatch>`
 	req, _ := http.NewRequest("POST", f.srv.URL+"/2020-05-31/distribution/"+testDistID+"/invalidation", strings.NewReader(body))
 	other := sha256.Sum256([]byte("something else"))
@@ -110,21 +110,21 @@ func TestControlSignedBodyHashMustMatch(t *testing.T) {
 }
 
 func TestCreateInvalidationMissingBody(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newControlFixture(t, nil)
 	resp := f.do(t, "POST", "/2020-05-31/distribution/"+testDistID+"/invalidation", "", true, http.Header{"Content-Type": {"application/xml"}})
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400", resp.StatusCode)
 	}
-	if e := errorBody(t, resp); e.Code != "MissingBody" || e.Type != "Sender" {
+	if e := controlErrorBody(t, resp); e.Code != "MissingBody" || e.Type != "Sender" {
 		t.Errorf("error %+v, want Sender MissingBody", e)
 	}
 }
 
 func TestControlUnknownOperation(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newControlFixture(t, nil)
 	resp := f.do(t, "DELETE", "/2020-05-31/distribution/"+testDistID, "", true, nil)
 	if resp.StatusCode/100 != 4 {
 		t.Errorf("status %d, want 4xx", resp.StatusCode)
 	}
-	errorBody(t, resp)
+	controlErrorBody(t, resp)
 }

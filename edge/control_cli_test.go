@@ -38,8 +38,8 @@ func (f *controlFixture) awsCLI(t *testing.T, out any, args ...string) {
 
 func TestControlAWSCLI(t *testing.T) {
 	testtool.Require(t, "aws")
-	f := newFixture(t, nil)
-	f.dist.cfg = richConfig()
+	f := newControlFixture(t, nil)
+	f.dist.cfg = richControlConfig()
 
 	var created struct {
 		Location     string

@@ -13,11 +13,11 @@ import (
 )
 
 func TestGetDistribution(t *testing.T) {
-	f := newFixture(t, nil)
-	if _, err := f.client.CreateInvalidation(ctx(t), createInput("r", "/a")); err != nil {
+	f := newControlFixture(t, nil)
+	if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput("r", "/a")); err != nil {
 		t.Fatal(err)
 	}
-	out, err := f.client.GetDistribution(ctx(t), &cloudfront.GetDistributionInput{Id: aws.String(testDistID)})
+	out, err := f.client.GetDistribution(t.Context(), &cloudfront.GetDistributionInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatalf("GetDistribution: %v", err)
 	}
@@ -38,28 +38,28 @@ func TestGetDistribution(t *testing.T) {
 	if d.LastModifiedTime == nil || d.LastModifiedTime.IsZero() {
 		t.Error("no LastModifiedTime")
 	}
-	if diff := cmp.Diff(testConfig(), d.DistributionConfig, sdkEqual); diff != "" {
+	if diff := cmp.Diff(controlTestConfig(), d.DistributionConfig, cfEqual); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
 	if aws.ToString(out.ETag) == "" {
 		t.Error("no ETag")
 	}
 
-	_, err = f.client.GetDistribution(ctx(t), &cloudfront.GetDistributionInput{Id: aws.String("EOTHER")})
+	_, err = f.client.GetDistribution(t.Context(), &cloudfront.GetDistributionInput{Id: aws.String("EOTHER")})
 	var nsd *types.NoSuchDistribution
 	if !errors.As(err, &nsd) {
 		t.Errorf("wrong id: err = %v, want NoSuchDistribution", err)
 	}
-	assertStatus(t, err, http.StatusNotFound)
-	_, err = f.client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String("EOTHER")})
+	assertHTTPStatus(t, err, http.StatusNotFound)
+	_, err = f.client.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String("EOTHER")})
 	if !errors.As(err, &nsd) {
 		t.Errorf("config of wrong id: err = %v, want NoSuchDistribution", err)
 	}
 }
 
 func TestUpdateDistribution(t *testing.T) {
-	f := newFixture(t, nil)
-	cur, err := f.client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+	f := newControlFixture(t, nil)
+	cur, err := f.client.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestUpdateDistribution(t *testing.T) {
 	f.clock.Add(time.Second)
 	cfg := cur.DistributionConfig
 	cfg.Comment = aws.String("second version")
-	out, err := f.client.UpdateDistribution(ctx(t), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: cfg})
+	out, err := f.client.UpdateDistribution(t.Context(), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: cfg})
 	if err != nil {
 		t.Fatalf("UpdateDistribution: %v", err)
 	}
@@ -84,7 +84,7 @@ func TestUpdateDistribution(t *testing.T) {
 		t.Errorf("LastModifiedTime %v not after %v", aws.ToTime(out.Distribution.LastModifiedTime), before)
 	}
 	f.clock.Add(time.Minute)
-	d, err := f.client.GetDistribution(ctx(t), &cloudfront.GetDistributionInput{Id: aws.String(testDistID)})
+	d, err := f.client.GetDistribution(t.Context(), &cloudfront.GetDistributionInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,12 +96,12 @@ func TestUpdateDistribution(t *testing.T) {
 	}
 
 	// The old ETag is stale now.
-	_, err = f.client.UpdateDistribution(ctx(t), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: cfg})
+	_, err = f.client.UpdateDistribution(t.Context(), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: cfg})
 	var pf *types.PreconditionFailed
 	if !errors.As(err, &pf) {
 		t.Fatalf("stale ETag: err = %v, want PreconditionFailed", err)
 	}
-	assertStatus(t, err, http.StatusPreconditionFailed)
+	assertHTTPStatus(t, err, http.StatusPreconditionFailed)
 }
 
 func TestUpdateDistributionErrors(t *testing.T) {
@@ -124,8 +124,8 @@ func TestUpdateDistributionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, nil)
-			cur, err := f.client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+			f := newControlFixture(t, nil)
+			cur, err := f.client.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,11 +144,11 @@ func TestUpdateDistributionErrors(t *testing.T) {
 				tt.cfg(in.DistributionConfig)
 			}
 			f.dist.applyErr = tt.applyErr
-			_, err = f.client.UpdateDistribution(ctx(t), in)
+			_, err = f.client.UpdateDistribution(t.Context(), in)
 			if !errors.As(err, tt.target) {
 				t.Fatalf("err = %v, want %T", err, tt.target)
 			}
-			assertStatus(t, err, tt.status)
+			assertHTTPStatus(t, err, tt.status)
 			var ia *types.InvalidArgument
 			if tt.applyErr != nil && errors.As(err, &ia) && ia.ErrorMessage() != tt.applyErr.Error() {
 				t.Errorf("message %q, want the edge's %q", ia.ErrorMessage(), tt.applyErr)
@@ -157,7 +157,7 @@ func TestUpdateDistributionErrors(t *testing.T) {
 			if got := aws.ToString(f.dist.Config().Comment); got == "changed" {
 				t.Error("a failed update was applied")
 			}
-			again, err := f.client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+			again, err := f.client.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,8 +169,8 @@ func TestUpdateDistributionErrors(t *testing.T) {
 }
 
 func TestListDistributions(t *testing.T) {
-	f := newFixture(t, nil)
-	out, err := f.client.ListDistributions(ctx(t), &cloudfront.ListDistributionsInput{})
+	f := newControlFixture(t, nil)
+	out, err := f.client.ListDistributions(t.Context(), &cloudfront.ListDistributionsInput{})
 	if err != nil {
 		t.Fatalf("ListDistributions: %v", err)
 	}
@@ -187,7 +187,7 @@ func TestListDistributions(t *testing.T) {
 	p := cloudfront.NewListDistributionsPaginator(f.client, &cloudfront.ListDistributionsInput{MaxItems: aws.Int32(1)})
 	var n int
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx(t))
+		page, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +196,7 @@ func TestListDistributions(t *testing.T) {
 	if n != 1 {
 		t.Errorf("paginator saw %d distributions, want 1", n)
 	}
-	_, err = f.client.ListDistributions(ctx(t), &cloudfront.ListDistributionsInput{MaxItems: aws.Int32(0)})
+	_, err = f.client.ListDistributions(t.Context(), &cloudfront.ListDistributionsInput{MaxItems: aws.Int32(0)})
 	var ia *types.InvalidArgument
 	if !errors.As(err, &ia) {
 		t.Errorf("MaxItems 0: err = %v, want InvalidArgument", err)

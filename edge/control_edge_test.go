@@ -53,7 +53,7 @@ func TestControlDrivesRealEdge(t *testing.T) {
 		Propagation: 10 * time.Millisecond,
 	}))
 	defer ctl.Close()
-	client := newClient(ctl.URL, "test", "test")
+	client := newCFClient(ctl.URL, "test", "test")
 
 	get := func() {
 		t.Helper()
@@ -72,7 +72,7 @@ func TestControlDrivesRealEdge(t *testing.T) {
 	if n := origin.hits.Load(); n != 1 {
 		t.Fatalf("origin hits before invalidation = %d, want 1 (cached)", n)
 	}
-	if _, err := client.CreateInvalidation(ctx(t), createInput("r1", "/a.txt")); err != nil {
+	if _, err := client.CreateInvalidation(t.Context(), invalidationInput("r1", "/a.txt")); err != nil {
 		t.Fatalf("CreateInvalidation: %v", err)
 	}
 	get()
@@ -81,22 +81,22 @@ func TestControlDrivesRealEdge(t *testing.T) {
 	}
 
 	// UpdateDistribution goes through Apply: an invalid config is refused with the edge's reason.
-	cur, err := client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+	cur, err := client.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := cur.DistributionConfig
 	bad.DefaultCacheBehavior.TargetOriginId = aws.String("nowhere")
-	_, err = client.UpdateDistribution(ctx(t), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: bad})
+	_, err = client.UpdateDistribution(t.Context(), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: bad})
 	var nso *types.NoSuchOrigin
 	if !errors.As(err, &nso) {
 		t.Fatalf("invalid config: err = %v, want NoSuchOrigin", err)
 	}
-	assertStatus(t, err, http.StatusNotFound)
+	assertHTTPStatus(t, err, http.StatusNotFound)
 	good := cur.DistributionConfig
 	good.DefaultCacheBehavior.TargetOriginId = aws.String("o")
 	good.Comment = aws.String("v2")
-	if _, err := client.UpdateDistribution(ctx(t), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: good}); err != nil {
+	if _, err := client.UpdateDistribution(t.Context(), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: good}); err != nil {
 		t.Fatalf("UpdateDistribution: %v", err)
 	}
 	if got := aws.ToString(e.Config().Comment); got != "v2" {

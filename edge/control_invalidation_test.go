@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func createInput(ref string, paths ...string) *cloudfront.CreateInvalidationInput {
+func invalidationInput(ref string, paths ...string) *cloudfront.CreateInvalidationInput {
 	return &cloudfront.CreateInvalidationInput{
 		DistributionId: aws.String(testDistID),
 		InvalidationBatch: &types.InvalidationBatch{
@@ -26,8 +26,8 @@ func createInput(ref string, paths ...string) *cloudfront.CreateInvalidationInpu
 }
 
 func TestCreateInvalidationSDK(t *testing.T) {
-	f := newFixture(t, nil)
-	out, err := f.client.CreateInvalidation(ctx(t), createInput("ref-1", "/index.html", "/assets/*"))
+	f := newControlFixture(t, nil)
+	out, err := f.client.CreateInvalidation(t.Context(), invalidationInput("ref-1", "/index.html", "/assets/*"))
 	if err != nil {
 		t.Fatalf("CreateInvalidation: %v", err)
 	}
@@ -56,7 +56,7 @@ func TestCreateInvalidationSDK(t *testing.T) {
 		t.Errorf("Invalidate calls (-want +got):\n%s", diff)
 	}
 
-	get, err := f.client.GetInvalidation(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: inv.Id})
+	get, err := f.client.GetInvalidation(t.Context(), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: inv.Id})
 	if err != nil {
 		t.Fatalf("GetInvalidation: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestCreateInvalidationSDK(t *testing.T) {
 	}
 
 	f.clock.Add(time.Minute)
-	get, err = f.client.GetInvalidation(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: inv.Id})
+	get, err = f.client.GetInvalidation(t.Context(), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: inv.Id})
 	if err != nil {
 		t.Fatalf("GetInvalidation: %v", err)
 	}
@@ -75,11 +75,11 @@ func TestCreateInvalidationSDK(t *testing.T) {
 }
 
 func TestInvalidationCompletedWaiter(t *testing.T) {
-	f := newFixture(t, func(o *ControlOptions) {
+	f := newControlFixture(t, func(o *ControlOptions) {
 		o.Propagation = 50 * time.Millisecond
 		o.Now = time.Now
 	})
-	out, err := f.client.CreateInvalidation(ctx(t), createInput("w", "/*"))
+	out, err := f.client.CreateInvalidation(t.Context(), invalidationInput("w", "/*"))
 	if err != nil {
 		t.Fatalf("CreateInvalidation: %v", err)
 	}
@@ -87,7 +87,7 @@ func TestInvalidationCompletedWaiter(t *testing.T) {
 		o.MinDelay = 10 * time.Millisecond
 		o.MaxDelay = 100 * time.Millisecond
 	})
-	got, err := w.WaitForOutput(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: out.Invalidation.Id}, time.Minute)
+	got, err := w.WaitForOutput(t.Context(), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: out.Invalidation.Id}, time.Minute)
 	if err != nil {
 		t.Fatalf("waiter: %v", err)
 	}
@@ -97,13 +97,13 @@ func TestInvalidationCompletedWaiter(t *testing.T) {
 }
 
 func TestCreateInvalidationCallerReference(t *testing.T) {
-	f := newFixture(t, nil)
-	first, err := f.client.CreateInvalidation(ctx(t), createInput("same", "/a", "/b"))
+	f := newControlFixture(t, nil)
+	first, err := f.client.CreateInvalidation(t.Context(), invalidationInput("same", "/a", "/b"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Same reference, same paths (any order): the existing invalidation, nothing new.
-	again, err := f.client.CreateInvalidation(ctx(t), createInput("same", "/b", "/a"))
+	again, err := f.client.CreateInvalidation(t.Context(), invalidationInput("same", "/b", "/a"))
 	if err != nil {
 		t.Fatalf("repeat: %v", err)
 	}
@@ -114,16 +114,16 @@ func TestCreateInvalidationCallerReference(t *testing.T) {
 		t.Errorf("Invalidate called %d times, want 1", n)
 	}
 	// Same reference, other paths: InvalidationBatchAlreadyExists (not modelled by the SDK).
-	_, err = f.client.CreateInvalidation(ctx(t), createInput("same", "/c"))
+	_, err = f.client.CreateInvalidation(t.Context(), invalidationInput("same", "/c"))
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidationBatchAlreadyExists" {
 		t.Fatalf("err = %v, want InvalidationBatchAlreadyExists", err)
 	}
-	assertStatus(t, err, http.StatusConflict)
+	assertHTTPStatus(t, err, http.StatusConflict)
 }
 
 // assertStatus checks the HTTP status code the SDK saw.
-func assertStatus(t *testing.T, err error, want int) {
+func assertHTTPStatus(t *testing.T, err error, want int) {
 	t.Helper()
 	var re interface{ HTTPStatusCode() int }
 	if !errors.As(err, &re) {
@@ -134,7 +134,7 @@ func assertStatus(t *testing.T, err error, want int) {
 	}
 }
 
-func manyPaths(prefix string, n int) []string {
+func numberedPaths(prefix string, n int) []string {
 	p := make([]string, n)
 	for i := range p {
 		p[i] = fmt.Sprintf("%s%d", prefix, i)
@@ -143,8 +143,8 @@ func manyPaths(prefix string, n int) []string {
 }
 
 // wildcards returns n wildcard paths /<prefix><i>/*.
-func wildcards(prefix string, n int) []string {
-	p := manyPaths(prefix, n)
+func wildcardPaths(prefix string, n int) []string {
+	p := numberedPaths(prefix, n)
 	for i := range p {
 		p[i] += "/*"
 	}
@@ -159,35 +159,35 @@ func TestCreateInvalidationErrorsSDK(t *testing.T) {
 		target any // pointer to the typed error
 		status int
 	}{
-		{"no leading slash", createInput("r", "index.html"), new(*types.InvalidArgument), 400},
-		{"star not last", createInput("r", "/a*b"), new(*types.InvalidArgument), 400},
-		{"path too long", createInput("r", long), new(*types.InvalidArgument), 400},
-		{"empty path", createInput("r", ""), new(*types.InvalidArgument), 400},
-		{"no paths", createInput("r"), new(*types.InvalidArgument), 400},
-		{"batch too large", createInput("r", manyPaths("/f", 3001)...), new(*types.BatchTooLarge), 413},
-		{"too many wildcards", createInput("r", wildcards("/w", 16)...), new(*types.TooManyInvalidationsInProgress), 400},
+		{"no leading slash", invalidationInput("r", "index.html"), new(*types.InvalidArgument), 400},
+		{"star not last", invalidationInput("r", "/a*b"), new(*types.InvalidArgument), 400},
+		{"path too long", invalidationInput("r", long), new(*types.InvalidArgument), 400},
+		{"empty path", invalidationInput("r", ""), new(*types.InvalidArgument), 400},
+		{"no paths", invalidationInput("r"), new(*types.InvalidArgument), 400},
+		{"batch too large", invalidationInput("r", numberedPaths("/f", 3001)...), new(*types.BatchTooLarge), 413},
+		{"too many wildcards", invalidationInput("r", wildcardPaths("/w", 16)...), new(*types.TooManyInvalidationsInProgress), 400},
 		{"inconsistent quantities", func() *cloudfront.CreateInvalidationInput {
-			in := createInput("r", "/a", "/b")
+			in := invalidationInput("r", "/a", "/b")
 			in.InvalidationBatch.Paths.Quantity = aws.Int32(3)
 			return in
 		}(), new(*types.InconsistentQuantities), 400},
 		{"wrong distribution", func() *cloudfront.CreateInvalidationInput {
-			in := createInput("r", "/a")
+			in := invalidationInput("r", "/a")
 			in.DistributionId = aws.String("EWRONG")
 			return in
 		}(), new(*types.NoSuchDistribution), 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, nil)
-			_, err := f.client.CreateInvalidation(ctx(t), tt.in)
+			f := newControlFixture(t, nil)
+			_, err := f.client.CreateInvalidation(t.Context(), tt.in)
 			if err == nil {
 				t.Fatal("no error")
 			}
 			if !errors.As(err, tt.target) {
 				t.Fatalf("err = %v (%T), want %T", err, err, tt.target)
 			}
-			assertStatus(t, err, tt.status)
+			assertHTTPStatus(t, err, tt.status)
 			if n := len(f.dist.invalidations()); n != 0 {
 				t.Errorf("a failed request invalidated the cache %d times", n)
 			}
@@ -201,45 +201,45 @@ func TestCreateInvalidationErrorsSDK(t *testing.T) {
 }
 
 func TestInvalidationLimitsInProgress(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newControlFixture(t, nil)
 	// 3,000 file paths in progress over two batches is the limit...
-	if _, err := f.client.CreateInvalidation(ctx(t), createInput("a", manyPaths("/a", 2000)...)); err != nil {
+	if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput("a", numberedPaths("/a", 2000)...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.client.CreateInvalidation(ctx(t), createInput("b", manyPaths("/b", 1000)...)); err != nil {
+	if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput("b", numberedPaths("/b", 1000)...)); err != nil {
 		t.Fatal(err)
 	}
 	// ...one more is refused,
-	_, err := f.client.CreateInvalidation(ctx(t), createInput("c", "/c"))
+	_, err := f.client.CreateInvalidation(t.Context(), invalidationInput("c", "/c"))
 	var tooMany *types.TooManyInvalidationsInProgress
 	if !errors.As(err, &tooMany) {
 		t.Fatalf("err = %v, want TooManyInvalidationsInProgress", err)
 	}
-	assertStatus(t, err, 400)
+	assertHTTPStatus(t, err, 400)
 	// ...but wildcards are counted apart: 15 of them still fit.
-	if _, err := f.client.CreateInvalidation(ctx(t), createInput("w", wildcards("/w", 15)...)); err != nil {
+	if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput("w", wildcardPaths("/w", 15)...)); err != nil {
 		t.Fatalf("wildcards: %v", err)
 	}
-	_, err = f.client.CreateInvalidation(ctx(t), createInput("w2", "/x*"))
+	_, err = f.client.CreateInvalidation(t.Context(), invalidationInput("w2", "/x*"))
 	if !errors.As(err, &tooMany) {
 		t.Fatalf("16th wildcard: err = %v, want TooManyInvalidationsInProgress", err)
 	}
 	// Once they complete, there is room again.
 	f.clock.Add(time.Minute)
-	if _, err := f.client.CreateInvalidation(ctx(t), createInput("d", manyPaths("/d", 3000)...)); err != nil {
+	if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput("d", numberedPaths("/d", 3000)...)); err != nil {
 		t.Fatalf("after completion: %v", err)
 	}
 }
 
 func TestGetInvalidationErrors(t *testing.T) {
-	f := newFixture(t, nil)
-	_, err := f.client.GetInvalidation(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: aws.String("INOPE")})
+	f := newControlFixture(t, nil)
+	_, err := f.client.GetInvalidation(t.Context(), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: aws.String("INOPE")})
 	var nsi *types.NoSuchInvalidation
 	if !errors.As(err, &nsi) {
 		t.Fatalf("err = %v, want NoSuchInvalidation", err)
 	}
-	assertStatus(t, err, 404)
-	_, err = f.client.GetInvalidation(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String("EOTHER"), Id: aws.String("INOPE")})
+	assertHTTPStatus(t, err, 404)
+	_, err = f.client.GetInvalidation(t.Context(), &cloudfront.GetInvalidationInput{DistributionId: aws.String("EOTHER"), Id: aws.String("INOPE")})
 	var nsd *types.NoSuchDistribution
 	if !errors.As(err, &nsd) {
 		t.Fatalf("err = %v, want NoSuchDistribution", err)
@@ -247,10 +247,10 @@ func TestGetInvalidationErrors(t *testing.T) {
 }
 
 func TestListInvalidationsPaging(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newControlFixture(t, nil)
 	var ids []string
 	for i := range 5 {
-		out, err := f.client.CreateInvalidation(ctx(t), createInput(fmt.Sprint("ref", i), fmt.Sprint("/p", i)))
+		out, err := f.client.CreateInvalidation(t.Context(), invalidationInput(fmt.Sprint("ref", i), fmt.Sprint("/p", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +266,7 @@ func TestListInvalidationsPaging(t *testing.T) {
 		DistributionId: aws.String(testDistID), MaxItems: aws.Int32(2),
 	})
 	for p.HasMorePages() {
-		out, err := p.NextPage(ctx(t))
+		out, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatalf("page %d: %v", pages, err)
 		}
@@ -294,7 +294,7 @@ func TestListInvalidationsPaging(t *testing.T) {
 
 	// Statuses: the first invalidations complete first.
 	f.clock.Add(57 * time.Second) // ids[0] created at +0s is now 62s old, ids[4] 58s.
-	out, err := f.client.ListInvalidations(ctx(t), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
+	out, err := f.client.ListInvalidations(t.Context(), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +308,8 @@ func TestListInvalidationsPaging(t *testing.T) {
 }
 
 func TestListInvalidationsEmptyAndErrors(t *testing.T) {
-	f := newFixture(t, nil)
-	out, err := f.client.ListInvalidations(ctx(t), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
+	f := newControlFixture(t, nil)
+	out, err := f.client.ListInvalidations(t.Context(), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,12 +317,12 @@ func TestListInvalidationsEmptyAndErrors(t *testing.T) {
 	if aws.ToInt32(l.Quantity) != 0 || len(l.Items) != 0 || aws.ToBool(l.IsTruncated) || aws.ToInt32(l.MaxItems) != 100 {
 		t.Errorf("empty list = %+v", l)
 	}
-	_, err = f.client.ListInvalidations(ctx(t), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID), Marker: aws.String("INOPE")})
+	_, err = f.client.ListInvalidations(t.Context(), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID), Marker: aws.String("INOPE")})
 	var ia *types.InvalidArgument
 	if !errors.As(err, &ia) {
 		t.Errorf("bad marker: err = %v, want InvalidArgument", err)
 	}
-	_, err = f.client.ListInvalidations(ctx(t), &cloudfront.ListInvalidationsInput{DistributionId: aws.String("EOTHER")})
+	_, err = f.client.ListInvalidations(t.Context(), &cloudfront.ListInvalidationsInput{DistributionId: aws.String("EOTHER")})
 	var nsd *types.NoSuchDistribution
 	if !errors.As(err, &nsd) {
 		t.Errorf("wrong distribution: err = %v, want NoSuchDistribution", err)

@@ -22,12 +22,12 @@ func (f *controlFixture) restart(t *testing.T, opts ControlOptions) *cloudfront.
 	}
 	srv := httptest.NewServer(ctl)
 	t.Cleanup(srv.Close)
-	return newClient(srv.URL, "test", "test")
+	return newCFClient(srv.URL, "test", "test")
 }
 
-func listIDs(t *testing.T, c *cloudfront.Client) []string {
+func listInvalidationIDs(t *testing.T, c *cloudfront.Client) []string {
 	t.Helper()
-	out, err := c.ListInvalidations(ctx(t), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
+	out, err := c.ListInvalidations(t.Context(), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,24 +41,24 @@ func listIDs(t *testing.T, c *cloudfront.Client) []string {
 func TestControlStatePersists(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "state", "control.json")
 	var opts ControlOptions
-	f := newFixture(t, func(o *ControlOptions) { o.StateFile = file; opts = *o })
+	f := newControlFixture(t, func(o *ControlOptions) { o.StateFile = file; opts = *o })
 	for _, ref := range []string{"a", "b"} {
-		if _, err := f.client.CreateInvalidation(ctx(t), createInput(ref, "/"+ref)); err != nil {
+		if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput(ref, "/"+ref)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before := listIDs(t, f.client)
-	cfg, err := f.client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+	before := listInvalidationIDs(t, f.client)
+	cfg, err := f.client.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Same config after the restart: same ETag, same history.
 	c2 := f.restart(t, opts)
-	if diff := cmp.Diff(before, listIDs(t, c2)); diff != "" {
+	if diff := cmp.Diff(before, listInvalidationIDs(t, c2)); diff != "" {
 		t.Errorf("history after restart (-before +after):\n%s", diff)
 	}
-	cfg2, err := c2.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+	cfg2, err := c2.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestControlStatePersists(t *testing.T) {
 		t.Errorf("ETag after restart %q, before %q", aws.ToString(cfg2.ETag), aws.ToString(cfg.ETag))
 	}
 	// CallerReference idempotency survives the restart too.
-	again, err := c2.CreateInvalidation(ctx(t), createInput("a", "/a"))
+	again, err := c2.CreateInvalidation(t.Context(), invalidationInput("a", "/a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,14 +77,14 @@ func TestControlStatePersists(t *testing.T) {
 	// Another config after the restart: a new ETag, the history kept.
 	f.dist.cfg.Comment = aws.String("changed while down")
 	c3 := f.restart(t, opts)
-	cfg3, err := c3.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+	cfg3, err := c3.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if aws.ToString(cfg3.ETag) == aws.ToString(cfg.ETag) {
 		t.Error("ETag kept although the config changed")
 	}
-	if got := listIDs(t, c3); len(got) != 2 {
+	if got := listInvalidationIDs(t, c3); len(got) != 2 {
 		t.Errorf("history after config change = %v", got)
 	}
 	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(file), ".*tmp*")); len(m) != 0 {
@@ -96,8 +96,8 @@ func TestControlStateCorrupt(t *testing.T) {
 	good := func(t *testing.T) string {
 		t.Helper()
 		file := filepath.Join(t.TempDir(), "control.json")
-		f := newFixture(t, func(o *ControlOptions) { o.StateFile = file })
-		if _, err := f.client.CreateInvalidation(ctx(t), createInput("a", "/a")); err != nil {
+		f := newControlFixture(t, func(o *ControlOptions) { o.StateFile = file })
+		if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput("a", "/a")); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(file)
@@ -121,13 +121,13 @@ func TestControlStateCorrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			opts := ControlOptions{DistributionID: testDistID, StateFile: file, Now: time.Now}
-			_, err := OpenControl(&fakeDistribution{cfg: testConfig()}, opts)
+			_, err := OpenControl(&fakeControlTarget{cfg: controlTestConfig()}, opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), file) {
 				t.Fatalf("err = %v, want one naming %s and %q", err, file, tt.want)
 			}
 			// NewControl serves anyway, but never overwrites the file it could not read.
-			f := newFixture(t, func(o *ControlOptions) { o.StateFile = file })
-			if _, err := f.client.CreateInvalidation(ctx(t), createInput("b", "/b")); err != nil {
+			f := newControlFixture(t, func(o *ControlOptions) { o.StateFile = file })
+			if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput("b", "/b")); err != nil {
 				t.Fatal(err)
 			}
 			if b, _ := os.ReadFile(file); string(b) != tt.content {
@@ -146,7 +146,7 @@ func FuzzControlState(f *testing.F) {
 		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		c, err := OpenControl(&fakeDistribution{cfg: testConfig()}, ControlOptions{DistributionID: testDistID, StateFile: file})
+		c, err := OpenControl(&fakeControlTarget{cfg: controlTestConfig()}, ControlOptions{DistributionID: testDistID, StateFile: file})
 		if err != nil {
 			return
 		}

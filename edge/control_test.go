@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"context"
 	"net/http/httptest"
 	"slices"
 	"sync"
@@ -16,44 +15,44 @@ import (
 
 const testDistID = "E2QWRUHAPOMQZL"
 
-// fakeDistribution stands in for *Edge: it records invalidations and applied configs.
-type fakeDistribution struct {
+// fakeControlTarget stands in for *Edge: it records invalidations and applied configs.
+type fakeControlTarget struct {
 	mu          sync.Mutex
 	cfg         *types.DistributionConfig
 	invalidated [][]string
 	applyErr    error
 }
 
-func (f *fakeDistribution) Config() *types.DistributionConfig {
+func (f *fakeControlTarget) Config() *types.DistributionConfig {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return cloneConfig(f.cfg)
+	return cloneControlConfig(f.cfg)
 }
 
-func (f *fakeDistribution) Apply(cfg *types.DistributionConfig) error {
+func (f *fakeControlTarget) Apply(cfg *types.DistributionConfig) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.applyErr != nil {
 		return f.applyErr
 	}
-	f.cfg = cloneConfig(cfg)
+	f.cfg = cloneControlConfig(cfg)
 	return nil
 }
 
-func (f *fakeDistribution) Invalidate(paths []string) {
+func (f *fakeControlTarget) Invalidate(paths []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.invalidated = append(f.invalidated, slices.Clone(paths))
 }
 
-func (f *fakeDistribution) invalidations() [][]string {
+func (f *fakeControlTarget) invalidations() [][]string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.invalidated)
 }
 
 // cloneConfig copies a config well enough for the fake (tests never mutate the nested parts).
-func cloneConfig(cfg *types.DistributionConfig) *types.DistributionConfig {
+func cloneControlConfig(cfg *types.DistributionConfig) *types.DistributionConfig {
 	if cfg == nil {
 		return nil
 	}
@@ -61,27 +60,27 @@ func cloneConfig(cfg *types.DistributionConfig) *types.DistributionConfig {
 	return &c
 }
 
-// fakeClock is a settable clock, so status transitions are tested without sleeping.
-type fakeClock struct {
+// controlClock is a settable clock, so status transitions are tested without sleeping.
+type controlClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *fakeClock) Now() time.Time {
+func (c *controlClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *fakeClock) Add(d time.Duration) {
+func (c *controlClock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
 
 type controlFixture struct {
-	dist   *fakeDistribution
-	clock  *fakeClock
+	dist   *fakeControlTarget
+	clock  *controlClock
 	ctl    *Control
 	srv    *httptest.Server
 	client *cloudfront.Client
@@ -89,13 +88,13 @@ type controlFixture struct {
 
 // newFixture starts a Control over a fake distribution behind httptest and returns a real SDK
 // client pointed at it. mod may adjust the options.
-func newFixture(t *testing.T, mod func(*ControlOptions)) *controlFixture {
+func newControlFixture(t *testing.T, mod func(*ControlOptions)) *controlFixture {
 	t.Helper()
 	f := &controlFixture{
-		dist: &fakeDistribution{cfg: testConfig()},
+		dist: &fakeControlTarget{cfg: controlTestConfig()},
 		// The clock starts at the real time: the SDK signs with it, and the verifier allows
 		// 15 minutes of skew.
-		clock: &fakeClock{t: time.Now().UTC().Truncate(time.Second)},
+		clock: &controlClock{t: time.Now().UTC().Truncate(time.Second)},
 	}
 	opts := ControlOptions{
 		DistributionID: testDistID,
@@ -110,11 +109,11 @@ func newFixture(t *testing.T, mod func(*ControlOptions)) *controlFixture {
 	f.ctl = NewControl(f.dist, opts)
 	f.srv = httptest.NewServer(f.ctl)
 	t.Cleanup(f.srv.Close)
-	f.client = newClient(f.srv.URL, "test", "test")
+	f.client = newCFClient(f.srv.URL, "test", "test")
 	return f
 }
 
-func newClient(url, key, secret string) *cloudfront.Client {
+func newCFClient(url, key, secret string) *cloudfront.Client {
 	return cloudfront.New(cloudfront.Options{
 		BaseEndpoint: aws.String(url),
 		Region:       "us-east-1",
@@ -128,7 +127,7 @@ func newClient(url, key, secret string) *cloudfront.Client {
 }
 
 // testConfig is a small but realistic distribution config.
-func testConfig() *types.DistributionConfig {
+func controlTestConfig() *types.DistributionConfig {
 	return &types.DistributionConfig{
 		CallerReference: aws.String("twinedge"),
 		Comment:         aws.String("twinedge test"),
@@ -144,5 +143,3 @@ func testConfig() *types.DistributionConfig {
 		},
 	}
 }
-
-func ctx(t *testing.T) context.Context { return t.Context() }

@@ -13,9 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// sdkEqual compares SDK values: smithy's unexported document markers are ignored, and an empty
+// cfEqual compares SDK values: smithy's unexported document markers are ignored, and an empty
 // list equals an absent one (the SDK's deserializers make empty slices for <Items/>).
-var sdkEqual = cmp.Options{
+var cfEqual = cmp.Options{
 	cmp.FilterPath(func(p cmp.Path) bool {
 		sf, ok := p.Last().(cmp.StructField)
 		return ok && !token.IsExported(sf.Name())
@@ -25,7 +25,7 @@ var sdkEqual = cmp.Options{
 
 // richConfig uses every part of DistributionConfig twinedge's topology uses, and the common
 // fields around them, with values that differ from their zero values.
-func richConfig() *types.DistributionConfig {
+func richControlConfig() *types.DistributionConfig {
 	i32 := aws.Int32
 	s := aws.String
 	origin := func(id, domain string) types.Origin {
@@ -135,13 +135,13 @@ func richConfig() *types.DistributionConfig {
 // TestConfigXMLToSDK renders a config with our encoder and reads it back with the SDK's own
 // deserializer (a real client against the control API).
 func TestConfigXMLToSDK(t *testing.T) {
-	f := newFixture(t, nil)
-	f.dist.cfg = richConfig()
-	out, err := f.client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+	f := newControlFixture(t, nil)
+	f.dist.cfg = richControlConfig()
+	out, err := f.client.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatalf("GetDistributionConfig: %v", err)
 	}
-	if diff := cmp.Diff(richConfig(), out.DistributionConfig, sdkEqual); diff != "" {
+	if diff := cmp.Diff(richControlConfig(), out.DistributionConfig, cfEqual); diff != "" {
 		t.Errorf("config read by the SDK (-want +got):\n%s", diff)
 	}
 	if aws.ToString(out.ETag) == "" {
@@ -152,20 +152,20 @@ func TestConfigXMLToSDK(t *testing.T) {
 // TestConfigSDKToXML sends a config through the SDK's serializer (UpdateDistribution) and
 // checks what our parser handed to the edge.
 func TestConfigSDKToXML(t *testing.T) {
-	f := newFixture(t, nil)
-	f.dist.cfg = richConfig()
-	got, err := f.client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
+	f := newControlFixture(t, nil)
+	f.dist.cfg = richControlConfig()
+	got, err := f.client.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := richConfig()
+	want := richControlConfig()
 	want.Comment = aws.String("updated: ünïcode, <xml> & \"quotes\"")
-	if _, err := f.client.UpdateDistribution(ctx(t), &cloudfront.UpdateDistributionInput{
+	if _, err := f.client.UpdateDistribution(t.Context(), &cloudfront.UpdateDistributionInput{
 		Id: aws.String(testDistID), IfMatch: got.ETag, DistributionConfig: want,
 	}); err != nil {
 		t.Fatalf("UpdateDistribution: %v", err)
 	}
-	if diff := cmp.Diff(want, f.dist.Config(), sdkEqual); diff != "" {
+	if diff := cmp.Diff(want, f.dist.Config(), cfEqual); diff != "" {
 		t.Errorf("config applied (-want +got):\n%s", diff)
 	}
 }
@@ -207,7 +207,7 @@ func TestUnmarshalDistributionConfigErrors(t *testing.T) {
 }
 
 func FuzzUnmarshalDistributionConfig(f *testing.F) {
-	body, err := marshalCloudFrontXML("DistributionConfig", richConfig())
+	body, err := marshalCloudFrontXML("DistributionConfig", richControlConfig())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func FuzzUnmarshalDistributionConfig(f *testing.F) {
 		if err != nil {
 			t.Fatalf("reparse %s: %v", out, err)
 		}
-		if diff := cmp.Diff(cfg, back, sdkEqual); diff != "" && !strings.ContainsRune(body, '\r') {
+		if diff := cmp.Diff(cfg, back, cfEqual); diff != "" && !strings.ContainsRune(body, '\r') {
 			t.Fatalf("round trip (-first +second):\n%s", diff)
 		}
 	})
