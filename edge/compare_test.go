@@ -45,6 +45,13 @@ func TestCompareWithNginx(t *testing.T) {
 	go srv.Serve(l)
 	defer srv.Close()
 	edgeURL := "http://" + l.Addr().String() + "/assets/app.js"
+	ll, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go w.e.Serve(ll)
+	defer ll.Close()
+	leanURL := "http://" + ll.Addr().String() + "/assets/app.js"
 
 	dir, err := os.MkdirTemp("", "edge-nginx-")
 	if err != nil {
@@ -78,12 +85,12 @@ http { access_log off; proxy_cache_path %[1]s/cache keys_zone=c:10m; proxy_temp_
 		t.Logf("nginx cache status: %s (%d) %v", r.Header.Get("X-Cache-Status"), r.StatusCode, r.Header)
 	}
 
-	run := func(url string) (rps, p99 string) {
-		out, err := exec.Command(wrk, "-t2", "-c64", "-d5s", "--latency", url).CombinedOutput()
+	wrkRun := func(url string) (rps float64, p99 string) {
+		out, err := exec.Command(wrk, "-t2", "-c64", "-d3s", "--latency", url).CombinedOutput()
 		if err != nil {
 			t.Fatalf("wrk: %v\n%s", err, out)
 		}
-		rps = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`).FindStringSubmatch(string(out))[1]
+		fmt.Sscan(regexp.MustCompile(`Requests/sec:\s+([\d.]+)`).FindStringSubmatch(string(out))[1], &rps)
 		p99 = regexp.MustCompile(`99%\s+(\S+)`).FindStringSubmatch(string(out))[1]
 		return rps, p99
 	}
@@ -94,23 +101,30 @@ http { access_log off; proxy_cache_path %[1]s/cache keys_zone=c:10m; proxy_temp_
 		w.Write([]byte(body))
 	}))
 	defer bare.Close()
-	br, bp := run(bare.URL + "/assets/app.js")
-	nr, np := run(nginxURL)
 	if pf := os.Getenv("EDGE_CPUPROFILE"); pf != "" {
 		f, _ := os.Create(pf)
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	er, ep := run(edgeURL)
-	var nf, ef float64
-	fmt.Sscan(nr, &nf)
-	fmt.Sscan(er, &ef)
-	t.Logf("nginx: %s req/s, p99 %s", nr, np)
-	t.Logf("edge:  %s req/s, p99 %s", er, ep)
-	var bf float64
-	fmt.Sscan(br, &bf)
-	t.Logf("bare net/http: %s req/s, p99 %s", br, bp)
-	t.Logf("edge/nginx: %.2f, edge/bare net/http: %.2f", ef/nf, ef/bf)
+	// Interleaved rounds, best of each: the machine is shared, so single runs are noise.
+	targets := []struct{ name, url string }{
+		{"nginx proxy_cache", nginxURL},
+		{"edge, http.Server", edgeURL},
+		{"edge, Edge.Serve", leanURL},
+		{"bare net/http", bare.URL + "/assets/app.js"},
+	}
+	best := make([]float64, len(targets))
+	p99s := make([]string, len(targets))
+	for round := 0; round < 3; round++ {
+		for i, tg := range targets {
+			if rps, p99 := wrkRun(tg.url); rps > best[i] {
+				best[i], p99s[i] = rps, p99
+			}
+		}
+	}
+	for i, tg := range targets {
+		t.Logf("%-18s %9.0f req/s  p99 %-8s  %.2f× nginx", tg.name, best[i], p99s[i], best[i]/best[0])
+	}
 }
 
 func freePort(t *testing.T) int {
