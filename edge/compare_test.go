@@ -70,7 +70,11 @@ http { access_log off; proxy_cache_path %[1]s/cache keys_zone=c:10m; proxy_temp_
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); e, _ := os.ReadFile(filepath.Join(dir, "error.log")); t.Logf("nginx errors: %.500s", e) }()
+	defer func() {
+		cmd.Process.Kill()
+		e, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		t.Logf("nginx errors: %.500s", e)
+	}()
 	nginxURL := fmt.Sprintf("http://127.0.0.1:%d/assets/app.js", port)
 	for i := 0; i < 50; i++ {
 		if r, err := http.Get(nginxURL); err == nil {
