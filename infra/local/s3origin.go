@@ -861,6 +861,9 @@ func stripAWSChunked(values []string) string {
 
 func (o *S3Origin) putObject(req *s3Request) error {
 	r := req.r
+	if err := requireContentLength(r); err != nil {
+		return err
+	}
 	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" {
 		if err := o.checkPutConditions(req); err != nil {
 			return err
@@ -896,6 +899,21 @@ func (o *S3Origin) putObject(req *s3Request) error {
 		h.Set("X-Amz-Checksum-"+alg, v)
 	}
 	req.w.WriteHeader(200)
+	return nil
+}
+
+// requireContentLength refuses uploads of unknown length, as S3 does, so an SDK upload that
+// works here works on AWS: Transfer-Encoding: chunked is 501 NotImplemented (what S3 answers
+// aws-sdk-go-v2's unseekable bodies of unknown length, aws/aws-sdk-go-v2#2683), and no length
+// at all is 411 MissingContentLength.
+func requireContentLength(r *http.Request) error {
+	if len(r.TransferEncoding) > 0 {
+		return &s3Error{Status: 501, Code: "NotImplemented", Message: "A header you provided implies functionality that is not implemented",
+			Extra: map[string]string{"Header": "Transfer-Encoding"}}
+	}
+	if r.ContentLength < 0 {
+		return s3Err(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+	}
 	return nil
 }
 
@@ -979,10 +997,6 @@ func (o *S3Origin) copyObject(req *s3Request) error {
 	defer w.abort()
 	if _, err := io.Copy(w, obj.content); err != nil {
 		return err
-	}
-	if obj.meta.Parts > 0 {
-		m.ETag = obj.meta.ETag // a copy keeps the multipart ETag only if copied whole; S3 recomputes, close enough
-		m.ETag = ""
 	}
 	if err := o.store.commit(w, req.bucket, m); err != nil {
 		return o.bucketError(err)

@@ -100,6 +100,9 @@ func (o *S3Origin) uploadPart(req *s3Request, q url.Values) error {
 	if req.r.Header.Get("X-Amz-Copy-Source") != "" {
 		return s3Err(501, "NotImplemented", "UploadPartCopy is not implemented by this origin")
 	}
+	if err := requireContentLength(req.r); err != nil {
+		return err
+	}
 	dir, _, err := o.loadUpload(req, q.Get("uploadId"))
 	if err != nil {
 		return err

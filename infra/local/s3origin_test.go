@@ -546,7 +546,8 @@ func TestS3ChunkedUploads(t *testing.T) {
 	f.bucket(t, "site")
 	payload := strings.Repeat("hello trailer ", 10000)
 	_, err := f.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String("streamed"),
-		Body: io.NopCloser(strings.NewReader(payload)), ContentType: aws.String("text/plain"), ContentEncoding: aws.String("gzip")})
+		Body: io.NopCloser(strings.NewReader(payload)), ContentLength: aws.Int64(int64(len(payload))),
+		ContentType: aws.String("text/plain"), ContentEncoding: aws.String("gzip")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -827,4 +828,16 @@ func uriPathEscape(k string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestS3RefusesUnknownLength: S3 needs a length; the SDK sends an unseekable body of unknown
+// length over TLS with Transfer-Encoding: chunked, which must fail here as it does on AWS.
+func TestS3RefusesUnknownLength(t *testing.T) {
+	f := newS3FixtureAt(t, t.TempDir(), true)
+	f.bucket(t, "site")
+	_, err := f.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String("k"),
+		Body: io.NopCloser(strings.NewReader("unseekable"))})
+	if httpStatus(err) != 501 || apiCode(err) != "NotImplemented" {
+		t.Errorf("err = %v, want 501 NotImplemented", err)
+	}
 }
