@@ -62,15 +62,28 @@ type Config struct {
 
 // LoadConfig reads a deploy config file.
 func LoadConfig(path string) (Config, error) {
-	var c Config
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return c, err
+		return Config{}, err
 	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig parses a deploy config. Unknown keys are errors, so a misspelt setting is
+// not silently ignored.
+func ParseConfig(b []byte) (Config, error) {
+	var c Config
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("config %s: %w", path, err)
+		return Config{}, err
+	}
+	if dec.More() {
+		return Config{}, errors.New("more than one JSON value")
 	}
 	return c, nil
 }
@@ -200,8 +213,9 @@ func (s *session) cloudFormation(region string) *cloudformation.Client {
 
 func (s *session) s3(region string) *s3.Client {
 	return s3.NewFromConfig(s.configs[region], func(o *s3.Options) {
-		// A single local endpoint can't serve virtual-hosted bucket names.
-		o.UsePathStyle = s.endpoint != ""
+		// A single local endpoint (EndpointURL, or the SDK's standard AWS_ENDPOINT_URL
+		// variables) can't serve virtual-hosted bucket names.
+		o.UsePathStyle = s.endpoint != "" || os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 	})
 }
 

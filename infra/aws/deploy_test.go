@@ -264,10 +264,14 @@ func TestDeployAgainstMoto(t *testing.T) {
 
 // TestDeployDryRunProductTemplates sends the product's own templates to moto as change
 // sets: moto checks the calls and lists the changes, though it could not execute them.
+// The endpoint comes from the SDK's standard AWS_ENDPOINT_URL, as with
+// `AWS_ENDPOINT_URL=http://127.0.0.1:5000 twinedge deploy --dry-run`.
 func TestDeployDryRunProductTemplates(t *testing.T) {
 	url := startMoto(t)
+	t.Setenv("AWS_ENDPOINT_URL", url)
 	var out bytes.Buffer
 	opts := motoDeployOptions(t, url, &out)
+	opts.EndpointURL = ""
 	opts.templates = nil
 	opts.DryRun = true
 	opts.Domain, opts.HostedZoneID = "www.example.org", "Z0123456789ABCDEFGHIJ"
@@ -356,4 +360,32 @@ func TestTableMatchesAPI(t *testing.T) {
 	if diff := cmp.Diff(tableIndexes, gotIdx); diff != "" {
 		t.Errorf("indexes (-template +api):\n%s", diff)
 	}
+}
+
+func TestParseConfig(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"regions":["eu-west-1","eu-central-1"],"stack":"demo","domain":"www.example.org","hostedZoneId":"Z1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Config{Regions: []string{"eu-west-1", "eu-central-1"}, StackName: "demo", Domain: "www.example.org", HostedZoneID: "Z1"}); !cmp.Equal(c, want) {
+		t.Errorf("got %+v, want %+v", c, want)
+	}
+	for _, bad := range []string{`{"region":["x"]}`, `{"regions":"us-east-1"}`, `{} {}`, `[`} {
+		if _, err := ParseConfig([]byte(bad)); err == nil {
+			t.Errorf("ParseConfig(%s) accepted it", bad)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"regions":["us-east-1","eu-west-2"],"stack":"twinedge"}`))
+	f.Add([]byte(`{"domain":"a.example.org","hostedZoneId":"Z"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err != nil {
+			return
+		}
+		// Whatever parses must either be accepted or refused with an error, never panic.
+		_, _ = DeployOptions{Config: c}.withDefaults()
+	})
 }
