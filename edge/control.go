@@ -1,5 +1,23 @@
 package edge
 
+// This file is the CloudFront control-plane REST API of the local edge: the subset of the
+// CloudFront API (version 2020-05-31, restXml) that the release and the aws CLI use, for the
+// one distribution the edge serves.
+//
+//	POST /2020-05-31/distribution/{Id}/invalidation        CreateInvalidation   (control_invalidation.go)
+//	GET  /2020-05-31/distribution/{Id}/invalidation        ListInvalidations
+//	GET  /2020-05-31/distribution/{Id}/invalidation/{Inv}  GetInvalidation
+//	GET  /2020-05-31/distribution                          ListDistributions    (control_distribution.go)
+//	GET  /2020-05-31/distribution/{Id}                     GetDistribution
+//	GET  /2020-05-31/distribution/{Id}/config              GetDistributionConfig
+//	PUT  /2020-05-31/distribution/{Id}/config              UpdateDistribution
+//
+// Every request must be SigV4-signed (control_auth.go). Errors are CloudFront's XML error
+// documents with the codes of the API model, so the SDK returns its typed errors. Choices where
+// AWS documents nothing (spec/cloudfront.md §4, marked [INFER] in the code): a reused
+// CallerReference with other paths is 409 InvalidationBatchAlreadyExists; BatchTooLarge (413)
+// is a batch of more than 3,000 paths; a malformed document is InvalidArgument.
+
 import (
 	"encoding/xml"
 	"errors"
@@ -74,7 +92,10 @@ type Control struct {
 	persistOff bool       // StateFile could not be loaded: never overwrite it
 }
 
-var _ http.Handler = (*Control)(nil)
+var (
+	_ http.Handler = (*Control)(nil)
+	_ distribution = (*Edge)(nil)
+)
 
 // NewControl returns the control API for the distribution d. With StateFile set it loads the
 // saved state; a file it cannot use is logged, left untouched and not written to (OpenControl
