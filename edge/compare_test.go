@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,7 +72,9 @@ http { access_log off; proxy_cache_path %[1]s/cache keys_zone=c:10m; proxy_temp_
 		t.Fatal(err)
 	}
 	defer func() {
-		cmd.Process.Kill()
+		// SIGTERM lets the master stop its workers (SIGKILL would orphan them).
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
 		e, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		t.Logf("nginx errors: %.500s", e)
 	}()

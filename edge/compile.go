@@ -482,6 +482,12 @@ func (e *Edge) compileBehaviour(f behaviourFields, targets map[string]*target) (
 			if *slot != nil {
 				return nil, cfgErr("InvalidFunctionAssociation", "behaviour %q: two functions for %s", f.pattern, a.EventType)
 			}
+			if fn.RewriteURI == nil && fn.Handle == nil {
+				// Compile JS now so a broken function fails the config, not every request.
+				if _, err := e.jsPoolFor(fn); err != nil {
+					return nil, cfgErr("InvalidArgument", "behaviour %q: %v", f.pattern, err)
+				}
+			}
 			*slot = fn
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -541,10 +540,4 @@ func (e *Edge) writeEntry(w http.ResponseWriter, rs *reqState, ent *entry, resul
 		n, _ := w.Write(body)
 		rs.bytes = int64(n)
 	}
-}
-
-// isViewerGone reports whether err is the viewer going away: neither retried nor
-// blamed on the origin.
-func isViewerGone(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && errors.Is(err, context.Canceled)
 }

@@ -296,3 +296,34 @@ var ignoreSerdeMarkers = cmp.FilterPath(func(p cmp.Path) bool {
 	sf, ok := p.Last().(cmp.StructField)
 	return ok && !token.IsExported(sf.Name())
 }, cmp.Ignore())
+
+func TestSpec_2_3_CachedOptionsKeptApart(t *testing.T) {
+	w := newWorld(t, func(o *Options, c *types.DistributionConfig) {
+		c.DefaultCacheBehavior.AllowedMethods.CachedMethods = &types.CachedMethods{Quantity: ei32(3), Items: []types.Method{types.MethodGet, types.MethodHead, types.MethodOptions}}
+	})
+	w.origins[bucketA].set(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Cache-Control", "max-age=60")
+		rw.Write([]byte(r.Method))
+	})
+	w.do(http.MethodOptions, "/o.txt", nil)
+	if r := w.do(http.MethodOptions, "/o.txt", nil); r.Header.Get("X-Cache") != "Hit from cloudfront" || edgeBody(t, r) != "OPTIONS" {
+		t.Errorf("OPTIONS not cached: %q", r.Header.Get("X-Cache"))
+	}
+	if r := w.get("/o.txt"); edgeBody(t, r) != "GET" {
+		t.Error("GET answered from the cached OPTIONS response")
+	}
+	// HEAD is answered from the cached GET.
+	if r := w.do(http.MethodHead, "/o.txt", nil); r.Header.Get("X-Cache") != "Hit from cloudfront" || r.Header.Get("Content-Length") != "3" {
+		t.Errorf("HEAD: %q %q", r.Header.Get("X-Cache"), r.Header.Get("Content-Length"))
+	}
+}
+
+func TestBrokenFunctionFailsConfig(t *testing.T) {
+	cfg := testDistribution()
+	cfg.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN = aws.String("arn:aws:cloudfront::1:function/broken")
+	_, err := New(cfg, Options{Functions: map[string]*Function{"broken": {Code: "function handler(event) { return "}}})
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("New with a syntax error: %v", err)
+	}
+}

@@ -451,10 +451,15 @@ func normalizedAcceptEncoding(b *behaviour, r *http.Request) string {
 func cacheKeyFor(rs *reqState, ae string) (cacheKey, string) {
 	p := rs.b.cache
 	k := cacheKey{path: rs.uri, variant: ae}
-	if p.query.none() && p.headers.none() && p.cookies.none() {
+	options := rs.r.Method == http.MethodOptions
+	if p.query.none() && p.headers.none() && p.cookies.none() && !options {
 		return k, ""
 	}
 	var sb strings.Builder
+	if options {
+		// Cached OPTIONS responses (CachedMethods with OPTIONS) must never answer a GET.
+		sb.WriteString("OPTIONS\x00")
+	}
 	sb.WriteString(ae)
 	q := selectQuery(rs.query, func(n string) bool { return p.query.includes(n) })
 	if q != "" {
