@@ -285,8 +285,9 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 	buckets := map[string]string{}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, r := range opts.Regions {
-		buckets[r] = ArtifactBucketName(opts.StackName, account, r)
-		g.Go(func() error { return ensureArtifact(gctx, sess.s3(r), out, r, buckets[r], key, zip, opts.DryRun) })
+		bucket := ArtifactBucketName(opts.StackName, account, r)
+		buckets[r] = bucket
+		g.Go(func() error { return ensureArtifact(gctx, sess.s3(r), out, r, bucket, key, zip, opts.DryRun) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
