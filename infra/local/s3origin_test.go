@@ -714,8 +714,19 @@ func TestS3ConcurrentPuts(t *testing.T) {
 	}
 }
 
-func BenchmarkS3PutObject(b *testing.B) {
+// benchFixture is a fixture whose client keeps as many connections as a release uses.
+func benchFixture(b *testing.B) *s3Fixture {
 	f := newS3Fixture(b)
+	tr := f.srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	f.client = s3.New(s3.Options{Region: s3TestRegion, BaseEndpoint: aws.String(f.srv.URL), UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return s3TestCreds, nil }),
+		HTTPClient:  &http.Client{Transport: tr}})
+	return f
+}
+
+func BenchmarkS3PutObject(b *testing.B) {
+	f := benchFixture(b)
 	f.bucket(b, "site")
 	body := bytes.Repeat([]byte("x"), 10<<10)
 	ctx := context.Background()
@@ -734,7 +745,7 @@ func BenchmarkS3PutObject(b *testing.B) {
 }
 
 func BenchmarkS3GetObject(b *testing.B) {
-	f := newS3Fixture(b)
+	f := benchFixture(b)
 	f.bucket(b, "site")
 	body := bytes.Repeat([]byte("x"), 10<<10)
 	ctx := context.Background()

@@ -72,6 +72,9 @@ type s3Store struct {
 	mu      sync.RWMutex
 	buckets map[string]*s3Bucket
 
+	// dirs remembers fan-out directories known to exist (saves a MkdirAll per PUT).
+	dirs sync.Map
+
 	// keyLocks serialise the rename and index update of one key, so the index always
 	// describes the file in place. Striped: 256 locks for all keys.
 	keyLocks [256]sync.Mutex
@@ -221,6 +224,7 @@ func (st *s3Store) deleteBucket(name string) error {
 		return errBucketNotEmpty
 	}
 	delete(st.buckets, name)
+	st.dirs.Clear()
 	// Rename first so a half-removed directory is never taken for a bucket at the next start.
 	gone := filepath.Join(st.dir, "tmp", "deleted-"+name+"-"+newRequestID())
 	if err := os.Rename(st.bucketDir(name), gone); err != nil {
@@ -399,9 +403,12 @@ func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta) error {
 	}
 	w.closed = true
 	path := st.objectPath(bucket, m.Key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		os.Remove(w.f.Name())
-		return err
+	if _, ok := st.dirs.Load(filepath.Dir(path)); !ok {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			os.Remove(w.f.Name())
+			return err
+		}
+		st.dirs.Store(filepath.Dir(path), true)
 	}
 	l := st.keyLock(bucket, m.Key)
 	l.Lock()
