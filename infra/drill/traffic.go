@@ -223,14 +223,15 @@ func (r *run) write(ctx context.Context, n int, at time.Duration) ([]Sample, Wri
 	return samples, rec
 }
 
-// retryable reports whether the app retries a write that got status (0: no answer). A
-// request the API judged malformed or conflicting would fail the same way again.
+// retryable reports whether the app retries a write that got status (0: no answer): the
+// same rule as site/web/board.js, no answer, a 5xx, or the 403/404/408/429 a failed region or
+// a throttle gives. Answers the other region would repeat (400, 409, 413, 415) are final.
 func retryable(status int) bool {
 	switch status {
-	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
-		return false
+	case 0, http.StatusForbidden, http.StatusNotFound, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return true
 	}
-	return true
+	return status >= 500
 }
 
 func (r *run) post(ctx context.Context, kind Kind, path string, body []byte, h http.Header, at time.Duration) Sample {
