@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -299,4 +300,46 @@ func TestFaultConcurrentSwitching(t *testing.T) {
 	if resp, body, err := fget(t, faultClient(10*time.Second), s.URL()); err != nil || resp.StatusCode != 200 || body != faultBody {
 		t.Fatalf("after switching: %v %q", err, body)
 	}
+}
+
+// TestFaultNoGoroutineLeak: a server that went through every mode and was closed leaves no
+// goroutine behind. The count is polled (bounded), since exiting goroutines finish late.
+func TestFaultNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s := faultServer(t)
+	c := faultClient(300 * time.Millisecond)
+	for _, m := range Modes {
+		s.SetFault(Fault{Mode: m, Delay: 10 * time.Millisecond})
+		if resp, err := c.Get(s.URL()); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	s.SetFault(Fault{Mode: ModeBlackhole})
+	go func() {
+		if resp, err := faultClient(time.Hour).Get(s.URL()); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		runtime.Gosched()
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var after int
+	for range 500 {
+		if after = runtime.NumGoroutine(); after <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	buf := make([]byte, 1<<16)
+	t.Errorf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
 }
