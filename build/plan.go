@@ -85,8 +85,9 @@ type bucketState struct {
 	// untrusted lists keys a release that did not complete meant to write: the record
 	// cannot vouch for them even when the ETag matches (a header-only change keeps it).
 	untrusted map[string]bool
-	// keep lists the files of the releases kept besides the new one.
-	keep map[string]bool
+	// keep lists the files of the releases kept besides the new one, kept their records.
+	keep     map[string]bool
+	keptRecs []*Record
 	// blobs lists the rollback copies already stored.
 	blobs map[string]bool
 }
@@ -179,6 +180,13 @@ func planBucket(t *Target, desired []File, s *bucketState) BucketPlan {
 		}
 	}
 	sort.Strings(p.Deletes)
+	// Assets first, as they go up; then by path.
+	sort.SliceStable(p.Uploads, func(i, j int) bool {
+		if p.Uploads[i].Phase != p.Uploads[j].Phase {
+			return p.Uploads[i].Phase == PhaseAssets
+		}
+		return p.Uploads[i].Path < p.Uploads[j].Path
+	})
 	return p
 }
 

@@ -63,7 +63,11 @@ func (p *progress) start(phase string, names []string, files []int64, bytes []in
 	for i := range names {
 		bars[i] = &bar{name: names[i], totalF: files[i], totalB: bytes[i]}
 	}
-	if p == nil || p.w == nil {
+	var total int64
+	for _, n := range files {
+		total += n
+	}
+	if p == nil || p.w == nil || total == 0 {
 		return bars
 	}
 	p.mu.Lock()
@@ -111,6 +115,9 @@ func (p *progress) finish(b *bar) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.bars == nil {
+		return
+	}
 	fmt.Fprintf(p.w, "%s: %s done, %d files %s\n", p.phase, b.name, b.files.Load(), humanBytes(b.bytes.Load()))
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -106,6 +107,7 @@ type recordStore struct {
 	exists     bool
 	hasPending bool
 	refs       []recordRef     // oldest first
+	mu         sync.Mutex      // guards blobs while pages are archived concurrently
 	blobs      map[string]bool // sha256 of stored copies
 }
 
@@ -218,7 +220,9 @@ func (rs *recordStore) archive(ctx context.Context, key, sha string) error {
 	if err != nil {
 		return fmt.Errorf("keep a rollback copy of %s from %s (%s): %w", key, t.Bucket, t.Region, err)
 	}
+	rs.mu.Lock()
 	rs.blobs[sha] = true
+	rs.mu.Unlock()
 	return nil
 }
 

@@ -172,6 +172,7 @@ func (r *run) gather(ctx context.Context) error {
 				if j >= r.o.Keep-1 {
 					break
 				}
+				st.keptRecs = append(st.keptRecs, rec)
 				for _, f := range rec.Files {
 					st.keep[f.Path] = true
 				}
@@ -373,6 +374,7 @@ func (r *run) execute(ctx context.Context) error {
 	if err := r.deletes(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	r.pruneCopies(ctx)
 	if o.CloudFront != nil && len(r.paths) > 0 {
 		deadline := time.Now().Add(max(o.WaitTimeout, defaultWaitTimeout))
 		id, err := createInvalidation(ctx, o.CloudFront, o.DistributionID, callerReference(r.id, r.paths), r.paths, deadline,
@@ -535,6 +537,39 @@ func (r *run) deletes(ctx context.Context) error {
 	}
 	_ = g.Wait()
 	return errors.Join(errs...)
+}
+
+// pruneCopies deletes the rollback copies no kept release refers to: a rollback
+// beyond the kept releases is refused anyway, because their assets are gone.
+// Failures are warnings; the copies are retried next time.
+func (r *run) pruneCopies(ctx context.Context) {
+	for i, rs := range r.stores {
+		used := map[string]bool{}
+		for _, f := range r.files {
+			used[f.SHA256] = true
+		}
+		for _, rec := range r.states[i].keptRecs {
+			for _, f := range rec.Files {
+				used[f.SHA256] = true
+			}
+		}
+		var stale []string
+		for sha := range rs.blobs {
+			if !used[sha] {
+				stale = append(stale, blobsDir+sha)
+			}
+		}
+		if len(stale) == 0 {
+			continue
+		}
+		sort.Strings(stale)
+		t := rs.t
+		deleted, failed, err := deleteIn(ctx, t.Client, t.RecordBucket, t.Region, t.Prefix, stale)
+		r.rep.PrunedCopies += len(deleted)
+		if err != nil || len(failed) > 0 {
+			r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("%d old rollback copies in %s could not be deleted (%v); the next release retries", len(stale)-len(deleted), t.RecordBucket, err))
+		}
+	}
 }
 
 // writePending announces the release in every region before anything changes.

@@ -349,6 +349,9 @@ func testDeleteGuardAndRetention(t *testing.T, w *testWorld) {
 			t.Errorf("%s: want v1's script gone and v2's kept", tg.Region)
 		}
 	}
+	if rep.PrunedCopies != 2*2 {
+		t.Errorf("third release pruned %d rollback copies, want v1's two pages in each region", rep.PrunedCopies)
+	}
 	if !contains(rep.InvalidationPaths, "/pages/pa.html") {
 		t.Errorf("deleted page not invalidated: %v", rep.InvalidationPaths)
 	}

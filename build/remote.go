@@ -181,23 +181,27 @@ func headObject(ctx context.Context, t *Target, key string) (headMeta, bool, err
 // DeleteObjects limit. Per-key failures are returned, not dropped (s3deploy ignores
 // them; spec/release-tools.md §1).
 func deleteKeys(ctx context.Context, t *Target, keys []string) (deleted []string, failed map[string]string, err error) {
+	return deleteIn(ctx, t.Client, t.Bucket, t.Region, t.Prefix, keys)
+}
+
+func deleteIn(ctx context.Context, c S3API, bucket, region, prefix string, keys []string) (deleted []string, failed map[string]string, err error) {
 	failed = map[string]string{}
 	for start := 0; start < len(keys); start += 1000 {
 		batch := keys[start:min(start+1000, len(keys))]
 		ids := make([]types.ObjectIdentifier, len(batch))
 		for i, k := range batch {
-			ids[i] = types.ObjectIdentifier{Key: aws.String(t.Prefix + k)}
+			ids[i] = types.ObjectIdentifier{Key: aws.String(prefix + k)}
 		}
-		out, err := t.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-			Bucket: aws.String(t.Bucket),
+		out, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(bucket),
 			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
 		})
 		if err != nil {
-			return deleted, failed, fmt.Errorf("delete %d objects in %s (%s): %w", len(batch), t.Bucket, t.Region, err)
+			return deleted, failed, fmt.Errorf("delete %d objects in %s (%s): %w", len(batch), bucket, region, err)
 		}
 		bad := map[string]bool{}
 		for _, e := range out.Errors {
-			k := strings.TrimPrefix(aws.ToString(e.Key), t.Prefix)
+			k := strings.TrimPrefix(aws.ToString(e.Key), prefix)
 			bad[k] = true
 			failed[k] = aws.ToString(e.Code) + ": " + aws.ToString(e.Message)
 		}

@@ -38,9 +38,11 @@ type Report struct {
 	// requested) or empty when nothing was invalidated.
 	InvalidationStatus string         `json:"invalidationStatus,omitempty"`
 	Buckets            []BucketReport `json:"buckets"`
-	Warnings           []string       `json:"warnings,omitempty"`
-	Error              string         `json:"error,omitempty"`
-	DurationMS         int64          `json:"durationMs"`
+	// PrunedCopies counts rollback copies deleted because no kept release needs them.
+	PrunedCopies int      `json:"prunedRollbackCopies,omitempty"`
+	Warnings     []string `json:"warnings,omitempty"`
+	Error        string   `json:"error,omitempty"`
+	DurationMS   int64    `json:"durationMs"`
 }
 
 // BucketReport is the plan for one bucket and what became of it.

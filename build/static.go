@@ -141,11 +141,7 @@ func scanStatic(dir, configFile string) ([]File, *Config, error) {
 				return nil
 			}
 		}
-		sha, md, size, err := hashFile(name)
-		if err != nil {
-			return err
-		}
-		f := File{Path: rel, SHA256: sha, MD5: md, Size: size, ContentType: contentTypeFor(base), CacheControl: CacheRevalidated}
+		f := File{Path: rel, ContentType: contentTypeFor(base), CacheControl: CacheRevalidated}
 		if hashedName(base) {
 			f.CacheControl = CacheImmutable
 		}
@@ -169,6 +165,15 @@ func scanStatic(dir, configFile string) ([]File, *Config, error) {
 	}
 	if len(files) == 0 {
 		return nil, nil, fmt.Errorf("static site %s has no files", dir)
+	}
+	err = hashAll(len(files), func(i int) error {
+		f := &files[i]
+		var err error
+		f.SHA256, f.MD5, f.Size, err = hashFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read static site %s: %w", dir, err)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, cfg, nil
