@@ -186,11 +186,18 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 
-	control := edge.NewControl(w.edge, edge.ControlOptions{
+	control, err := edge.OpenControl(w.edge, edge.ControlOptions{
 		DistributionID: id,
 		DomainName:     domain,
 		Credentials:    cfg.Credentials,
+		StateFile:      filepath.Join(cfg.StateDir, "control.json"),
+		Logger:         cfg.Logger.With("component", "control"),
 	})
+	if err != nil {
+		viewerLn.Close()
+		controlLn.Close()
+		return nil, fmt.Errorf("control API: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/twinedge/", w.adminHandler())
 	mux.Handle("/", control)
