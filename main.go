@@ -151,14 +151,19 @@ func init() {
 	})
 	register("fail", command{
 		summary: "break a region of the running world: --mode 500|502|503|504|403|404|refuse|blackhole|slow|reset|truncate|partition",
-		usage:   "REGION --mode M [--target origin|api|all] [--delay D]",
+		usage:   "REGION --mode M [--target origin|api|all] [--delay D]  |  REGION --target aws",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			mode := fs.String("mode", "", "fault mode (required)")
-			target := fs.String("target", "all", "what to break: origin, api or all")
+			target := fs.String("target", "all", "what to break: origin, api or all; aws fails the deployed region on AWS")
 			delay := fs.Duration("delay", 0, "delay before headers for --mode slow (default 3s)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return fmt.Errorf("%w: want one REGION", errUsage)
+				}
+				if *target == "aws" {
+					// On AWS a region is failed as a whole: the bucket policy denies the
+					// distribution and the API answers 503 (see infra/aws/failure.go).
+					return awsinfra.FailAWS(ctx, awsinfra.AccessOptions{StateDir: stateDir}, args[0])
 				}
 				if *mode == "" {
 					return fmt.Errorf("%w: --mode is required", errUsage)
@@ -182,19 +187,27 @@ func init() {
 	})
 	register("heal", command{
 		summary: "clear the faults of one region, or of all regions",
-		usage:   "[REGION]",
+		usage:   "[REGION] [--target aws]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			target := fs.String("target", "", "aws heals the deployed regions on AWS instead of the local world")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 1 {
 					return fmt.Errorf("%w: at most one REGION", errUsage)
 				}
-				c, err := local.NewClient(stateDir)
-				if err != nil {
-					return err
-				}
 				region := ""
 				if len(args) == 1 {
 					region = args[0]
+				}
+				switch *target {
+				case "aws":
+					return awsinfra.HealAWS(ctx, awsinfra.AccessOptions{StateDir: stateDir}, region)
+				case "", "all":
+				default:
+					return fmt.Errorf("%w: --target for heal is aws or nothing", errUsage)
+				}
+				c, err := local.NewClient(stateDir)
+				if err != nil {
+					return err
 				}
 				s, err := c.Heal(ctx, region)
 				if err != nil {
