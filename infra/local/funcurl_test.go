@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -458,4 +459,42 @@ func FuzzFunctionResponse(f *testing.F) {
 func goEnv(name string) (string, error) {
 	out, err := exec.Command("go", "env", name).Output()
 	return strings.TrimSpace(string(out)), err
+}
+
+// TestConcurrentInvocations: aws-lambda-go hands the response back in a pooled buffer, so
+// invocations running at once must each get their own answer (the host keeps one
+// lambda.Handler per running invocation, like Lambda's execution environments).
+func TestConcurrentInvocations(t *testing.T) {
+	f, err := NewFunctionURL(FunctionURLConfig{Region: "r", URLID: "u", AuthType: AuthNone,
+		Handler: func(ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+			return events.LambdaFunctionURLResponse{StatusCode: 200, Body: strings.Repeat(ev.RawQueryString, 200)}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	errs := make(chan error, 64)
+	for i := range 64 {
+		go func() {
+			q := fmt.Sprintf("n=%d", i)
+			resp, err := http.Get(srv.URL + "/?" + q)
+			if err != nil {
+				errs <- err
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != strings.Repeat(q, 200) {
+				errs <- fmt.Errorf("request %s got another answer (%d bytes)", q, len(b))
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
