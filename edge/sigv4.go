@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -548,11 +549,33 @@ func hmacSHA256(key []byte, data string) []byte {
 	return h.Sum(nil)
 }
 
+// signingKeys caches derived keys: a key is valid for one day, region and service, and
+// deriving it costs four HMACs per request otherwise. The cache is small in practice (a
+// world has a few regions and services); it is dropped whole when it grows past 1024.
+var signingKeys struct {
+	sync.Mutex
+	m map[string][]byte
+}
+
 func signingKey(secret, date, region, service string) []byte {
-	k := hmacSHA256([]byte("AWS4"+secret), date)
+	id := secret + "\x00" + date + "\x00" + region + "\x00" + service
+	signingKeys.Lock()
+	k, ok := signingKeys.m[id]
+	signingKeys.Unlock()
+	if ok {
+		return k
+	}
+	k = hmacSHA256([]byte("AWS4"+secret), date)
 	k = hmacSHA256(k, region)
 	k = hmacSHA256(k, service)
-	return hmacSHA256(k, "aws4_request")
+	k = hmacSHA256(k, "aws4_request")
+	signingKeys.Lock()
+	if signingKeys.m == nil || len(signingKeys.m) >= 1024 {
+		signingKeys.m = map[string][]byte{}
+	}
+	signingKeys.m[id] = k
+	signingKeys.Unlock()
+	return k
 }
 
 // sigV4ErrorCodes are the codes one service answers verification failures with.

@@ -311,3 +311,19 @@ func FuzzParseSigV4(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkVerifySigV4(b *testing.B) {
+	now := time.Now().UTC()
+	r := httptest.NewRequest(http.MethodGet, "http://site.s3.eu-west-1.amazonaws.com/assets/app-1234.js?x=1", nil)
+	r.Header.Set("X-Amz-Content-Sha256", EmptyPayloadHash)
+	if err := v4.NewSigner().SignHTTP(context.Background(), testCreds, r, EmptyPayloadHash, "s3", "eu-west-1", now,
+		func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := VerifySigV4Scope(r, testCreds, "s3", "eu-west-1", now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
