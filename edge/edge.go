@@ -77,9 +77,16 @@ type Options struct {
 	OriginAccessControls map[string]types.OriginAccessControlConfig
 	// MaxBufferedBody is the largest origin body read completely before the response
 	// goes to the viewer (default 10 MiB). Up to this size a stalled or truncated body is
-	// an origin failure that is retried and fails over; larger bodies stream, are not
-	// cached, and a failure midway reaches the viewer as a truncated response.
+	// an origin failure that is retried and fails over (so a viewer never sees a broken
+	// object while the secondary has it); larger bodies stream, and a failure midway
+	// reaches the viewer as a truncated response, as on CloudFront, which streams every
+	// body. A negative value streams every body (CloudFront's own behaviour: no failover
+	// once the origin's headers arrived; no edge compression, which needs the whole body).
 	MaxBufferedBody int64
+	// MaxCachedStream is the largest streamed body kept in the cache once it arrived
+	// complete (default 64 MiB; the cache is in memory). Larger objects are served but
+	// not cached.
+	MaxCachedStream int64
 	// MaxRequestBody is the largest viewer request body the edge accepts (default
 	// 32 MiB; larger → 413). Bodies are buffered so a request can be retried.
 	MaxRequestBody int64
@@ -94,22 +101,23 @@ type Options struct {
 // Edge serves one distribution. It is an http.Handler; Config, Apply and Invalidate
 // are safe to call concurrently with requests.
 type Edge struct {
-	opts        Options
-	log         *slog.Logger
-	cur         atomic.Pointer[compiled]
-	applyMu     sync.Mutex
-	cache       *cache
-	functions   map[string]*Function
-	unit        time.Duration
-	maxBuffered int64
-	maxReqBody  int64
-	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
-	flight      singleflight.Group
-	via         []string
-	viaHeader   string
-	pop         []string
-	access      *accessLog
-	jsPool      sync.Map // function name → *jsPool
+	opts            Options
+	log             *slog.Logger
+	cur             atomic.Pointer[compiled]
+	applyMu         sync.Mutex
+	cache           *cache
+	functions       map[string]*Function
+	unit            time.Duration
+	maxBuffered     int64 // -1: stream every body
+	maxCachedStream int64
+	maxReqBody      int64
+	dial            func(ctx context.Context, network, addr string) (net.Conn, error)
+	flight          singleflight.Group
+	via             []string
+	viaHeader       string
+	pop             []string
+	access          *accessLog
+	jsPool          sync.Map // function name → *jsPool
 }
 
 var _ http.Handler = (*Edge)(nil)
@@ -139,8 +147,15 @@ func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
 	}
 	e.dial = opts.dial
 	e.maxBuffered = opts.MaxBufferedBody
-	if e.maxBuffered <= 0 {
+	switch {
+	case e.maxBuffered == 0:
 		e.maxBuffered = 10 << 20
+	case e.maxBuffered < 0:
+		e.maxBuffered = -1
+	}
+	e.maxCachedStream = opts.MaxCachedStream
+	if e.maxCachedStream <= 0 {
+		e.maxCachedStream = 64 << 20
 	}
 	e.maxReqBody = opts.MaxRequestBody
 	if e.maxReqBody <= 0 {

@@ -33,11 +33,11 @@ func (e *Edge) fetch(ctx context.Context, rs *reqState, build func(o *originServ
 			if ctx.Err() != nil || last {
 				return nil, oerr
 			}
-			e.log.Info("origin failover", "group", rs.b.target.id, "from", o.id, "reason", oerr.Kind.String(), "err", oerr.Err)
+			e.log.Debug("origin failover", "group", rs.b.target.id, "from", o.id, "reason", oerr.Kind.String(), "err", oerr.Err)
 			continue
 		}
 		if !last && rs.b.target.failover[resp.status] {
-			e.log.Info("origin failover", "group", rs.b.target.id, "from", o.id, "status", resp.status)
+			e.log.Debug("origin failover", "group", rs.b.target.id, "from", o.id, "status", resp.status)
 			resp.close()
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +235,46 @@ func TestSpec_1_4_LargeBodyStreams(t *testing.T) {
 	r := w.get("/big.bin")
 	if got := edgeBody(t, r); got != big || r.Header.Get("X-Cache") != "Miss from cloudfront" {
 		t.Fatalf("streamed body: %d bytes, %q", len(got), r.Header.Get("X-Cache"))
+	}
+}
+
+func TestSpec_1_4_StreamedBodyIsCached(t *testing.T) {
+	w := newWorld(t, func(o *Options, _ *types.DistributionConfig) { o.MaxBufferedBody = 1000 })
+	big := strings.Repeat("z", 5000)
+	w.origins[bucketA].set(func(rw http.ResponseWriter, r *http.Request) { io.WriteString(rw, big) })
+	w.get("/big.bin")
+	r := w.get("/big.bin")
+	if got := edgeBody(t, r); got != big || r.Header.Get("X-Cache") != "Hit from cloudfront" || r.Header.Get("Content-Length") != "5000" {
+		t.Errorf("second GET of a streamed object: %d bytes, %q", len(got), r.Header.Get("X-Cache"))
+	}
+}
+
+// With MaxBufferedBody < 0 every body streams, as on CloudFront: a body that breaks after
+// the headers reaches the viewer truncated, and there is no failover.
+func TestSpec_1_4_StreamEverythingTruncates(t *testing.T) {
+	w := newWorld(t, func(o *Options, _ *types.DistributionConfig) { o.MaxBufferedBody = -1 })
+	w.origins[bucketA].set(hijackWith(func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\n"+strings.Repeat("x", 50))
+		c.Close()
+	}))
+	srv := httptest.NewServer(w.e)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/t.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil || len(b) == 100 {
+		t.Errorf("viewer got a complete body (%d bytes, %v)", len(b), err)
+	}
+	if w.origins[bucketB].hits.Load() != 0 {
+		t.Error("failed over after the headers were sent")
+	}
+	// A healthy streamed object is still cached.
+	w.origins[bucketA].set(s3Object("max-age=60"))
+	w.get("/ok.txt")
+	if r := w.get("/ok.txt"); r.Header.Get("X-Cache") != "Hit from cloudfront" {
+		t.Errorf("streamed object not cached: %q", r.Header.Get("X-Cache"))
 	}
 }

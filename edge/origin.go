@@ -286,7 +286,7 @@ func (e *Edge) attempt(parent context.Context, o *originServer, req *originReque
 	tb := &timedBody{rc: resp.Body, d: o.readTO, cancel: cancel}
 	tb.timer = time.AfterFunc(o.readTO, func() { cancel(errReadTimeout) })
 	limit := e.maxBuffered
-	if resp.ContentLength > limit {
+	if limit < 0 || resp.ContentLength > limit {
 		// Known to be large: stream from the start.
 		or.rest = tb
 		return or, nil

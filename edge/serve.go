@@ -1,7 +1,9 @@
 package edge
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -78,7 +80,7 @@ func (e *Edge) serveFromCacheOrOrigin(w http.ResponseWriter, rs *reqState) {
 		res = e.fill(ctx, rs, key, keyQuery, stale, ae, cacheable)
 	}
 	if res.stream != nil {
-		e.writeStream(w, rs, res.stream)
+		e.writeStream(w, rs, res.stream, key, keyQuery, cacheable)
 		return
 	}
 	if res.ent == nil { // the viewer went away
@@ -192,8 +194,8 @@ func (e *Edge) staleOnError(stale *entry, status int, now time.Time) *entry {
 		return stale
 	}
 	cp := *stale
-	cp.stored = now
-	cp.fresh.ttl = errTTL
+	// Fresh again for ErrorCachingMinTTL from now; Age keeps counting from the fetch.
+	cp.fresh.ttl = now.Sub(stale.stored) + errTTL
 	e.cache.put(&cp)
 	return &cp
 }
@@ -366,12 +368,20 @@ func (e *Edge) revalidateInBackground(rs *reqState, key cacheKey, keyQuery strin
 	})
 }
 
-// writeStream sends a response whose body is too large to buffer: headers now, body as
-// it comes. It is not cached (see Options.MaxBufferedBody).
-func (e *Edge) writeStream(w http.ResponseWriter, rs *reqState, resp *originResponse) {
+// writeStream sends a response whose body is not buffered: headers now, body as it
+// comes (see Options.MaxBufferedBody). A body that arrives complete and within
+// Options.MaxCachedStream is cached like any other response.
+func (e *Edge) writeStream(w http.ResponseWriter, rs *reqState, resp *originResponse, key cacheKey, keyQuery string, cacheable bool) {
 	defer resp.close()
+	now := e.opts.Now()
+	vh := viewerResponseHeader(resp.header, rs.b)
+	fresh := computeFreshness(rs.b.cache, resp.header, now)
+	var keep *bytes.Buffer
+	if cacheable && fresh.store && rs.r.Method == http.MethodGet && cacheableStatus(resp.status) {
+		keep = bytes.NewBuffer(append([]byte(nil), resp.body...))
+	}
 	h := w.Header()
-	for k, v := range viewerResponseHeader(resp.header, rs.b) {
+	for k, v := range vh {
 		h[k] = v
 	}
 	e.stamp(h, rs, "Miss")
@@ -383,6 +393,9 @@ func (e *Edge) writeStream(w http.ResponseWriter, rs *reqState, resp *originResp
 	w.WriteHeader(resp.status)
 	n, _ := w.Write(resp.body)
 	rs.bytes = int64(n)
+	// Headers go out now, as CloudFront sends them as soon as the origin's arrive.
+	rc := http.NewResponseController(w)
+	rc.Flush()
 	buf := make([]byte, 64<<10)
 	for {
 		m, err := resp.rest.Read(buf)
@@ -392,15 +405,28 @@ func (e *Edge) writeStream(w http.ResponseWriter, rs *reqState, resp *originResp
 			if werr != nil {
 				return
 			}
+			rc.Flush()
+			if keep != nil {
+				if int64(keep.Len()+m) > e.maxCachedStream {
+					keep = nil
+				} else {
+					keep.Write(buf[:m])
+				}
+			}
 		}
-		if err != nil {
-			if err.Error() != "EOF" {
-				// Bytes already went out: the viewer sees a truncated response, as on
-				// CloudFront; abort the connection so it cannot mistake it for complete.
-				e.log.Info("origin body failed mid-stream", "origin", resp.origin.id, "err", err)
-				panic(http.ErrAbortHandler)
+		if err == io.EOF {
+			if keep != nil {
+				vh["Content-Length"] = []string{strconv.Itoa(keep.Len())}
+				e.cache.put(&entry{key: key, uri: entryURI(key, keyQuery), status: resp.status, header: vh, body: keep.Bytes(),
+					stored: now, fresh: fresh, etag: resp.header.Get("Etag"), lastMod: resp.header.Get("Last-Modified")})
 			}
 			return
+		}
+		if err != nil {
+			// Bytes already went out: the viewer sees a truncated response, as on
+			// CloudFront; abort the connection so it cannot mistake it for complete.
+			e.log.Info("origin body failed mid-stream", "origin", resp.origin.id, "err", err)
+			panic(http.ErrAbortHandler)
 		}
 	}
 }
