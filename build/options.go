@@ -97,6 +97,9 @@ type Target struct {
 	Bucket string
 	// Prefix is the key prefix of the site inside the bucket (default none). It is
 	// normalized to end with "/", so a prefix "site" never touches keys under "site2/".
+	// The distribution must serve it as the origin's OriginPath ("/site"): invalidation
+	// paths are viewer paths, which do not include it. Records go under the same prefix
+	// in the record bucket.
 	Prefix string
 	// RecordBucket holds release records and rollback copies (default Bucket+"-releases").
 	// It must not be an origin of the distribution; see doc.go for why records live in

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -105,7 +106,10 @@ type run struct {
 	paths    []string
 	started  time.Time
 	rep      *Report
-	progress struct {
+	guardErr error // the plan deletes more than MaxDeletes allows
+	// uploaded counts the PUTs and copies done, for the report of a stopped release.
+	uploaded, uploadedBytes atomic.Int64
+	progress                struct {
 		sync.Mutex
 		assetsDone, pagesStarted, pagesDone []bool
 	}
@@ -125,10 +129,18 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	o.Logger.Debug("planned", "took", time.Since(r.started), "release", r.id)
 	rep := r.report()
 	r.rep = rep
-	if rep.Unchanged || o.DryRun {
-		return rep, r.output(nil)
+	if r.guardErr != nil && !o.DryRun {
+		rep.Uploaded, rep.Deleted, rep.Bytes = 0, 0, 0
+		for i := range rep.Buckets {
+			rep.Buckets[i].State = "unchanged: the release was stopped by the delete guard"
+		}
+	}
+	if rep.Unchanged || o.DryRun || r.guardErr != nil {
+		// A dry run over the delete guard prints its plan, then fails like the release would.
+		return rep, r.output(r.guardErr)
 	}
 	err := r.execute(ctx)
+	rep.Uploaded, rep.Bytes = int(r.uploaded.Load()), r.uploadedBytes.Load()
 	return rep, r.output(err)
 }
 
@@ -232,8 +244,8 @@ func (r *run) plan(ctx context.Context) error {
 				return err
 			}
 		}
-		if o.MaxDeletes >= 0 && len(r.plans[i].Deletes) > o.MaxDeletes {
-			return fmt.Errorf("%s %s would delete %d objects from %s (%s), more than --max-deletes %d; nothing was changed (raise --max-deletes if that is intended): %w",
+		if o.MaxDeletes >= 0 && len(r.plans[i].Deletes) > o.MaxDeletes && r.guardErr == nil {
+			r.guardErr = fmt.Errorf("%s %s would delete %d objects from %s (%s), more than --max-deletes %d; nothing was changed (raise --max-deletes if that is intended): %w",
 				r.kind, r.id, len(r.plans[i].Deletes), t.Bucket, t.Region, o.MaxDeletes, ErrTooManyDeletes)
 		}
 	}
@@ -463,6 +475,8 @@ func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
 						return err
 					}
 					r.prog.add(bars[j], u.Size)
+					r.uploaded.Add(1)
+					r.uploadedBytes.Add(u.Size)
 					o.Logger.Debug("uploaded", "bucket", t.Bucket, "key", u.Path, "reason", u.Reason)
 					return nil
 				})

@@ -315,9 +315,12 @@ func testDeleteGuardAndRetention(t *testing.T, w *testWorld) {
 	o := w.options(writeSite(t, v2))
 	o.Keep, o.MaxDeletes = 1, 3
 	cs := counted(&o)
-	_, err := Release(ctx, o)
+	rep, err := Release(ctx, o)
 	if !errors.Is(err, ErrTooManyDeletes) {
 		t.Fatalf("release deleting 6 with max 3: err = %v, want ErrTooManyDeletes", err)
+	}
+	if rep == nil || len(rep.Buckets[0].Deletes) != 6 || rep.Uploaded != 0 {
+		t.Errorf("guarded release report: %+v", rep)
 	}
 	for i, c := range cs {
 		if c.writes() != 0 {
@@ -327,7 +330,7 @@ func testDeleteGuardAndRetention(t *testing.T, w *testWorld) {
 	// Keep 2: v1's files stay while v2 is released; a third release prunes them.
 	o = w.options(writeSite(t, v2))
 	o.Keep = 2
-	rep, err := Release(ctx, o)
+	rep, err = Release(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,9 @@ type Report struct {
 	// Unchanged is true when the buckets already served exactly this site: nothing
 	// was written, not even a record, and ReleaseID is the live release.
 	Unchanged bool `json:"unchanged"`
-	// Uploaded counts PUTs (and server-side copies) of site objects over all buckets;
-	// in a dry run, the ones planned.
+	// Uploaded counts PUTs (and server-side copies) of site objects over all buckets,
+	// done (after a stop, the ones done before it) or, in a dry run, planned. Bytes
+	// likewise.
 	Uploaded int   `json:"uploaded"`
 	Deleted  int   `json:"deleted"`
 	Skipped  int   `json:"skipped"`
