@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"golang.org/x/net/http/httpguts"
 )
 
 func FuzzMatchPattern(f *testing.F) {
@@ -142,5 +143,29 @@ func FuzzFunctionResult(f *testing.F) {
 	f.Fuzz(func(t *testing.T, js string) {
 		decodeFunctionResult("viewer-request", []byte(js))
 		decodeFunctionResult("viewer-response", []byte(js))
+	})
+}
+
+// FuzzViewerHeaders sends arbitrary values of the headers the edge interprets through a
+// cached and an uncached behaviour: never a panic, never a 5xx from a healthy origin.
+func FuzzViewerHeaders(f *testing.F) {
+	f.Add("gzip, br", "bytes=0-1", `"e-/f.txt"`, "https://a.example", "a=b; c", "Tue, 20 Oct 2026 07:28:00 GMT")
+	f.Add("br;q=x", "bytes=--", "W/", "null", ";;=", "garbage")
+	w := newWorld(f)
+	f.Fuzz(func(t *testing.T, ae, rng, inm, origin, cookie, ims string) {
+		for _, target := range []string{"/f.txt", "/api/f"} {
+			r := httptest.NewRequest(http.MethodGet, "http://d111.cloudfront.net"+target, nil)
+			for k, v := range map[string]string{"Accept-Encoding": ae, "Range": rng, "If-None-Match": inm, "Origin": origin, "Cookie": cookie, "If-Modified-Since": ims, "If-Range": inm} {
+				// net/http refuses invalid header values before any handler runs.
+				if v != "" && httpguts.ValidHeaderFieldValue(v) {
+					r.Header.Set(k, v)
+				}
+			}
+			rec := httptest.NewRecorder()
+			w.e.ServeHTTP(rec, r)
+			if rec.Code >= 500 {
+				t.Fatalf("%s: %d", target, rec.Code)
+			}
+		}
 	})
 }

@@ -89,7 +89,10 @@ func (s *oacSigner) sign(ctx context.Context, creds aws.Credentials, method, url
 	if s.behavior == types.OriginAccessControlSigningBehaviorsNoOverride && h.Get("Authorization") != "" {
 		return nil // §5.1: pass the viewer's Authorization unchanged
 	}
+	// The signature's own headers come from the edge, never from the viewer.
 	h.Del("Authorization")
+	h.Del("X-Amz-Date")
+	h.Del("X-Amz-Security-Token")
 	hash := emptySHA256
 	switch {
 	case len(body) == 0:
