@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("DeleteGuardAndRetention", func(t *testing.T) { testDeleteGuardAndRetention(t, newWorld(t)) })
 	t.Run("DryRun", func(t *testing.T) { testDryRun(t, newWorld(t)) })
 	t.Run("StaticDir", func(t *testing.T) { testStaticDir(t, newWorld(t)) })
+	t.Run("Wildcards", func(t *testing.T) { testWildcards(t, newWorld(t)) })
 }
 
 func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
@@ -444,5 +446,37 @@ func testStaticDir(t *testing.T, w *testWorld) {
 	wantPaths := []string{"/", "/index.html", "/posts/first", "/posts/first/", "/posts/first/index.html", "/search"}
 	if diff := cmp.Diff(wantPaths, rep.InvalidationPaths); diff != "" {
 		t.Errorf("invalidation (-want +got)\n%s", diff)
+	}
+}
+
+// testWildcards changes more pages than the budget allows: the invalidation collapses
+// into a directory wildcard, which CloudFront (or the local edge) accepts, after the
+// release looked at the invalidations in flight.
+func testWildcards(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	site := func(v string) map[string]siteFile {
+		files := siteVersion("v1")
+		for i := 0; i < 8; i++ {
+			files[fmt.Sprintf("docs/p%d/index.html", i)] = siteFile{body: v + fmt.Sprint(i)}
+		}
+		return files
+	}
+	if _, err := Release(ctx, w.options(writeSite(t, site("a")))); err != nil {
+		t.Fatal(err)
+	}
+	o := w.options(writeSite(t, site("b")))
+	o.InvalidationBudget = 5
+	rep, err := Release(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"/docs*"}, rep.InvalidationPaths); diff != "" {
+		t.Errorf("paths (-want +got)\n%s", diff)
+	}
+	if w.cf != nil && rep.InvalidationStatus != "Completed" {
+		t.Errorf("wildcard invalidation status %q", rep.InvalidationStatus)
+	}
+	if body, _, ok := w.viewerGet(t, "/docs/p3/"); ok && body != "b3" {
+		t.Errorf("edge serves %q for /docs/p3/ after the wildcard invalidation", body)
 	}
 }
