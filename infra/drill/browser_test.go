@@ -118,10 +118,12 @@ func apiAnsweredBy(region string) string {
 
 // The board's markup is site/web/board.js's: a form with author and text, and a table whose
 // rows hold the message, the region that accepted it and the region it was read from.
-func postMessage(b *browser, text string) {
+func postMessage(b *browser, text string) { b.t.Helper(); postAs(b, "browser test", text) }
+
+func postAs(b *browser, author, text string) {
 	b.t.Helper()
 	b.do("post "+text,
-		chromedp.SetValue(`#board form [name=author]`, "browser test"),
+		chromedp.SetValue(`#board form [name=author]`, author),
 		chromedp.SetValue(`#board form [name=text]`, text),
 		chromedp.Click(`#board form [type=submit]`),
 	)

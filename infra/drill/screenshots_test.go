@@ -26,7 +26,7 @@ var screenshots = []struct {
 	name          string
 	width, height int64
 }{
-	{"app-home.png", 1100, 760},
+	{"app-board.png", 1100, 760},
 	{"app-status-failover.png", 1100, 760},
 	{"drill-report.png", 1200, 1000},
 }
@@ -70,10 +70,15 @@ func regenerateScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, chromium)
-	shoot := func(name string, width, height int64, actions ...chromedp.Action[chromedp.Void]) {
+	// shoot sets the viewport, runs actions, evaluates js (to scroll, say) and takes the picture.
+	shoot := func(name string, width, height int64, js string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		b.do("viewport for "+name, chromedp.EmulateViewport(width, height))
 		b.do("load "+name, actions...)
+		if js != "" {
+			eval[bool](b, "prepare "+name, js+"; true")
+			b.do("settle "+name, chromedp.Sleep(300*time.Millisecond))
+		}
 		ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
 		defer cancel()
 		img, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -86,29 +91,34 @@ func regenerateScreenshots(t *testing.T) {
 		t.Logf("wrote %s (%d KB)", filepath.Join(screenshotDir, name), len(img)>>10)
 	}
 
-	// The home page, with a few messages when the board is there.
-	b.do("open home", chromedp.Navigate(edge+"/"), chromedp.WaitVisible(`[data-view=home]`))
-	if eval[bool](b, "board present", `!!document.querySelector("#board form")`) {
-		for _, m := range []string{"Hello from the primary region", "Is anyone reading this from London?"} {
-			postMessage(b, m)
-			b.waitFor("message shown", messageAcceptedIn(m, primary))
-		}
-	}
-	shoot("app-home.png", 1100, 760, chromedp.Navigate(edge+"/"), chromedp.WaitVisible(`[data-view=home]`), chromedp.Sleep(time.Second))
-
-	// The status view while the primary is down: served by the secondary.
+	// A message posted while all is well, and one while the primary is down: the app retries
+	// it on the secondary's pinned path.
+	secondary := w.Regions()[1].Name()
+	b.do("open home", chromedp.Navigate(edge+"/"), chromedp.WaitVisible(`#board form`))
+	postAs(b, "Ada", "Hello from the primary region")
+	b.waitFor("first message shown", messageAcceptedIn("Hello from the primary region", primary))
 	if err := w.Fail(local.FailRequest{Region: primary, Mode: "503"}); err != nil {
 		t.Fatal(err)
 	}
 	invalidateAll(t, w)
-	secondary := w.Regions()[1].Name()
+	b.do("home during the fault", chromedp.Navigate(edge+"/"), chromedp.WaitVisible(`#board form`))
+	postAs(b, "Grace", "Posted while "+primary+" was down")
+	b.waitFor("second message shown", messageAcceptedIn("Posted while "+primary+" was down", secondary))
+
+	// The status view while the primary is down: served by the secondary.
 	b.do("status during the fault", chromedp.Navigate(edge+"/status"), chromedp.WaitVisible(`[data-view=status]`))
 	b.waitFor("status shows the secondary", regionIs(secondary))
-	b.waitFor("health checked", `!!document.querySelector("#region-health li")`)
-	shoot("app-status-failover.png", 1100, 760, chromedp.Sleep(500*time.Millisecond))
+	b.waitFor("API checked", apiAnsweredBy(secondary))
+	shoot("app-status-failover.png", 1100, 760, "", chromedp.Sleep(500*time.Millisecond))
+
+	// After the heal: both messages, read from the primary again.
 	if err := w.Heal(primary); err != nil {
 		t.Fatal(err)
 	}
+	invalidateAll(t, w)
+	b.do("home after the heal", chromedp.Navigate(edge+"/"), chromedp.WaitVisible(`#board form`))
+	b.waitFor("both read from the primary", messageReadFrom("Posted while "+primary+" was down", primary))
+	shoot("app-board.png", 1100, 760, `window.scrollTo({top: document.querySelector("#board-title").getBoundingClientRect().top + window.scrollY - 16, behavior: "instant"})`)
 
 	// A drill, photographed at the top of its report (headline figures and timeline).
 	rep, err := Run(context.Background(), worldOptions(w, 45*time.Second))
@@ -124,5 +134,5 @@ func regenerateScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	shoot("drill-report.png", 1200, 1000, chromedp.Navigate("file://"+page), chromedp.WaitVisible(`svg`))
+	shoot("drill-report.png", 1200, 1000, "", chromedp.Navigate("file://"+page), chromedp.WaitVisible(`svg`))
 }
