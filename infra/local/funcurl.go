@@ -467,45 +467,56 @@ type functionResponse struct {
 // base64 when isBase64Encoded); any other valid JSON is the body of a 200 application/json
 // answer; invalid JSON is an error (502).
 func parseFunctionResponse(out []byte) (functionResponse, error) {
-	if !json.Valid(out) {
-		return functionResponse{}, errors.New("the function returned invalid JSON")
-	}
+	plain := functionResponse{status: http.StatusOK, headers: map[string]string{"Content-Type": "application/json"}, body: out}
 	trimmed := bytes.TrimSpace(out)
-	var probe map[string]json.RawMessage
-	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &probe) == nil {
-		if _, ok := probe["statusCode"]; ok {
-			var s struct {
-				StatusCode      int               `json:"statusCode"`
-				Headers         map[string]string `json:"headers"`
-				Body            string            `json:"body"`
-				IsBase64Encoded bool              `json:"isBase64Encoded"`
-				Cookies         []string          `json:"cookies"`
-			}
-			if err := json.Unmarshal(trimmed, &s); err != nil {
-				return functionResponse{}, fmt.Errorf("structured response: %w", err)
-			}
-			if s.StatusCode < 100 || s.StatusCode > 599 {
-				return functionResponse{}, fmt.Errorf("structured response: status code %d", s.StatusCode)
-			}
-			resp := functionResponse{status: s.StatusCode, headers: map[string]string{}, cookies: s.Cookies, body: []byte(s.Body)}
-			for k, v := range s.Headers {
-				resp.headers[k] = v
-			}
-			if s.IsBase64Encoded {
-				b, err := base64.StdEncoding.DecodeString(s.Body)
-				if err != nil {
-					return functionResponse{}, fmt.Errorf("structured response: body is not base64: %w", err)
-				}
-				resp.body = b
-			}
-			if !hasHeader(resp.headers, "Content-Type") {
-				// [INFER] Lambda answers application/json when the function names no type.
-				resp.headers["Content-Type"] = "application/json"
-			}
-			return resp, nil
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		if !json.Valid(out) {
+			return functionResponse{}, errors.New("the function returned invalid JSON")
 		}
+		return plain, nil
 	}
-	return functionResponse{status: http.StatusOK, headers: map[string]string{"Content-Type": "application/json"}, body: out}, nil
+	var s struct {
+		StatusCode      json.RawMessage   `json:"statusCode"`
+		Headers         map[string]string `json:"headers"`
+		Body            string            `json:"body"`
+		IsBase64Encoded bool              `json:"isBase64Encoded"`
+		Cookies         []string          `json:"cookies"`
+	}
+	if err := json.Unmarshal(trimmed, &s); err != nil {
+		// Invalid JSON, or an object whose fields do not fit a structured response; the
+		// latter is a plain JSON answer unless it claims to be structured.
+		var probe map[string]json.RawMessage
+		if json.Unmarshal(trimmed, &probe) != nil {
+			return functionResponse{}, errors.New("the function returned invalid JSON")
+		}
+		if _, ok := probe["statusCode"]; ok {
+			return functionResponse{}, fmt.Errorf("structured response: %w", err)
+		}
+		return plain, nil
+	}
+	if s.StatusCode == nil {
+		return plain, nil
+	}
+	var status int
+	if err := json.Unmarshal(s.StatusCode, &status); err != nil || status < 100 || status > 599 {
+		return functionResponse{}, fmt.Errorf("structured response: status code %s", s.StatusCode)
+	}
+	resp := functionResponse{status: status, headers: map[string]string{}, cookies: s.Cookies, body: []byte(s.Body)}
+	for k, v := range s.Headers {
+		resp.headers[k] = v
+	}
+	if s.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(s.Body)
+		if err != nil {
+			return functionResponse{}, fmt.Errorf("structured response: body is not base64: %w", err)
+		}
+		resp.body = b
+	}
+	if !hasHeader(resp.headers, "Content-Type") {
+		// [INFER] Lambda answers application/json when the function names no type.
+		resp.headers["Content-Type"] = "application/json"
+	}
+	return resp, nil
 }
 
 func hasHeader(h map[string]string, name string) bool {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -184,6 +185,9 @@ func TestResponseRules(t *testing.T) {
 		{"bad base64", events.LambdaFunctionURLResponse{StatusCode: 200, Body: "!!", IsBase64Encoded: true}, nil, 502, `{"Message":"Internal Server Error"}`, "application/json", ""},
 		{"no content type", events.LambdaFunctionURLResponse{StatusCode: 404, Body: "nope"}, nil, 404, "nope", "application/json", ""},
 		{"invalid JSON", strings.NewReader("not json"), nil, 502, `{"Message":"Internal Server Error"}`, "application/json", ""},
+		{"odd object without statusCode", map[string]any{"headers": 5}, nil, 200, `{"headers":5}`, "application/json", ""},
+		{"statusCode not a number", map[string]any{"statusCode": "200"}, nil, 502, `{"Message":"Internal Server Error"}`, "application/json", ""},
+		{"structured with bad headers", map[string]any{"statusCode": 200, "headers": 5}, nil, 502, `{"Message":"Internal Server Error"}`, "application/json", ""},
 		{"bad status", map[string]any{"statusCode": 1000}, nil, 502, `{"Message":"Internal Server Error"}`, "application/json", ""},
 		{"function error", nil, errors.New("boom"), 502, `{"Message":"Internal Server Error"}`, "application/json", ""},
 		{"response too large", big, nil, 502, `{"Message":"Response payload size exceeded maximum allowed payload size (6291556 bytes)."}`, "application/json", ""},
@@ -496,5 +500,47 @@ func TestConcurrentInvocations(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// BenchmarkFunctionURL measures one API read through the function-URL host in process: event
+// building, SigV4 verification (AWS_IAM), aws-lambda-go's JSON path, the api handler over a
+// replica holding 200 messages, and the response rules:
+//
+//	go test -run '^$' -bench FunctionURL -benchtime 5000x ./infra/local
+func BenchmarkFunctionURL(b *testing.B) {
+	store := openTestReplica(b, b.TempDir(), "us-west-2")
+	ctx := context.Background()
+	for i := range 200 {
+		store.Put(ctx, testMessage(i, "benchmark"))
+	}
+	h, _ := api.NewHandler(api.Config{Region: "us-west-2", Store: store})
+	now := time.Now()
+	for _, auth := range []AuthType{AuthNone, AuthIAM} {
+		b.Run(string(auth), func(b *testing.B) {
+			f, _ := NewFunctionURL(FunctionURLConfig{Region: "us-west-2", URLID: "abc", Handler: h.Handle, AuthType: auth,
+				Credentials: testCreds, Now: func() time.Time { return now }})
+			req := httptest.NewRequest("GET", "https://x.lambda-url.us-west-2.on.aws/api/messages?limit=50", nil)
+			if auth == AuthIAM {
+				if err := v4.NewSigner().SignHTTP(ctx, testCreds, req, sha(""), "lambda", "us-west-2", now); err != nil {
+					b.Fatal(err)
+				}
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				w := httptest.NewRecorder()
+				start := time.Now()
+				f.ServeHTTP(w, req)
+				lat = append(lat, time.Since(start))
+				if w.Code != 200 {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+			b.StopTimer()
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+		})
 	}
 }
