@@ -50,7 +50,17 @@ type Config struct {
 //	POST /api/messages          201 created, 200 same id and content, 409 same id other content
 //
 // and the same under /api/r/<region>/, which only the named region serves. Every error is
-// JSON {"error": "..."}, and no error path writes to the store.
+// JSON {"error": "..."} naming the field or limit at fault, and no error path writes to the
+// store:
+//
+//	400  malformed JSON, unknown or mistyped field, bad id/author/text, bad limit or cursor
+//	404  no such route
+//	405  method not allowed on the route (with an allow header)
+//	409  the id is taken by a message with other content
+//	413  body over MaxBodyBytes, author over MaxAuthorChars, text over MaxTextChars
+//	415  not application/json (or a charset other than UTF-8)
+//	421  pinned to another region (/api/r/<other>/...)
+//	503  FailEnv is on, or the store is unreachable
 type Handler struct {
 	region  string
 	regions []string

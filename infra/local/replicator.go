@@ -174,8 +174,9 @@ func (p *Replicator) Partitioned() []string {
 	return out
 }
 
-// ReplicationStats summarises delivery: how many changes were applied and their lag (from
-// commit in the source to commit in the destination) over the last few thousand.
+// ReplicationStats summarises delivery: how many changes were applied and their lag over the
+// last few thousand. Lag runs from the source's write transaction (stamped inside it, so the
+// source's own commit is included) to the destination's commit.
 type ReplicationStats struct {
 	Delivered int64         `json:"delivered"`
 	LagP50    time.Duration `json:"lagP50"`
