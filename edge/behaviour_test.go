@@ -2,7 +2,7 @@ package edge
 
 import "testing"
 
-func TestMatchPattern(t *testing.T) {
+func TestSpec_2_1_PathPatterns(t *testing.T) {
 	tests := []struct {
 		pattern, path string
 		want          bool
@@ -37,7 +37,7 @@ func TestMatchPattern(t *testing.T) {
 	}
 }
 
-func TestNormalizePath(t *testing.T) {
+func TestSpec_2_1_NormalizedMatchPath(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/", "/"},
 		{"", "/"},

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestCacheMissThenHit(t *testing.T) {
+func TestSpec_2_8_CacheMissThenHit(t *testing.T) {
 	w := newWorld(t)
 	a := w.origins[bucketA]
 	r1 := w.get("/assets/app.js")
@@ -64,7 +64,7 @@ func TestCacheMissThenHit(t *testing.T) {
 	}
 }
 
-func TestSPADeepLink(t *testing.T) {
+func TestSpec_3_3_SPADeepLink(t *testing.T) {
 	w := newWorld(t)
 	r := w.get("/messages/42")
 	if r.StatusCode != 200 {
@@ -79,7 +79,7 @@ func TestSPADeepLink(t *testing.T) {
 	}
 }
 
-func TestDefaultRootObject(t *testing.T) {
+func TestSpec_2_2_DefaultRootObject(t *testing.T) {
 	w := newWorld(t, func(o *Options, c *types.DistributionConfig) {
 		c.DefaultCacheBehavior.FunctionAssociations = &types.FunctionAssociations{Quantity: ei32(0)}
 	})
@@ -103,7 +103,7 @@ func TestUnknownFunction(t *testing.T) {
 	}
 }
 
-func TestViewerProtocol(t *testing.T) {
+func TestSpec_2_3_ViewerProtocolPolicy(t *testing.T) {
 	w := newWorld(t, func(o *Options, c *types.DistributionConfig) { o.ViewerHTTPS = false })
 	r := w.get("/a.js?x=1")
 	if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "https://d111.cloudfront.net/a.js?x=1" {
@@ -119,7 +119,7 @@ func TestViewerProtocol(t *testing.T) {
 	}
 }
 
-func TestInvalidate(t *testing.T) {
+func TestSpec_4_1_Invalidate(t *testing.T) {
 	w := newWorld(t)
 	for _, p := range []string{"/assets/a.js", "/assets/b.js", "/index.html", "/about.txt"} {
 		w.get(p)
@@ -223,7 +223,7 @@ func TestApplyValidation(t *testing.T) {
 	}
 }
 
-func TestOACSignsOriginRequests(t *testing.T) {
+func TestSpec_5_2_OACSignsOriginRequests(t *testing.T) {
 	w := newWorld(t)
 	verify := func(service string) http.HandlerFunc {
 		return func(rw http.ResponseWriter, r *http.Request) {
@@ -253,7 +253,7 @@ func TestOACSignsOriginRequests(t *testing.T) {
 	}
 }
 
-func TestRefreshHitAfterMaxAgeZero(t *testing.T) {
+func TestSpec_2_3_RefreshHitAfterMaxAgeZero(t *testing.T) {
 	w := newWorld(t)
 	w.origins[bucketA].set(s3Object("max-age=0, must-revalidate"))
 	w.get("/a.css")
@@ -271,7 +271,7 @@ func TestRefreshHitAfterMaxAgeZero(t *testing.T) {
 	}
 }
 
-func TestMethodNotAllowed(t *testing.T) {
+func TestSpec_2_3_MethodNotAllowed(t *testing.T) {
 	w := newWorld(t)
 	if r := w.do(http.MethodPost, "/index.html", strings.NewReader("x")); r.StatusCode != http.StatusForbidden || r.Header.Get("X-Cache") != "Error from cloudfront" {
 		t.Errorf("POST on GET/HEAD/OPTIONS behaviour: %d", r.StatusCode)
@@ -281,7 +281,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	}
 }
 
-func TestRequestTooLarge(t *testing.T) {
+func TestSpec_2_3_RequestTooLarge(t *testing.T) {
 	w := newWorld(t)
 	if r := w.get("/" + strings.Repeat("a", 8200)); r.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("long URL: %d", r.StatusCode)
@@ -325,5 +325,49 @@ func TestBrokenFunctionFailsConfig(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
 		t.Fatalf("New with a syntax error: %v", err)
+	}
+}
+
+func TestSpec_2_3_ViewerCacheControlIgnored(t *testing.T) {
+	w := newWorld(t)
+	w.get("/cc.js")
+	for _, h := range [][]string{{"Cache-Control", "no-cache"}, {"Pragma", "no-cache"}, {"Cache-Control", "max-age=0"}} {
+		if r := w.get("/cc.js", h...); r.Header.Get("X-Cache") != "Hit from cloudfront" {
+			t.Errorf("%v forced an origin fetch", h)
+		}
+	}
+}
+
+func TestSpec_2_8_OriginFacingHeaders(t *testing.T) {
+	w := newWorld(t)
+	w.origins[bucketA].set(func(rw http.ResponseWriter, r *http.Request) {
+		http.SetCookie(rw, &http.Cookie{Name: "s", Value: "1"})
+		rw.Header().Set("Connection", "X-Hop")
+		rw.Header().Set("X-Hop", "1")
+		rw.Header().Set("Vary", "Accept-Encoding, X-Custom")
+		rw.Write([]byte("ok"))
+	})
+	r := w.get("/h.txt", "X-Forwarded-For", "203.0.113.9", "Host", "viewer.example", "Accept-Language", "de")
+	if r.Header.Get("Set-Cookie") != "" || r.Header.Get("X-Hop") != "" {
+		t.Errorf("Set-Cookie without cookie forwarding / Connection-listed header passed: %v", r.Header)
+	}
+	if r.Header.Get("Vary") != "Accept-Encoding" {
+		t.Errorf("Vary = %q, want only Accept-Encoding", r.Header.Get("Vary"))
+	}
+	got := w.origins[bucketA].lastRequest()
+	if got.Host != bucketA {
+		t.Errorf("S3 origin saw Host %q", got.Host)
+	}
+	if got.Header.Get("X-Forwarded-For") != "203.0.113.9, 192.0.2.1" {
+		t.Errorf("X-Forwarded-For = %q", got.Header.Get("X-Forwarded-For"))
+	}
+	if got.Header.Get("Accept-Language") != "" {
+		t.Error("Accept-Language forwarded to S3 under CachingOptimized")
+	}
+	// The API behaviour forwards all viewer headers but Host (AllViewerExceptHostHeader).
+	w.get("/api/x", "Accept-Language", "de", "Host", "viewer.example")
+	got = w.origins[urlA].lastRequest()
+	if got.Host != urlA || got.Header.Get("Accept-Language") != "de" {
+		t.Errorf("function URL saw Host %q, Accept-Language %q", got.Host, got.Header.Get("Accept-Language"))
 	}
 }
