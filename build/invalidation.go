@@ -291,3 +291,40 @@ func waitInvalidation(ctx context.Context, cf CloudFrontAPI, dist, id string, ti
 		delay = min(delay*3/2, 10*time.Second)
 	}
 }
+
+// checkDistribution compares the targets with the distribution's origins. A record
+// bucket that is an origin would make release records and rollback copies public: that
+// stops the release. A site bucket that is no origin, or whose OriginPath is not its
+// Prefix, would make the invalidation paths miss: that is a warning.
+func checkDistribution(ctx context.Context, cf CloudFrontAPI, dist string, targets []Target) (warnings []string, err error) {
+	out, err := cf.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: aws.String(dist)})
+	if err != nil {
+		return []string{fmt.Sprintf("could not read distribution %s to check its origins: %v", dist, err)}, nil
+	}
+	if out.DistributionConfig == nil || out.DistributionConfig.Origins == nil {
+		return nil, nil
+	}
+	origins := out.DistributionConfig.Origins.Items
+	for _, t := range targets {
+		found := false
+		for _, o := range origins {
+			domain := aws.ToString(o.DomainName)
+			if strings.HasPrefix(domain, t.RecordBucket+".") {
+				return nil, fmt.Errorf("record bucket %s is origin %s of distribution %s: release records would be public; use a bucket no origin points at",
+					t.RecordBucket, aws.ToString(o.Id), dist)
+			}
+			if !strings.HasPrefix(domain, t.Bucket+".s3") {
+				continue
+			}
+			found = true
+			if want := strings.TrimSuffix("/"+t.Prefix, "/"); aws.ToString(o.OriginPath) != want && !(want == "" && aws.ToString(o.OriginPath) == "/") {
+				warnings = append(warnings, fmt.Sprintf("origin %s serves %s from OriginPath %q, but the release writes under %q: invalidation paths may miss",
+					aws.ToString(o.Id), t.Bucket, aws.ToString(o.OriginPath), t.Prefix))
+			}
+		}
+		if !found {
+			warnings = append(warnings, fmt.Sprintf("bucket %s is no origin of distribution %s", t.Bucket, dist))
+		}
+	}
+	return warnings, nil
+}

@@ -119,6 +119,14 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	o := r.o
 	r.started = time.Now()
 	r.prog = newProgress(o.Progress)
+	var warnings []string
+	if o.CloudFront != nil {
+		w, err := checkDistribution(ctx, o.CloudFront, o.DistributionID, o.Targets)
+		if err != nil {
+			return nil, err
+		}
+		warnings = w
+	}
 	if err := r.gather(ctx); err != nil {
 		return nil, err
 	}
@@ -128,6 +136,7 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	}
 	o.Logger.Debug("planned", "took", time.Since(r.started), "release", r.id)
 	rep := r.report()
+	rep.Warnings = append(warnings, rep.Warnings...)
 	r.rep = rep
 	if r.guardErr != nil && !o.DryRun {
 		rep.Uploaded, rep.Deleted, rep.Bytes = 0, 0, 0

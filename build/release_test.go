@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -30,6 +32,7 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("DryRun", func(t *testing.T) { testDryRun(t, newWorld(t)) })
 	t.Run("StaticDir", func(t *testing.T) { testStaticDir(t, newWorld(t)) })
 	t.Run("Wildcards", func(t *testing.T) { testWildcards(t, newWorld(t)) })
+	t.Run("Drift", func(t *testing.T) { testDrift(t, newWorld(t)) })
 }
 
 func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
@@ -40,6 +43,9 @@ func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
 	rep, err := Release(ctx, o)
 	if err != nil {
 		t.Fatalf("first release: %v", err)
+	}
+	if len(rep.Warnings) != 0 {
+		t.Errorf("first release warns: %q", rep.Warnings)
 	}
 	if rep.Uploaded != 2*len(v1) || len(rep.InvalidationPaths) != 0 {
 		t.Errorf("first release: uploaded %d, paths %v; want %d uploads and no paths (nothing was cached)", rep.Uploaded, rep.InvalidationPaths, 2*len(v1))
@@ -479,4 +485,59 @@ func testWildcards(t *testing.T, w *testWorld) {
 	if body, _, ok := w.viewerGet(t, "/docs/p3/"); ok && body != "b3" {
 		t.Errorf("edge serves %q for /docs/p3/ after the wildcard invalidation", body)
 	}
+}
+
+// testDrift changes a page behind the release's back: the next release of the same
+// site notices it from the listing alone, re-uploads it to that bucket only, and
+// invalidates it.
+func testDrift(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	v1 := siteVersion("v1")
+	if _, err := Release(ctx, w.options(writeSite(t, v1))); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.raw[0].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.targets[0].Bucket), Key: aws.String("about/index.html"),
+		Body: strings.NewReader("tampered"), ContentType: aws.String("text/html")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Release(ctx, w.options(writeSite(t, v1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unchanged || len(rep.Buckets[0].Uploads) != 1 || rep.Buckets[0].Uploads[0].Path != "about/index.html" || len(rep.Buckets[1].Uploads) != 0 {
+		t.Errorf("release after drift: %+v", rep.Buckets)
+	}
+	if !contains(rep.InvalidationPaths, "/about/") {
+		t.Errorf("drifted page not invalidated: %v", rep.InvalidationPaths)
+	}
+	if body, _ := getObject(t, w.raw[0], w.targets[0].Bucket, "about/index.html"); body != v1["about/index.html"].body {
+		t.Errorf("primary about/index.html = %q", body)
+	}
+}
+
+func TestRecordBucketMustNotBeAnOrigin(t *testing.T) {
+	cf := &distCF{domains: []string{"site-a.s3.us-east-1.amazonaws.com", "site-a-releases.s3.us-east-1.amazonaws.com"}}
+	_, err := checkDistribution(context.Background(), cf, "D", []Target{{Bucket: "site-a", RecordBucket: "site-a-releases"}})
+	if err == nil || !strings.Contains(err.Error(), "public") {
+		t.Errorf("err = %v, want the record bucket refused", err)
+	}
+	cf.domains = []string{"other.s3.us-east-1.amazonaws.com"}
+	warn, err := checkDistribution(context.Background(), cf, "D", []Target{{Bucket: "site-a", RecordBucket: "site-a-releases"}})
+	if err != nil || len(warn) != 1 {
+		t.Errorf("bucket that is no origin: warnings %q, err %v", warn, err)
+	}
+}
+
+type distCF struct {
+	CloudFrontAPI
+	domains []string
+}
+
+func (d *distCF) GetDistributionConfig(context.Context, *cloudfront.GetDistributionConfigInput, ...func(*cloudfront.Options)) (*cloudfront.GetDistributionConfigOutput, error) {
+	var items []cftypes.Origin
+	for i, dom := range d.domains {
+		items = append(items, cftypes.Origin{Id: aws.String(fmt.Sprint("o", i)), DomainName: aws.String(dom), OriginPath: aws.String("")})
+	}
+	return &cloudfront.GetDistributionConfigOutput{DistributionConfig: &cftypes.DistributionConfig{Origins: &cftypes.Origins{Items: items}}}, nil
 }
