@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/twinedge/twinedge/internal/testtool"
@@ -223,5 +225,55 @@ func TestBrowserBoard(t *testing.T) {
 	}
 	if got[0].Message != "bobhello from elsewhere" {
 		t.Errorf("newest first: %+v", got)
+	}
+}
+
+// TestBrowserBoardWithoutSubtleCrypto: over plain HTTP from another machine a browser has no
+// SubtleCrypto; the board's own SHA-256 must produce the hash the API checks.
+func TestBrowserBoardWithoutSubtleCrypto(t *testing.T) {
+	chromium := testtool.Require(t, "chromium")
+	out, m := build(t)
+	pages := fakeEdge(t, out, m, "us-east-1")
+	target, _ := url.Parse(pages.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	a := &boardAPI{regions: []string{"us-east-1", "eu-west-2"}, down: map[string]bool{}, messages: map[string]map[string]any{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			a.ServeHTTP(w, r)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(browser(t, chromium), 2*time.Minute)
+	defer cancel()
+	text := strings.Repeat("ünïcødé 🌍 and a longer line to cross a 64-byte block. ", 5)
+	err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `Object.defineProperty(globalThis.crypto, "subtle", {value: undefined});`,
+			})
+			return err
+		}),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible("#board-text"),
+		chromedp.SetValue("#board-author", "ann"),
+		chromedp.SetValue("#board-text", text),
+		chromedp.Click(`#board button[type=submit]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`/^(Posted|Not sent)/.test(document.querySelector(".board-status").textContent)`, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+		t.Fatal(err)
+	}
+	if subtle, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!crypto.subtle`)); subtle {
+		t.Fatal("SubtleCrypto was not removed; the test proves nothing")
+	}
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".board-status").textContent`))
+	if s != "Posted: accepted in us-east-1." {
+		a.mu.Lock()
+		t.Fatalf("status %q; posts %+v", s, a.posts)
 	}
 }

@@ -63,6 +63,8 @@ function el(tag, props, ...children) {
   return e;
 }
 
+const hex = (bytes) => [...bytes].map((x) => x.toString(16).padStart(2, "0")).join("");
+
 // uuidv7 returns a time-ordered UUID (RFC 9562 §5.7): 48 bits of Unix
 // milliseconds, then random bits, with the version and variant set.
 export function uuidv7() {
@@ -75,13 +77,59 @@ export function uuidv7() {
   }
   b[6] = (b[6] & 0x0f) | 0x70;
   b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const h = hex(b);
   return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
 }
 
+// sha256Hex hashes the body for x-amz-content-sha256. SubtleCrypto exists only in
+// secure contexts (HTTPS, localhost); a local world opened over plain HTTP from
+// another machine has none, so a small FIPS 180-4 implementation stands in.
 async function sha256Hex(text) {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const data = new TextEncoder().encode(text);
+  if (globalThis.crypto && crypto.subtle) {
+    return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
+  }
+  return hex(sha256(data));
+}
+
+// sha256 is FIPS 180-4 SHA-256 of bytes. The constants are the fractional parts
+// of the square roots (H) and cube roots (K) of the first primes, computed here
+// rather than listed.
+function sha256(bytes) {
+  const primes = [];
+  for (let n = 2; primes.length < 64; n++) {
+    if (primes.every((p) => n % p)) primes.push(n);
+  }
+  const frac = (x) => ((x - Math.floor(x)) * 2 ** 32) >>> 0;
+  const K = primes.map((p) => frac(Math.cbrt(p)));
+  const H = primes.slice(0, 8).map((p) => frac(Math.sqrt(p)));
+  const bitLen = bytes.length * 8;
+  const padded = new Uint8Array(Math.ceil((bytes.length + 9) / 64) * 64);
+  padded.set(bytes);
+  padded[bytes.length] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(bitLen / 2 ** 32));
+  view.setUint32(padded.length - 4, bitLen >>> 0);
+  const w = new Uint32Array(64);
+  const rotr = (x, n) => (x >>> n) | (x << (32 - n));
+  for (let off = 0; off < padded.length; off += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
+    for (let i = 16; i < 64; i++) {
+      const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
+      const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0;
+    }
+    let [a, b, c, d, e, f, g, h] = H;
+    for (let i = 0; i < 64; i++) {
+      const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) >>> 0;
+      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
+      [h, g, f, e, d, c, b, a] = [g, f, e, (d + t1) >>> 0, c, b, a, (t1 + t2) >>> 0];
+    }
+    [a, b, c, d, e, f, g, h].forEach((v, i) => (H[i] = (H[i] + v) >>> 0));
+  }
+  const out = new Uint8Array(32);
+  H.forEach((v, i) => new DataView(out.buffer).setUint32(i * 4, v));
+  return out;
 }
 
 // retryable says whether a failed write should be tried in the other region.
@@ -281,6 +329,8 @@ class Board {
       this.text.value = "";
       this.merge([m], m.servedBy);
       this.say((done.status === 201 ? "Posted: accepted in " : "Already posted: accepted in ") + m.acceptedIn + landedNote + ".", "ok");
+    } catch (e) {
+      this.say("Not sent: " + e.message + ". Your message is kept; try again.", "bad");
     } finally {
       this.submit.disabled = false;
     }
