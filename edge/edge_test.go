@@ -5,6 +5,7 @@ import (
 	"go/token"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,5 +370,46 @@ func TestSpec_2_8_OriginFacingHeaders(t *testing.T) {
 	got = w.origins[urlA].lastRequest()
 	if got.Host != urlA || got.Header.Get("Accept-Language") != "de" {
 		t.Errorf("function URL saw Host %q, Accept-Language %q", got.Host, got.Header.Get("Accept-Language"))
+	}
+}
+
+// TestConcurrentApplyAndInvalidate runs traffic while the config is swapped and the
+// cache invalidated (run with -race).
+func TestConcurrentApplyAndInvalidate(t *testing.T) {
+	w := newWorld(t)
+	done := make(chan struct{})
+	errs := make(chan string, 100)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				p := []string{"/a.js", "/b.css", "/deep/link", "/api/x"}[i%4]
+				if r := w.get(p); r.StatusCode != 200 {
+					errs <- p + ": " + r.Status
+				}
+			}
+		}(g)
+	}
+	for i := 0; i < 50; i++ {
+		cfg := w.e.Config()
+		cfg.Comment = aws.String("rev")
+		if err := w.e.Apply(cfg); err != nil {
+			t.Fatal(err)
+		}
+		w.e.Invalidate([]string{"/*"})
+	}
+	close(done)
+	wg.Wait()
+	select {
+	case e := <-errs:
+		t.Errorf("request failed during Apply/Invalidate: %s", e)
+	default:
 	}
 }
