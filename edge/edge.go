@@ -258,17 +258,18 @@ func (e *Edge) responseHeadersPolicyConfig(id string) (*types.ResponseHeadersPol
 
 // reqState carries one viewer request through the edge.
 type reqState struct {
-	r      *http.Request
-	c      *compiled
-	b      *behaviour
-	id     string
-	start  time.Time // Options.Now at arrival
-	t0     time.Time // monotonic arrival, for time-taken
-	https  bool
-	uri    string      // path after functions and the default root object
-	query  string      // raw query string after functions
-	header http.Header // viewer headers (after a viewer-request function)
-	body   []byte
+	r       *http.Request
+	c       *compiled
+	b       *behaviour
+	id      string
+	idValue [1]string // backs the X-Amz-Cf-Id header value
+	start   time.Time // Options.Now at arrival
+	t0      time.Time // monotonic arrival, for time-taken
+	https   bool
+	uri     string      // path after functions and the default root object
+	query   string      // raw query string after functions
+	header  http.Header // viewer headers (after a viewer-request function)
+	body    []byte
 
 	// for the access log
 	result       string // x-edge-result-type
@@ -446,7 +447,25 @@ func (e *Edge) stamp(h http.Header, rs *reqState, result string) {
 	h["X-Cache"] = xcacheFor(result)
 	h["Via"] = e.via
 	h["X-Amz-Cf-Pop"] = e.pop
-	h["X-Amz-Cf-Id"] = []string{rs.id}
+	rs.idValue[0] = rs.id
+	h["X-Amz-Cf-Id"] = rs.idValue[:]
+}
+
+// ageValues holds the Age header values of the first ten minutes, so most hits do not
+// allocate one.
+var ageValues = func() [][]string {
+	v := make([][]string, 600)
+	for i := range v {
+		v[i] = []string{strconv.Itoa(i)}
+	}
+	return v
+}()
+
+func ageHeader(age int64) []string {
+	if age < int64(len(ageValues)) {
+		return ageValues[age]
+	}
+	return []string{strconv.FormatInt(age, 10)}
 }
 
 // serveError answers with a CloudFront-generated error page (§8 gap: the body is the
@@ -513,7 +532,7 @@ func (e *Edge) writeEntry(w http.ResponseWriter, rs *reqState, ent *entry, resul
 	}
 	e.stamp(h, rs, result)
 	if hit {
-		h["Age"] = []string{strconv.FormatInt(ent.age(e.opts.Now()), 10)}
+		h["Age"] = ageHeader(ent.age(e.opts.Now()))
 	}
 	if rs.b != nil && rs.b.headers != nil {
 		rs.b.headers.apply(h, rs.r)
