@@ -108,11 +108,6 @@ http { access_log off; proxy_cache_path %[1]s/cache keys_zone=c:10m; proxy_temp_
 		w.Write([]byte(body))
 	}))
 	defer bare.Close()
-	if pf := os.Getenv("EDGE_CPUPROFILE"); pf != "" {
-		f, _ := os.Create(pf)
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
 	// Interleaved rounds, best of each: the machine is shared, so single runs are noise.
 	targets := []struct{ name, url string }{
 		{"nginx proxy_cache", nginxURL},
@@ -120,8 +115,21 @@ http { access_log off; proxy_cache_path %[1]s/cache keys_zone=c:10m; proxy_temp_
 		{"edge, Edge.Serve", leanURL},
 		{"bare net/http", bare.URL + "/assets/app.js"},
 	}
+	if only := os.Getenv("EDGE_COMPARE_ONLY"); only != "" { // e.g. "Edge.Serve", for profiling one target
+		for i := len(targets) - 1; i >= 1; i-- {
+			if !strings.Contains(targets[i].name, only) {
+				targets = append(targets[:i], targets[i+1:]...)
+			}
+		}
+	}
 	best := make([]float64, len(targets))
 	p99s := make([]string, len(targets))
+	wrkRun(targets[0].url) // warm up
+	if pf := os.Getenv("EDGE_CPUPROFILE"); pf != "" {
+		f, _ := os.Create(pf)
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	for round := 0; round < 3; round++ {
 		for i, tg := range targets {
 			if rps, p99 := wrkRun(tg.url); rps > best[i] {
