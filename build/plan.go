@@ -90,6 +90,38 @@ type bucketState struct {
 	keptRecs []*Record
 	// blobs lists the rollback copies already stored.
 	blobs map[string]bool
+	// opaqueETags is set when the bucket's ETags are not MD5s of the content (SSE-KMS
+	// or SSE-C buckets): none matches the record, so an ETag proves nothing.
+	opaqueETags bool
+}
+
+// etagDiffers reports whether the listing alone proves that the object at key does
+// not hold f's bytes.
+func (s *bucketState) etagDiffers(obj remoteObject, f File) bool {
+	if obj.Size != f.Size {
+		return true
+	}
+	return !s.opaqueETags && etagIsMD5(obj.ETag) && !strings.EqualFold(obj.ETag, f.MD5)
+}
+
+// detectOpaqueETags sets opaqueETags when the record lists objects the bucket holds
+// unchanged since (by LastModified) yet none of their ETags is the recorded MD5.
+func (s *bucketState) detectOpaqueETags() {
+	if s.last == nil {
+		return
+	}
+	candidates := 0
+	for _, f := range s.last.Files {
+		obj, ok := s.objects[f.Path]
+		if !ok || obj.Size != f.Size || obj.LastModified.After(s.lastStored) {
+			continue
+		}
+		if strings.EqualFold(obj.ETag, f.MD5) {
+			return
+		}
+		candidates++
+	}
+	s.opaqueETags = candidates > 0
 }
 
 // liveState is the content sha256 and headers hash a key is known to hold.
@@ -131,7 +163,7 @@ func (s *bucketState) needsHead(desired []File) []string {
 		}
 		// An immutable file whose ETag shows other bytes is uploaded without asking; a
 		// mutable one is asked about anyway, to keep a rollback copy of what it holds.
-		if etagIsMD5(obj.ETag) && (!strings.EqualFold(obj.ETag, f.MD5) || obj.Size != f.Size) && isImmutable(f.CacheControl) {
+		if s.etagDiffers(obj, f) && isImmutable(f.CacheControl) {
 			continue
 		}
 		keys = append(keys, f.Path)
@@ -157,7 +189,7 @@ func planBucket(t *Target, desired []File, s *bucketState) BucketPlan {
 		case ok:
 			p.Skipped++
 			continue
-		case etagIsMD5(obj.ETag) && (!strings.EqualFold(obj.ETag, f.MD5) || obj.Size != f.Size):
+		case s.etagDiffers(obj, f):
 			reason = ReasonContent
 		default:
 			reason = ReasonUnverified

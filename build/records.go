@@ -245,7 +245,7 @@ func manifestDigest(files []File) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-var errNoRecords = errors.New("no release records")
+var errNoRecords = errors.New("no release records in any region: nothing to roll back to")
 
 // pendingKey holds the intent of the release in progress: written before a release
 // changes anything, it lets the next run distrust the keys an unfinished release may

@@ -180,6 +180,7 @@ func (r *run) gather(ctx context.Context) error {
 				st.last, st.lastStored = recs[0], refs[0].Stored
 				lasts[i] = recs[0]
 			}
+			st.detectOpaqueETags()
 			pend, err := rs.readPending(gctx)
 			if err != nil {
 				return err

@@ -109,7 +109,9 @@ func putObject(ctx context.Context, t *Target, f File, body io.ReadSeeker) error
 	if err != nil {
 		return fmt.Errorf("put %s to %s (%s): %w", f.Path, t.Bucket, t.Region, err)
 	}
-	if etag := strings.Trim(aws.ToString(out.ETag), `"`); etagIsMD5(etag) && !strings.EqualFold(etag, f.MD5) {
+	// With SSE-KMS or SSE-C the ETag is not the MD5; S3 has checked Content-MD5 anyway.
+	opaque := strings.HasPrefix(string(out.ServerSideEncryption), "aws:kms") || out.SSECustomerAlgorithm != nil
+	if etag := strings.Trim(aws.ToString(out.ETag), `"`); !opaque && etagIsMD5(etag) && !strings.EqualFold(etag, f.MD5) {
 		return fmt.Errorf("put %s to %s (%s): stored ETag %s is not the body's MD5 %s", f.Path, t.Bucket, t.Region, etag, f.MD5)
 	}
 	return nil

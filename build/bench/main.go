@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
@@ -196,6 +197,15 @@ func run(s3flag string, nfiles int) error {
 	}
 	startup := time.Since(start)
 
+	before := [2]snapshot{proxies[0].snap(), proxies[1].snap()}
+	start = time.Now()
+	rb, err := build.Rollback(ctx, build.Options{Targets: targets, MaxDeletes: build.DefaultMaxDeletes, Logger: logger}, "")
+	if err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	rollback := time.Since(start)
+	after := [2]snapshot{proxies[0].snap(), proxies[1].snap()}
+
 	fmt.Printf("twinedge release to 2 regions vs aws s3 sync to 1; %d files, %s total; S3: %s\n", nfiles, human(site.bytes()), s3flag)
 	fmt.Printf("(aws CLI start-up, included in its times: %.2fs for `aws --version`; twinedge ran in process, without CloudFront)\n", startup.Seconds())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -204,7 +214,12 @@ func run(s3flag string, nfiles int) error {
 		fmt.Fprintf(tw, "%s\t%.2fs\t%d\t%d\t%.2fs\t%d\t%d\t%.3f\t\n", r.scenario, r.teTime.Seconds(), r.tePuts, r.teReqs,
 			r.syTime.Seconds(), r.syPuts, r.syReqs, r.teTime.Seconds()/r.syTime.Seconds())
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Printf("rollback to the previous release, both regions: %.2fs, %d files copied server-side, %d requests\n",
+		rollback.Seconds(), rb.Uploaded, after[0].all-before[0].all+after[1].all-before[1].all)
+	return nil
 }
 
 func awsEnv(region string) []string {
@@ -399,12 +414,6 @@ func (s *site) bytes() int64 {
 	return n
 }
 
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
+func sortStrings(s []string) { slices.Sort(s) }
 
 func human(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
