@@ -327,6 +327,11 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveError(w, rs, http.StatusRequestEntityTooLarge, "Bad request.", "LimitExceeded")
 		return
 	}
+	if !rs.c.enabled {
+		// A disabled distribution serves nothing.
+		e.serveError(w, rs, http.StatusForbidden, "The distribution is disabled.", "Error")
+		return
+	}
 	rawPath := r.URL.EscapedPath()
 	if rawPath == "" || rawPath[0] != '/' {
 		e.serveError(w, rs, http.StatusBadRequest, "Bad request.", "Error")

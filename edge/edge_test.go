@@ -413,3 +413,22 @@ func TestConcurrentApplyAndInvalidate(t *testing.T) {
 	default:
 	}
 }
+
+func TestOriginPathAndCustomHeaders(t *testing.T) {
+	w := newWorld(t, func(o *Options, c *types.DistributionConfig) {
+		c.Origins.Items[0].OriginPath = aws.String("/v1")
+		c.Origins.Items[0].CustomHeaders = &types.CustomHeaders{Quantity: ei32(1), Items: []types.OriginCustomHeader{{HeaderName: aws.String("X-Origin-Secret"), HeaderValue: aws.String("s3cr3t")}}}
+	})
+	w.get("/a.js?q=1")
+	got := w.origins[bucketA].lastRequest()
+	if got.URL.Path != "/v1/a.js" || got.Header.Get("X-Origin-Secret") != "s3cr3t" {
+		t.Errorf("origin saw %q, headers %v", got.URL.Path, got.Header)
+	}
+}
+
+func TestDisabledDistribution(t *testing.T) {
+	w := newWorld(t, func(o *Options, c *types.DistributionConfig) { c.Enabled = aws.Bool(false) })
+	if r := w.get("/a.js"); r.StatusCode != http.StatusForbidden || w.origins[bucketA].hits.Load() != 0 {
+		t.Errorf("disabled distribution: %d", r.StatusCode)
+	}
+}
