@@ -308,3 +308,8 @@ func counted(o *Options) []*countingS3 {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

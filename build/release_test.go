@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,6 +291,21 @@ func testRollback(t *testing.T, w *testWorld) {
 	}
 	if !contains(rep.InvalidationPaths, "/") || !contains(rep.InvalidationPaths, "/about/") {
 		t.Errorf("rollback invalidates %v", rep.InvalidationPaths)
+	}
+	// Records and rollback copies (here: of v2's page, which is no longer live) are not
+	// reachable through the edge.
+	if w.edgeURL != "" {
+		for _, p := range []string{"/releases/pending.json", "/" + blobsDir + sha256hex(v2["index.html"].body)} {
+			resp, err := http.Get(w.edgeURL + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && (strings.Contains(string(b), rep.ReleaseID) || string(b) == v2["index.html"].body) {
+				t.Errorf("the edge serves %s: %q", p, b)
+			}
+		}
 	}
 	// A release of v1's source after the rollback is a no-op.
 	again, err := Release(ctx, w.options(writeSite(t, v1)))
