@@ -33,8 +33,22 @@ func TestDrillLocalWorld(t *testing.T) {
 			t.Errorf("phase %s has no requests", p.Name)
 		}
 	}
-	if rep.Writes.Measured && (rep.Writes.Lost != 0 || rep.Writes.Duplicated != 0) {
-		t.Errorf("writes lost %d, duplicated %d", rep.Writes.Lost, rep.Writes.Duplicated)
+	if !rep.Writes.Measured {
+		t.Fatalf("writes not measured: %s", rep.Writes.Note)
+	}
+	if rep.Writes.Accepted == 0 || rep.Writes.Retried == 0 {
+		t.Errorf("writes %+v: want writes accepted, some after the pinned retry", rep.Writes)
+	}
+	if rep.Writes.Lost != 0 || rep.Writes.Duplicated != 0 || !rep.Convergence.Converged {
+		t.Errorf("writes lost %d, duplicated %d; convergence %+v", rep.Writes.Lost, rep.Writes.Duplicated, rep.Convergence)
+	}
+	for _, p := range rep.Phases {
+		if p.Kind == "fault" && p.NotApplied != "" {
+			t.Errorf("phase %s not applied: %s", p.Name, p.NotApplied)
+		}
+		if p.Name == "503" && p.ServedBy[rep.Secondary] == 0 {
+			t.Errorf("phase 503 served by %v: the secondary never answered", p.ServedBy)
+		}
 	}
 	if rep.Probes == 0 {
 		t.Errorf("no probe objects: %v", rep.Notes)
