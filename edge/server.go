@@ -52,6 +52,32 @@ const (
 	leanMaxDrain      = 256 << 10
 )
 
+// leanMaxHeader bounds a request's line and headers (CloudFront's own limit is 20,480
+// bytes, answered with 413 by ServeHTTP; this is the parser's hard stop).
+const leanMaxHeader = 64 << 10
+
+// budgetReader reads at most n bytes while n ≥ 0; n < 0 means no limit.
+type budgetReader struct {
+	r         io.Reader
+	n         int64
+	exhausted bool
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.n == 0 {
+		b.exhausted = true
+		return 0, errors.New("request header too large")
+	}
+	if b.n > 0 && int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	if b.n > 0 {
+		b.n -= int64(n)
+	}
+	return n, err
+}
+
 type leanServer struct {
 	e      *Edge
 	mu     sync.Mutex
@@ -93,8 +119,11 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<
 func (s *leanServer) serveConn(c net.Conn) {
 	defer s.untrack(c)
 	defer c.Close()
+	// Request headers are read through a budget, as http.Server's MaxHeaderBytes does,
+	// so a viewer cannot make the edge buffer an endless header block.
+	lr := &budgetReader{r: c, n: -1}
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(c)
+	br.Reset(lr)
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	remote := c.RemoteAddr().String()
 	w := &leanWriter{conn: c, header: make(http.Header, 24), buf: make([]byte, 0, 1024)}
@@ -106,8 +135,14 @@ func (s *leanServer) serveConn(c net.Conn) {
 			}
 		}
 		c.SetReadDeadline(time.Now().Add(leanHeaderTimeout))
+		lr.n = leanMaxHeader
 		req, err := http.ReadRequest(br)
+		lr.n = -1
 		if err != nil {
+			if lr.exhausted {
+				io.WriteString(c, "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large")
+				return
+			}
 			if !errors.Is(err, io.EOF) {
 				io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
 			}

@@ -129,3 +129,25 @@ func TestServeHeaderInjection(t *testing.T) {
 		}
 	}
 }
+
+func TestServeHeaderBudget(t *testing.T) {
+	_, addr := leanWorld(t)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n")
+		for i := 0; i < 2000; i++ {
+			if _, err := io.WriteString(c, "X-Filler: "+strings.Repeat("f", 100)+"\r\n"); err != nil {
+				return
+			}
+		}
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 431 {
+		t.Fatalf("endless headers: %v %v", resp, err)
+	}
+}
