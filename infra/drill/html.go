@@ -110,8 +110,8 @@ var funcs = template.FuncMap{
 	"outcomes": func(p Phase) []string {
 		var out []string
 		for i, k := range sortedKeys(p.Outcomes) {
-			if i == 4 {
-				out = append(out, fmt.Sprintf("… %d more kinds", len(p.Outcomes)-4))
+			if i == 5 && len(p.Outcomes) > 6 {
+				out = append(out, fmt.Sprintf("… and %d more", len(p.Outcomes)-5))
 				break
 			}
 			out = append(out, fmt.Sprintf("%s × %d", k, p.Outcomes[k]))

@@ -53,6 +53,9 @@ type Sample struct {
 	Phase   int
 	// Retried marks a failed write that the app retried pinned to the secondary.
 	Retried bool
+	// AcceptedIn is, for an accepted write, the region that accepted it (Region is the
+	// one that answered).
+	AcceptedIn string
 }
 
 // reachedOrigin reports whether the edge went to an origin for this request.
@@ -350,6 +353,9 @@ func outcomeLabel(s Sample) string {
 		case s.Region != "":
 			l += " " + s.Region
 		}
+	}
+	if s.OK && s.AcceptedIn != "" && s.AcceptedIn != s.Region {
+		l += " (accepted in " + s.AcceptedIn + ")"
 	}
 	switch s.Kind {
 	case KindWrite:

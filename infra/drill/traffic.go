@@ -206,7 +206,7 @@ func (r *run) write(ctx context.Context, n int, at time.Duration) ([]Sample, Wri
 	rec.First = first.Status
 	samples := []Sample{first}
 	if first.OK {
-		rec.Accepted, rec.AcceptedIn = true, first.Region
+		rec.Accepted, rec.AcceptedIn = true, first.AcceptedIn
 		return samples, rec
 	}
 	if !retryable(first.Status) {
@@ -218,7 +218,7 @@ func (r *run) write(ctx context.Context, n int, at time.Duration) ([]Sample, Wri
 	second := r.post(ctx, KindWriteRetry, "/api/r/"+r.secondary+"/messages", body, h, retryAt)
 	samples = append(samples, second)
 	if second.OK {
-		rec.Accepted, rec.AcceptedIn = true, second.Region
+		rec.Accepted, rec.AcceptedIn = true, second.AcceptedIn
 	}
 	return samples, rec
 }
@@ -243,7 +243,12 @@ func (r *run) post(ctx context.Context, kind Kind, path string, body []byte, h h
 			s.Outcome = "not API JSON"
 			return s
 		}
-		s.Region, s.OK = m.AcceptedIn, true
+		// The region that answered may not be the one that accepted: a retry answered 200
+		// by the secondary for a write the primary had stored and replicated.
+		s.Region, s.AcceptedIn, s.OK = m.ServedBy, m.AcceptedIn, true
+		if s.Region == "" {
+			s.Region = m.AcceptedIn
+		}
 	}
 	return s
 }
