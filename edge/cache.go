@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,6 +58,11 @@ const cacheShards = 64
 type cache struct {
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard
+	// size is the bytes of bodies held; beyond max, put evicts (expired entries first).
+	size    atomic.Int64
+	max     int64
+	now     func() time.Time
+	evictMu sync.Mutex
 }
 
 type cacheShard struct {
@@ -64,8 +70,8 @@ type cacheShard struct {
 	m  map[cacheKey]*entry
 }
 
-func newCache() *cache {
-	c := &cache{seed: maphash.MakeSeed()}
+func newCache(max int64, now func() time.Time) *cache {
+	c := &cache{seed: maphash.MakeSeed(), max: max, now: now}
 	for i := range c.shards {
 		c.shards[i].m = make(map[cacheKey]*entry)
 	}
@@ -87,8 +93,46 @@ func (c *cache) get(k cacheKey) *entry {
 func (c *cache) put(e *entry) {
 	s := c.shard(e.key)
 	s.mu.Lock()
+	if old := s.m[e.key]; old != nil {
+		c.size.Add(-int64(len(old.body)))
+	}
 	s.m[e.key] = e
 	s.mu.Unlock()
+	if c.size.Add(int64(len(e.body))) > c.max {
+		c.evict()
+	}
+}
+
+// evict brings the cache under 90% of its budget: expired entries go first, then
+// whatever the shards yield (CloudFront evicts less-requested objects; the local edge
+// only needs a bound).
+func (c *cache) evict() {
+	if !c.evictMu.TryLock() {
+		return // another put is already evicting
+	}
+	defer c.evictMu.Unlock()
+	target := c.max / 10 * 9
+	now := c.now()
+	for pass := 0; pass < 2 && c.size.Load() > target; pass++ {
+		for i := range c.shards {
+			s := &c.shards[i]
+			s.mu.Lock()
+			for k, e := range s.m {
+				if pass == 0 && now.Before(e.expires().Add(max(e.fresh.swr, e.fresh.sie))) {
+					continue
+				}
+				delete(s.m, k)
+				c.size.Add(-int64(len(e.body)))
+				if c.size.Load() <= target {
+					break
+				}
+			}
+			s.mu.Unlock()
+			if c.size.Load() <= target {
+				return
+			}
+		}
+	}
 }
 
 // remove deletes e if it is still the entry stored under its key.
@@ -97,6 +141,7 @@ func (c *cache) remove(e *entry) {
 	s.mu.Lock()
 	if s.m[e.key] == e {
 		delete(s.m, e.key)
+		c.size.Add(-int64(len(e.body)))
 	}
 	s.mu.Unlock()
 }
@@ -114,6 +159,7 @@ func (c *cache) invalidate(paths []string) int {
 		for k, e := range s.m {
 			if invalidationMatches(paths, e) {
 				delete(s.m, k)
+				c.size.Add(-int64(len(e.body)))
 				n++
 			}
 		}

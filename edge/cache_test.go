@@ -416,3 +416,21 @@ func TestViewerConditionalRequests(t *testing.T) {
 		t.Errorf("If-Modified-Since earlier: %d", r.StatusCode)
 	}
 }
+
+func TestCacheEvictsBeyondBudget(t *testing.T) {
+	w := newWorld(t, func(o *Options, _ *types.DistributionConfig) { o.MaxCacheBytes = 10000 })
+	w.origins[bucketA].set(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(rw, strings.Repeat("e", 1000))
+	})
+	for i := 0; i < 50; i++ {
+		w.get(fmt.Sprintf("/e%d.bin", i))
+	}
+	if size := w.e.cache.size.Load(); size > 10000 || size <= 0 {
+		t.Errorf("cache holds %d bytes with a 10000-byte budget", size)
+	}
+	w.e.Invalidate([]string{"/*"})
+	if size := w.e.cache.size.Load(); size != 0 || w.e.cache.len() != 0 {
+		t.Errorf("after /*: %d bytes, %d entries", size, w.e.cache.len())
+	}
+}

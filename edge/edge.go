@@ -87,6 +87,9 @@ type Options struct {
 	// complete (default 64 MiB; the cache is in memory). Larger objects are served but
 	// not cached.
 	MaxCachedStream int64
+	// MaxCacheBytes bounds the bodies held in the in-memory cache (default 512 MiB);
+	// beyond it expired objects are evicted first, then any.
+	MaxCacheBytes int64
 	// MaxRequestBody is the largest viewer request body the edge accepts (default
 	// 32 MiB; larger → 413). Bodies are buffered so a request can be retried.
 	MaxRequestBody int64
@@ -124,7 +127,7 @@ var _ http.Handler = (*Edge)(nil)
 
 // New validates cfg and returns an edge serving it.
 func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
-	e := &Edge{opts: opts, cache: newCache(), functions: builtinFunctions()}
+	e := &Edge{opts: opts, functions: builtinFunctions()}
 	if e.opts.DistributionID == "" {
 		e.opts.DistributionID = "ELOCAL0000000"
 	}
@@ -137,6 +140,11 @@ func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
 	if e.opts.Pop == "" {
 		e.opts.Pop = "LCL50-C1"
 	}
+	maxCache := opts.MaxCacheBytes
+	if maxCache <= 0 {
+		maxCache = 512 << 20
+	}
+	e.cache = newCache(maxCache, e.opts.Now)
 	e.log = opts.Logger
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
