@@ -76,12 +76,11 @@ type Options struct {
 	// service its domain implies (".s3." → s3, ".lambda-url." → lambda).
 	OriginAccessControls map[string]types.OriginAccessControlConfig
 	// MaxBufferedBody is the largest origin body read completely before the response
-	// goes to the viewer (default 10 MiB). Up to this size a stalled or truncated body is
-	// an origin failure that is retried and fails over (so a viewer never sees a broken
-	// object while the secondary has it); larger bodies stream, and a failure midway
-	// reaches the viewer as a truncated response, as on CloudFront, which streams every
-	// body. A negative value streams every body (CloudFront's own behaviour: no failover
-	// once the origin's headers arrived; no edge compression, which needs the whole body).
+	// goes to the viewer (default 10 MiB), so it can be compressed and cached in one
+	// piece; larger bodies stream. Either way a body that breaks or stalls after the
+	// origin's headers arrived reaches the viewer truncated and is neither retried nor
+	// failed over, as on CloudFront, which streams every response. A negative value
+	// streams every body (no edge compression, which needs the whole body).
 	MaxBufferedBody int64
 	// MaxCachedStream is the largest streamed body kept in the cache once it arrived
 	// complete (default 64 MiB; the cache is in memory). Larger objects are served but

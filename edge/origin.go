@@ -293,8 +293,17 @@ func (e *Edge) attempt(parent context.Context, o *originServer, req *originReque
 	}
 	buf, err := readUpTo(tb, limit, resp.ContentLength)
 	if err != nil {
+		// CloudFront streams the origin's answer to the viewer as it arrives, so once the
+		// headers are in, a body that breaks or stalls can no longer be retried or failed
+		// over: the viewer gets the headers, the bytes that came, and a cut connection, and
+		// nothing is cached (spec §1.3 covers the status line; issue 7: "truncate on an
+		// uncached object" is a phase where CloudFront does not fail over). Buffering the
+		// body here is only how the edge compresses and caches; it must not change what
+		// the viewer sees.
 		tb.Close()
-		return fail(err)
+		or.body = buf
+		or.rest = brokenBody{err: err}
+		return or, nil
 	}
 	if int64(len(buf)) > limit {
 		or.body = buf
@@ -308,7 +317,8 @@ func (e *Edge) attempt(parent context.Context, o *originServer, req *originReque
 }
 
 // readUpTo reads r until EOF or until more than limit bytes were read. A short body
-// (fewer bytes than Content-Length) is io.ErrUnexpectedEOF from net/http.
+// (fewer bytes than Content-Length) is io.ErrUnexpectedEOF from net/http; on an error
+// it returns the bytes read so far.
 func readUpTo(r io.Reader, limit, contentLength int64) ([]byte, error) {
 	size := int64(512)
 	if contentLength >= 0 && contentLength <= limit {
@@ -316,11 +326,15 @@ func readUpTo(r io.Reader, limit, contentLength int64) ([]byte, error) {
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
 	_, err := io.Copy(buf, io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), err
 }
+
+// brokenBody is the rest of a body that broke after some bytes arrived: reading it
+// reports the failure, so the viewer's response is cut where the origin's was.
+type brokenBody struct{ err error }
+
+func (b brokenBody) Read([]byte) (int, error) { return 0, b.err }
+func (b brokenBody) Close() error             { return nil }
 
 // timedBody ends the origin request (via cancel) when no Read completes within d.
 type timedBody struct {
