@@ -125,8 +125,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.InvalidationPaths) == 0 {
 		b.WriteString("invalidate: nothing (no cached path changed)\n")
 	} else {
-		fmt.Fprintf(&b, "invalidate %d paths ($%.3f once the 1,000 free paths of the month are used)",
-			len(r.InvalidationPaths), r.InvalidationCostUSD)
+		verb := "invalidate"
+		if r.InvalidationID == "" && (r.DryRun || r.Error != "") {
+			verb = "would invalidate"
+		}
+		fmt.Fprintf(&b, "%s %d paths ($%.3f once the 1,000 free paths of the month are used)",
+			verb, len(r.InvalidationPaths), r.InvalidationCostUSD)
 		if r.InvalidationID != "" {
 			fmt.Fprintf(&b, " as %s, %s", r.InvalidationID, r.InvalidationStatus)
 		}
