@@ -23,10 +23,11 @@
 //
 // # Where records live, and why not in the site bucket
 //
-// The edge serves every key of a site bucket: a default behaviour forwards any path to
-// the origin group, so "/_twinedge/releases/x.json" would be public, and an origin
-// group fails over on 403/404, so even a deny on the primary would be answered by the
-// secondary. Records (and the rollback copies of overwritten pages) therefore live in
+// The edge serves every key of a site bucket: the default behaviour forwards any path
+// to the origin group, so "/_twinedge/releases/x.json" would be public. Hiding a prefix
+// would take a Deny in the bucket policy of both regions (a deny in one alone is
+// answered by the other: the group fails over on 403), which the local origins do not
+// model, or an extra behaviour. Records (and the rollback copies of overwritten pages) therefore live in
 // a separate record bucket per region (Target.RecordBucket, default
 // "<site bucket>-releases") that no origin of the distribution points at: nothing the
 // edge can reach, on AWS or locally. A record bucket per region keeps rollback working
