@@ -20,8 +20,14 @@ import (
 // the site into it, as `twinedge up` does.
 func startWorld(t testing.TB) *local.World {
 	t.Helper()
+	return startWorldIn(t, t.TempDir())
+}
+
+// startWorldIn is startWorld on a chosen state directory.
+func startWorldIn(t testing.TB, stateDir string) *local.World {
+	t.Helper()
 	ctx := context.Background()
-	w, err := local.Start(ctx, local.Config{StateDir: t.TempDir(), Addr: "127.0.0.1:0"})
+	w, err := local.Start(ctx, local.Config{StateDir: stateDir, Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatalf("start world: %v", err)
 	}

@@ -259,3 +259,32 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestAssetLinks(t *testing.T) {
+	page := `<link rel="stylesheet" href="/assets/app-1.css"><link rel="icon" href="/assets/icon.svg">
+<script type="module" src="/assets/app-2.js"></script><a href="/status">x</a><a href="/assets/app-1.css">again</a>
+<img src="//cdn.example/x.png"><script src="/assets/q.js?v=1"></script>`
+	want := []string{"/assets/app-1.css", "/assets/icon.svg", "/assets/app-2.js", "/assets/q.js"}
+	if diff := cmp.Diff(want, assetLinks([]byte(page))); diff != "" {
+		t.Errorf("assetLinks (-want +got):\n%s", diff)
+	}
+}
+
+// FuzzAssetLinks: whatever page the edge answers with, the links are same-origin absolute
+// paths, unique, without quotes, query or fragment.
+func FuzzAssetLinks(f *testing.F) {
+	f.Add(`<script src="/assets/app.js"></script>`)
+	f.Add(`<link href="//x/y.css"><link href="/a/b.css#x">`)
+	f.Fuzz(func(t *testing.T, page string) {
+		seen := map[string]bool{}
+		for _, p := range assetLinks([]byte(page)) {
+			if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, `"?#`) {
+				t.Fatalf("bad link %q", p)
+			}
+			if seen[p] {
+				t.Fatalf("duplicate link %q", p)
+			}
+			seen[p] = true
+		}
+	})
+}

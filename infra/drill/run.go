@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,7 +173,22 @@ func (r *run) healAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-var assetRE = regexp.MustCompile(`(?:src|href)="(/[^"?#]+\.(?:js|css|svg|png|ico|webmanifest|woff2?|json|txt))"`)
+// assetLinks returns the same-origin asset paths a page links (src and href attributes with
+// a file extension), each once, in order of appearance.
+func assetLinks(page []byte) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range assetRE.FindAllSubmatch(page, -1) {
+		p := string(m[1])
+		if !seen[p] && !strings.HasPrefix(p, "//") {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var assetRE = regexp.MustCompile(`(?:src|href)="(/[^"?#]+\.(?:js|css|svg|png|ico|webmanifest|woff2?|json|txt))(?:[?#][^"]*)?"`)
 
 // prepare learns what the site holds (pages, the assets the home page links, their bytes),
 // whether the API is there, and uploads the probe objects.
@@ -204,13 +220,7 @@ func (r *run) prepare(ctx context.Context) error {
 			r.pages = append(r.pages, p)
 		}
 	}
-	seen := map[string]bool{}
-	for _, m := range assetRE.FindAllStringSubmatch(string(home.body), -1) {
-		p := m[1]
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
+	for _, p := range assetLinks(home.body) {
 		res := r.send(ctx, http.MethodGet, p, nil, nil)
 		if res.err == nil && res.status == http.StatusOK {
 			r.sums[p] = sha256.Sum256(res.body)

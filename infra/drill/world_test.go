@@ -54,3 +54,45 @@ func TestDrillLocalWorld(t *testing.T) {
 		t.Errorf("no probe objects: %v", rep.Notes)
 	}
 }
+
+// TestDrillThroughAdminAPI drives the faults the way `twinedge drill` does: ForState reads
+// world.json and the Switch speaks the world's signed admin API.
+func TestDrillThroughAdminAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a world")
+	}
+	dir := t.TempDir()
+	w := startWorldIn(t, dir)
+	primary := w.Regions()[0].Name()
+	var schedule []Step
+	for _, s := range DefaultSchedule(primary) {
+		if s.Name == "503" || s.Name == "partition" {
+			schedule = append(schedule, s)
+		}
+	}
+	opts, err := ForState(dir, Options{Duration: 8 * time.Second, Schedule: schedule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Pass {
+		t.Errorf("drill failed: %v", rep.Failures)
+	}
+	for _, p := range rep.Phases {
+		if p.NotApplied != "" {
+			t.Errorf("phase %s not applied through the admin API: %s", p.Name, p.NotApplied)
+		}
+		if p.Name == "503" && p.ServedBy[rep.Secondary] == 0 {
+			t.Errorf("phase 503 served by %v: the fault did not take", p.ServedBy)
+		}
+	}
+	st := w.Status(context.Background())
+	for _, r := range st.Regions {
+		if len(r.Faults) != 0 {
+			t.Errorf("region %s left with faults %v after the drill", r.Name, r.Faults)
+		}
+	}
+}
