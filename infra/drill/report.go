@@ -2,11 +2,13 @@ package drill
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -410,4 +412,16 @@ func appendOnce(list []string, s string) []string {
 		return list
 	}
 	return append(list, s)
+}
+
+// ErrFailed is wrapped by Report.Err when the drill did not pass.
+var ErrFailed = errors.New("drill failed")
+
+// Err returns nil when the drill passed, and otherwise an error wrapping ErrFailed that
+// names what did not hold, for a command to exit non-zero after printing the report.
+func (r *Report) Err() error {
+	if r.Pass {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrFailed, strings.Join(r.Failures, "; "))
 }

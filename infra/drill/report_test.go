@@ -3,6 +3,7 @@ package drill
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -170,6 +171,9 @@ func TestSummarise(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, r.Failures); diff != "" {
 		t.Errorf("failures (-want +got):\n%s", diff)
+	}
+	if err := r.Err(); !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "1 accepted writes lost") {
+		t.Errorf("Err() = %v, want ErrFailed naming the failures", err)
 	}
 }
 
