@@ -49,7 +49,8 @@ type World struct {
 	regions    []*Region
 	replicator *Replicator
 	edge       *edge.Edge
-	viewer     *http.Server
+	viewerLn   net.Listener
+	viewerDone chan struct{}
 	control    *http.Server
 	lock       *os.File
 
@@ -202,9 +203,14 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 	mux.Handle("/twinedge/", w.adminHandler())
 	mux.Handle("/", control)
 
-	w.viewer = &http.Server{Handler: w.edge, ReadHeaderTimeout: 10 * time.Second}
+	// The edge's own HTTP/1.1 server: the same handler as http.Server would run, with a
+	// leaner write path for cache hits (edge/server.go).
+	w.viewerLn, w.viewerDone = viewerLn, make(chan struct{})
 	w.control = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go w.viewer.Serve(viewerLn)
+	go func() {
+		defer close(w.viewerDone)
+		w.edge.Serve(viewerLn)
+	}()
 	go w.control.Serve(controlLn)
 
 	w.file = WorldFile{
@@ -262,7 +268,11 @@ func (w *World) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var errs []error
-		for _, s := range []*http.Server{w.viewer, w.control} {
+		if w.viewerLn != nil {
+			w.viewerLn.Close()
+			<-w.viewerDone
+		}
+		for _, s := range []*http.Server{w.control} {
 			if s != nil {
 				if err := s.Shutdown(ctx); err != nil {
 					s.Close()
