@@ -368,7 +368,6 @@ func release(ctx context.Context, w *local.WorldFile, f releaseFlags, out, progr
 		Keep:       f.keep,
 		Out:        out,
 		JSON:       f.json,
-		Routes:     site.Routes(),
 	})
 	if err != nil {
 		return err
@@ -381,8 +380,10 @@ func release(ctx context.Context, w *local.WorldFile, f releaseFlags, out, progr
 		return err
 	}
 	if f.dir != "" {
+		// A prebuilt directory's SPA routes come from its own config file.
 		opts.Source = build.Source{Dir: f.dir, Static: true, Config: f.config}
 	} else {
+		opts.Routes = site.Routes()
 		opts.Source = build.Source{
 			Dir:   filepath.Join(stateDir, "dist"),
 			Build: func(dir string) error { _, err := site.Build(dir); return err },
