@@ -323,7 +323,7 @@ func init() {
 func init() {
 	register("release", command{
 		summary: "build the site and release it to both regions' buckets, then invalidate the edge",
-		usage:   "[--dry-run] [--json] [--dir DIR] [--config FILE] [--max-deletes N] [--keep N] [--rollback [ID]]",
+		usage:   "[--dry-run] [--json] [--dir DIR] [--config FILE] [--max-deletes N] [--keep N] [--rollback [ID]] [--target local|aws]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			o := releaseFlags{}
 			fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
@@ -333,6 +333,8 @@ func init() {
 			fs.IntVar(&o.maxDeletes, "max-deletes", 256, "fail if a bucket would lose more objects than this (-1: no limit)")
 			fs.IntVar(&o.keep, "keep", 3, "releases whose files stay in the buckets")
 			fs.BoolVar(&o.rollback, "rollback", false, "restore the previous release (or the release ID given as argument)")
+			target := fs.String("target", "local", "local: the world of --state; aws: the deployment in STATE/aws.json")
+			endpoint := fs.String("endpoint-url", "", "with --target aws, send every AWS call here (for example a moto_server)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 1 || (len(args) == 1 && !o.rollback) {
 					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
@@ -340,11 +342,11 @@ func init() {
 				if len(args) == 1 {
 					o.rollbackID = args[0]
 				}
-				w, err := local.ReadWorld(stateDir)
+				connect, err := releaseTarget(*target, *endpoint)
 				if err != nil {
 					return err
 				}
-				return release(ctx, w, o, os.Stdout, os.Stderr)
+				return release(ctx, connect, o, os.Stdout, os.Stderr)
 			}
 		},
 	})
@@ -356,13 +358,37 @@ type releaseFlags struct {
 	maxDeletes, keep        int
 }
 
-// releaseLocal is the release `twinedge up` runs: twinedge's own site, quietly.
-func releaseLocal(ctx context.Context, w *local.WorldFile, progress io.Writer) error {
-	return release(ctx, w, releaseFlags{maxDeletes: 256, keep: 3}, nil, progress)
+// connector fills release options with the targets and CloudFront client of a world.
+type connector func(ctx context.Context, opts build.Options) (build.Options, error)
+
+// releaseTarget reads what --target names: the local world's world.json or AWS's aws.json.
+func releaseTarget(target, endpoint string) (connector, error) {
+	switch target {
+	case "local":
+		w, err := local.ReadWorld(stateDir)
+		if err != nil {
+			return nil, err
+		}
+		return w.Connect, nil
+	case "aws":
+		s, err := awsinfra.ReadState(stateDir)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, opts build.Options) (build.Options, error) {
+			return s.Connect(ctx, endpoint, opts)
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: --target is local or aws, not %q", errUsage, target)
 }
 
-func release(ctx context.Context, w *local.WorldFile, f releaseFlags, out, progress io.Writer) error {
-	opts, err := w.Connect(ctx, build.Options{
+// releaseLocal is the release `twinedge up` runs: twinedge's own site, quietly.
+func releaseLocal(ctx context.Context, w *local.WorldFile, progress io.Writer) error {
+	return release(ctx, w.Connect, releaseFlags{maxDeletes: 256, keep: 3}, nil, progress)
+}
+
+func release(ctx context.Context, connect connector, f releaseFlags, out, progress io.Writer) error {
+	opts, err := connect(ctx, build.Options{
 		DryRun:     f.dryRun,
 		MaxDeletes: f.maxDeletes,
 		Keep:       f.keep,

@@ -16,6 +16,59 @@ import (
 // independent implementation accepts the same config the template renders.
 func TestDistributionThroughMotoCloudFront(t *testing.T) {
 	url := startMoto(t)
+	cfg, created := motoDistribution(t, url)
+	ctx := context.Background()
+	sess, err := newSession(ctx, url, GlobalRegion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := cloudfront.NewFromConfig(sess.configs[GlobalRegion])
+	got, err := cf.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: created.Distribution.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What moto 5.2.1 stores is compared with what was sent. It drops
+	// Origin.OriginAccessControlId and the behaviours' FunctionAssociations from the
+	// stored config (they come back empty), so those two are asserted on the template
+	// instead (TestGlobalTemplateDistribution), not here.
+	dc := got.DistributionConfig
+	type origin struct{ ID, Domain string }
+	var sent, stored []origin
+	for _, o := range cfg.Origins.Items {
+		sent = append(sent, origin{aws.ToString(o.Id), aws.ToString(o.DomainName)})
+	}
+	for _, o := range dc.Origins.Items {
+		stored = append(stored, origin{aws.ToString(o.Id), aws.ToString(o.DomainName)})
+	}
+	if diff := cmp.Diff(sent, stored); diff != "" {
+		t.Errorf("origins (-sent +stored):\n%s", diff)
+	}
+	type behaviour struct {
+		Pattern, Target, CachePolicy string
+		Methods                      []cftypes.Method
+	}
+	var sentB, storedB []behaviour
+	for _, b := range cfg.CacheBehaviors.Items {
+		sentB = append(sentB, behaviour{aws.ToString(b.PathPattern), aws.ToString(b.TargetOriginId), aws.ToString(b.CachePolicyId), b.AllowedMethods.Items})
+	}
+	for _, b := range dc.CacheBehaviors.Items {
+		storedB = append(storedB, behaviour{aws.ToString(b.PathPattern), aws.ToString(b.TargetOriginId), aws.ToString(b.CachePolicyId), b.AllowedMethods.Items})
+	}
+	if diff := cmp.Diff(sentB, storedB); diff != "" {
+		t.Errorf("behaviours (-sent +stored):\n%s", diff)
+	}
+	if len(storedB) != 3 || storedB[2].Pattern != "/api/*" {
+		t.Errorf("behaviours %v: the pinned paths must precede /api/*", storedB)
+	}
+	if d := aws.ToString(created.Distribution.DomainName); d == "" {
+		t.Error("moto returned no distribution domain")
+	}
+}
+
+// motoDistribution creates infra.Distribution's config, with its OACs, through moto's
+// CloudFront API and returns what was sent and what moto answered.
+func motoDistribution(t *testing.T, url string) (*cftypes.DistributionConfig, *cloudfront.CreateDistributionOutput) {
+	t.Helper()
 	ctx := context.Background()
 	sess, err := newSession(ctx, url, GlobalRegion)
 	if err != nil {
@@ -68,44 +121,5 @@ func TestDistributionThroughMotoCloudFront(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateDistribution: %v", err)
 	}
-	got, err := cf.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: created.Distribution.Id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// What moto 5.2.1 stores is compared with what was sent. It drops
-	// Origin.OriginAccessControlId and the behaviours' FunctionAssociations from the
-	// stored config (they come back empty), so those two are asserted on the template
-	// instead (TestGlobalTemplateDistribution), not here.
-	dc := got.DistributionConfig
-	type origin struct{ ID, Domain string }
-	var sent, stored []origin
-	for _, o := range cfg.Origins.Items {
-		sent = append(sent, origin{aws.ToString(o.Id), aws.ToString(o.DomainName)})
-	}
-	for _, o := range dc.Origins.Items {
-		stored = append(stored, origin{aws.ToString(o.Id), aws.ToString(o.DomainName)})
-	}
-	if diff := cmp.Diff(sent, stored); diff != "" {
-		t.Errorf("origins (-sent +stored):\n%s", diff)
-	}
-	type behaviour struct {
-		Pattern, Target, CachePolicy string
-		Methods                      []cftypes.Method
-	}
-	var sentB, storedB []behaviour
-	for _, b := range cfg.CacheBehaviors.Items {
-		sentB = append(sentB, behaviour{aws.ToString(b.PathPattern), aws.ToString(b.TargetOriginId), aws.ToString(b.CachePolicyId), b.AllowedMethods.Items})
-	}
-	for _, b := range dc.CacheBehaviors.Items {
-		storedB = append(storedB, behaviour{aws.ToString(b.PathPattern), aws.ToString(b.TargetOriginId), aws.ToString(b.CachePolicyId), b.AllowedMethods.Items})
-	}
-	if diff := cmp.Diff(sentB, storedB); diff != "" {
-		t.Errorf("behaviours (-sent +stored):\n%s", diff)
-	}
-	if len(storedB) != 3 || storedB[2].Pattern != "/api/*" {
-		t.Errorf("behaviours %v: the pinned paths must precede /api/*", storedB)
-	}
-	if d := aws.ToString(created.Distribution.DomainName); d == "" {
-		t.Error("moto returned no distribution domain")
-	}
+	return cfg, created
 }
