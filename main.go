@@ -265,7 +265,11 @@ func printStatus(w io.Writer, s *local.Status) {
 			sort.Strings(parts)
 			faults = "FAILED " + strings.Join(parts, " ")
 		}
-		fmt.Fprintf(w, "%-10s %-9s %-28s origin answers %s\n", r.Name, role, faults, r.Origin)
+		line := fmt.Sprintf("%-10s %-9s %s", r.Name, role, faults)
+		if r.Origin != "" {
+			line = fmt.Sprintf("%-48s origin answers %s", line, r.Origin)
+		}
+		fmt.Fprintln(w, line)
 	}
 }
 
@@ -449,10 +453,16 @@ func init() {
 						return fmt.Errorf("write report: %w", err)
 					}
 				}
+				write := rep.WriteText
 				if *asJSON {
-					return rep.WriteJSON(os.Stdout)
+					write = rep.WriteJSON
 				}
-				return rep.WriteText(os.Stdout)
+				if err := write(os.Stdout); err != nil {
+					return err
+				}
+				// A drill that saw lost writes or failed GETs where CloudFront fails over
+				// exits non-zero, so scripts and CI can rely on it.
+				return rep.Err()
 			}
 		},
 	})

@@ -19,7 +19,7 @@
 // All user text goes into the page with textContent, never as HTML.
 
 const POLL_MS = 2000;
-const LIMIT = 50;
+const LIMIT = 20;
 // The API's limits (api/message.go), mirrored for maxlength.
 const MAX_AUTHOR = 64;
 const MAX_TEXT = 1000;
