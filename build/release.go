@@ -68,8 +68,9 @@ func Release(ctx context.Context, opts Options) (*Report, error) {
 type content interface {
 	// available reports, at plan time, whether f can be written to t.
 	available(t *Target, rs *recordStore, f File) error
-	// put writes f to t.
-	put(ctx context.Context, t *Target, rs *recordStore, f File) error
+	// put writes f to t for the release (or rollback) with id release, which the
+	// object carries as x-amz-meta-release.
+	put(ctx context.Context, t *Target, rs *recordStore, f File, release string) error
 }
 
 // dirContent uploads files from a built site directory.
@@ -77,13 +78,13 @@ type dirContent struct{ dir string }
 
 func (d dirContent) available(*Target, *recordStore, File) error { return nil }
 
-func (d dirContent) put(ctx context.Context, t *Target, _ *recordStore, f File) error {
+func (d dirContent) put(ctx context.Context, t *Target, _ *recordStore, f File, release string) error {
 	fh, err := os.Open(filepath.Join(d.dir, filepath.FromSlash(f.Path)))
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	return putObject(ctx, t, f, fh)
+	return putObject(ctx, t, f, fh, release)
 }
 
 // run is one release or rollback in progress.
@@ -481,7 +482,7 @@ func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
 			bg.SetLimit(o.Concurrency)
 			for _, u := range work[j] {
 				bg.Go(func() error {
-					if err := r.content.put(bctx, t, rs, u.file); err != nil {
+					if err := r.content.put(bctx, t, rs, u.file, r.id); err != nil {
 						return err
 					}
 					r.prog.add(bars[j], u.Size)

@@ -60,6 +60,9 @@ func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
 		if got := out.Metadata[metaRegion]; got != tg.Region {
 			t.Errorf("%s index.html x-amz-meta-region = %q, want %q", tg.Region, got, tg.Region)
 		}
+		if got := out.Metadata[metaRelease]; got != rep.ReleaseID {
+			t.Errorf("%s index.html x-amz-meta-release = %q, want the release id %q", tg.Region, got, rep.ReleaseID)
+		}
 		if got := aws.ToString(out.CacheControl); got != CacheRevalidated {
 			t.Errorf("%s index.html Cache-Control = %q", tg.Region, got)
 		}
@@ -82,6 +85,11 @@ func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
 	}
 	if !rep.Unchanged || rep.Uploaded != 0 || len(rep.InvalidationPaths) != 0 || rep.Skipped != 2*len(v1) {
 		t.Errorf("unchanged release: %+v", rep)
+	}
+
+	first := rep.ReleaseID
+	if first == "" {
+		t.Fatal("unchanged release reports no release id")
 	}
 
 	// Only a header changes: the bytes are the same, the upload must still happen.
@@ -108,6 +116,14 @@ func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
 		_, out := getObject(t, w.raw[i], tg.Bucket, "index.html")
 		if got := aws.ToString(out.CacheControl); got != "no-cache" {
 			t.Errorf("%s index.html Cache-Control = %q after header change", tg.Region, got)
+		}
+		// The rewritten object names the new release; one left alone keeps the id of
+		// the release that wrote it (the release id takes no part in the diff).
+		if got := out.Metadata[metaRelease]; got != rep.ReleaseID || got == first {
+			t.Errorf("%s index.html x-amz-meta-release = %q after header change, want the new release %q (not %q)", tg.Region, got, rep.ReleaseID, first)
+		}
+		if _, out := getObject(t, w.raw[i], tg.Bucket, "robots.txt"); out.Metadata[metaRelease] != first {
+			t.Errorf("%s robots.txt x-amz-meta-release = %q, want %q (not rewritten)", tg.Region, out.Metadata[metaRelease], first)
 		}
 	}
 	if w.cf != nil {
@@ -286,6 +302,11 @@ func testRollback(t *testing.T, w *testWorld) {
 			}
 			if out.Metadata[metaRegion] != tg.Region {
 				t.Errorf("%s %s region metadata = %q", tg.Region, key, out.Metadata[metaRegion])
+			}
+			// Restored objects belong to the rollback, a release of its own whose record
+			// names the restored release (rollbackOf).
+			if got := out.Metadata[metaRelease]; got != rep.ReleaseID || got == rep1.ReleaseID {
+				t.Errorf("%s %s x-amz-meta-release after rollback = %q, want the rollback's id %q", tg.Region, key, got, rep.ReleaseID)
 			}
 		}
 	}

@@ -46,9 +46,17 @@ var (
 )
 
 // Object metadata written on every site object (as x-amz-meta-*). The edge passes
-// x-amz-meta-* headers to viewers, so region shows which origin served a response.
+// x-amz-meta-* headers to viewers, so region shows which origin served a response
+// and release which release wrote it (the site's status view shows both).
+//
+// Only metaSHA256 and metaHeaders take part in the diff (headObject): release names
+// the release that last wrote the object, so a release leaves an object it does not
+// need to rewrite with the id of the earlier release that did. An unchanged rebuild
+// therefore still uploads nothing, and index.html names the newest release that
+// changed it.
 const (
 	metaRegion  = "region"
+	metaRelease = "release"
 	metaSHA256  = "twinedge-sha256"
 	metaHeaders = "twinedge-headers"
 )
@@ -88,10 +96,10 @@ func listObjects(ctx context.Context, c S3API, bucket, prefix string) (map[strin
 // SSE-KMS), the only case in which it says anything about the content.
 func etagIsMD5(etag string) bool { return isHex(strings.ToLower(etag), 32) }
 
-// putObject uploads one site file with its served headers and twinedge's metadata.
-// Content-MD5 makes S3 reject a body damaged in transit; the returned ETag is checked
-// too, because not every S3-compatible server honours Content-MD5.
-func putObject(ctx context.Context, t *Target, f File, body io.ReadSeeker) error {
+// putObject uploads one site file for release with its served headers and twinedge's
+// metadata. Content-MD5 makes S3 reject a body damaged in transit; the returned ETag
+// is checked too, because not every S3-compatible server honours Content-MD5.
+func putObject(ctx context.Context, t *Target, f File, body io.ReadSeeker, release string) error {
 	md, err := hex.DecodeString(f.MD5)
 	if err != nil || len(md) != 16 {
 		return fmt.Errorf("put %s: no md5 for the body", f.Path)
@@ -104,7 +112,7 @@ func putObject(ctx context.Context, t *Target, f File, body io.ReadSeeker) error
 		ContentType:   aws.String(f.ContentType),
 		CacheControl:  nonEmpty(f.CacheControl),
 		ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(md)),
-		Metadata:      objectMetadata(t, f),
+		Metadata:      objectMetadata(t, f, release),
 	})
 	if err != nil {
 		return fmt.Errorf("put %s to %s (%s): %w", f.Path, t.Bucket, t.Region, err)
@@ -117,9 +125,11 @@ func putObject(ctx context.Context, t *Target, f File, body io.ReadSeeker) error
 	return nil
 }
 
-// copyObject copies src (in srcBucket) to the site key of f with f's headers. The
-// stored copy's own metadata is replaced, so the result is what putObject would write.
-func copyObject(ctx context.Context, t *Target, srcBucket, srcKey string, f File) error {
+// copyObject copies src (in srcBucket) to the site key of f with f's headers, for
+// release. The stored copy's own metadata (including the release id of whatever
+// release wrote the original) is replaced, so the result is what putObject would
+// write for release.
+func copyObject(ctx context.Context, t *Target, srcBucket, srcKey string, f File, release string) error {
 	_, err := t.Client.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket:            aws.String(t.Bucket),
 		Key:               aws.String(t.Prefix + f.Path),
@@ -127,7 +137,7 @@ func copyObject(ctx context.Context, t *Target, srcBucket, srcKey string, f File
 		MetadataDirective: types.MetadataDirectiveReplace,
 		ContentType:       aws.String(f.ContentType),
 		CacheControl:      nonEmpty(f.CacheControl),
-		Metadata:          objectMetadata(t, f),
+		Metadata:          objectMetadata(t, f, release),
 	})
 	if err != nil {
 		return fmt.Errorf("copy s3://%s/%s to %s in %s (%s): %w", srcBucket, srcKey, f.Path, t.Bucket, t.Region, err)
@@ -140,12 +150,18 @@ func copySource(bucket, key string) string {
 	return (&url.URL{Path: bucket + "/" + key}).EscapedPath()
 }
 
-func objectMetadata(t *Target, f File) map[string]string {
-	return map[string]string{
+// objectMetadata is the x-amz-meta-* set of f in t written by release; an empty
+// release (none known) writes no release key rather than an invented one.
+func objectMetadata(t *Target, f File, release string) map[string]string {
+	m := map[string]string{
 		metaRegion:  t.Region,
 		metaSHA256:  f.SHA256,
 		metaHeaders: headersHash(f),
 	}
+	if release != "" {
+		m[metaRelease] = release
+	}
+	return m
 }
 
 func nonEmpty(s string) *string {

@@ -16,8 +16,14 @@ import (
 // means the release before the live one, or more exactly the newest older release
 // whose files differ from the live release's, so rolling back twice goes back twice
 // only if the first rollback did not already land on that content.
-// A rollback is recorded as a release of its own (Kind "rollback"). Options.Source is
-// not used.
+// A rollback is recorded as a release of its own (Kind "rollback"), and the objects it
+// copies back carry that rollback's id as x-amz-meta-release, not the id of the
+// release they were first uploaded by: the copy replaces the metadata (copyObject),
+// and the rollback's record, whose rollbackOf names the restored release, is what
+// those objects now belong to. A viewer reading x-amz-meta-release from index.html
+// thus sees that the rollback reached the bucket. Objects a rollback does not need
+// to copy (assets still in place, pages that already match) keep the id of the
+// release that wrote them. Options.Source is not used.
 func Rollback(ctx context.Context, opts Options, id string) (*Report, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -85,6 +91,6 @@ func (b blobContent) available(t *Target, rs *recordStore, f File) error {
 		b.release, f.Path, f.SHA256, t.RecordBucket, t.Region)
 }
 
-func (b blobContent) put(ctx context.Context, t *Target, _ *recordStore, f File) error {
-	return copyObject(ctx, t, t.RecordBucket, t.Prefix+blobsDir+f.SHA256, f)
+func (b blobContent) put(ctx context.Context, t *Target, _ *recordStore, f File, release string) error {
+	return copyObject(ctx, t, t.RecordBucket, t.Prefix+blobsDir+f.SHA256, f, release)
 }
