@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -10,15 +11,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/twinedge/twinedge/api"
-	"github.com/twinedge/twinedge/api/internal/moto"
 	"github.com/twinedge/twinedge/api/storetest"
+	"github.com/twinedge/twinedge/internal/testtool"
 )
+
+// TestMain stops the moto_server the package's tests share (testtool.Moto).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testtool.StopMoto()
+	os.Exit(code)
+}
 
 // TestDynamoStoreContract runs the Store contract against moto_server's DynamoDB. moto
 // follows AWS here (conditional puts, GSI queries, ReturnValuesOnConditionCheckFailure); no
 // workaround from spec/moto-quirks.md is needed.
 func TestDynamoStoreContract(t *testing.T) {
-	endpoint := moto.Start(t)
+	endpoint := testtool.Moto(t)
 	client := dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),

@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/twinedge/twinedge/api"
-	"github.com/twinedge/twinedge/api/internal/moto"
+	"github.com/twinedge/twinedge/internal/testtool"
 )
 
 // MaxZipBytes is the budget for the deployment zip (DESIGN.md "Budgets").
@@ -63,6 +63,7 @@ func bootstrap(t testing.TB) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	testtool.StopMoto()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
@@ -213,7 +214,7 @@ func TestBootstrapMemoryStore(t *testing.T) {
 }
 
 func TestBootstrapDynamoDB(t *testing.T) {
-	endpoint := moto.Start(t)
+	endpoint := testtool.Moto(t)
 	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	if err := api.CreateTable(context.Background(), client, "messages"); err != nil {
