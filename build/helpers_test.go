@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,62 +26,11 @@ import (
 	"github.com/twinedge/twinedge/internal/testtool"
 )
 
-// motoServer is one moto_server shared by the package's tests (each test uses its own
-// buckets and distribution); TestMain stops it.
-var motoServer struct {
-	once sync.Once
-	url  string
-	cmd  *exec.Cmd
-	err  error
-}
-
+// TestMain stops the moto_server the package's tests share (testtool.Moto).
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if c := motoServer.cmd; c != nil && c.Process != nil {
-		_ = c.Process.Kill()
-		_ = c.Wait()
-	}
+	testtool.StopMoto()
 	os.Exit(code)
-}
-
-// moto returns the URL of the shared moto_server, starting it on a free port.
-func moto(t *testing.T) string {
-	t.Helper()
-	bin := testtool.Require(t, "moto_server")
-	motoServer.once.Do(func() {
-		port := freePort(t)
-		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
-		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-		if err := cmd.Start(); err != nil {
-			motoServer.err = err
-			return
-		}
-		motoServer.cmd = cmd
-		url := "http://127.0.0.1:" + port
-		// Readiness, not timing: moto needs a moment to import its services.
-		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			resp, err := http.Get(url + "/moto-api/")
-			if err == nil {
-				resp.Body.Close()
-				motoServer.url = url
-				return
-			}
-		}
-		motoServer.err = fmt.Errorf("moto_server did not answer on %s", url)
-	})
-	if motoServer.err != nil {
-		t.Fatalf("start moto_server: %v", motoServer.err)
-	}
-	return motoServer.url
-}
-
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
 var worldSeq atomic.Int64
@@ -126,7 +73,7 @@ var regions = []string{"us-east-1", "eu-west-2"}
 // group over them, all through the AWS APIs.
 func newMotoWorld(t *testing.T) *testWorld {
 	t.Helper()
-	endpoint := moto(t)
+	endpoint := testtool.Moto(t)
 	ctx := context.Background()
 	n := worldSeq.Add(1)
 	w := &testWorld{}
