@@ -9,13 +9,14 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/twinedge/twinedge/infra"
+	"github.com/twinedge/twinedge/internal/testtool"
 )
 
 // TestDistributionThroughMotoCloudFront creates the distribution infra.Distribution
 // describes through moto's CloudFront API, with the OACs created there too: an
 // independent implementation accepts the same config the template renders.
 func TestDistributionThroughMotoCloudFront(t *testing.T) {
-	url := startMoto(t)
+	url := testtool.Moto(t, patchedMoto)
 	cfg, created := motoDistribution(t, url)
 	ctx := context.Background()
 	sess, err := newSession(ctx, url, GlobalRegion)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/twinedge/twinedge/api"
+	"github.com/twinedge/twinedge/internal/testtool"
 )
 
 // Moto's CloudFormation has no AWS::CloudFront::*, AWS::DynamoDB::GlobalTable,
@@ -129,7 +130,7 @@ func phases(log string) []string {
 }
 
 func TestDeployAgainstMoto(t *testing.T) {
-	url := startMoto(t)
+	url := testtool.Moto(t, patchedMoto)
 	ctx := context.Background()
 	var out bytes.Buffer
 	opts := motoDeployOptions(t, url, &out)
@@ -267,7 +268,7 @@ func TestDeployAgainstMoto(t *testing.T) {
 // The endpoint comes from the SDK's standard AWS_ENDPOINT_URL, as with
 // `AWS_ENDPOINT_URL=http://127.0.0.1:5000 twinedge deploy --dry-run`.
 func TestDeployDryRunProductTemplates(t *testing.T) {
-	url := startMoto(t)
+	url := testtool.Moto(t, patchedMoto)
 	t.Setenv("AWS_ENDPOINT_URL", url)
 	var out bytes.Buffer
 	opts := motoDeployOptions(t, url, &out)
@@ -321,7 +322,7 @@ func stackParam(t *testing.T, sess *session, region, stack, key string) string {
 // TestTableMatchesAPI creates the table as the API's own CreateTable does and compares
 // its layout with the template's global table: the store and the stack must agree.
 func TestTableMatchesAPI(t *testing.T) {
-	url := startMoto(t)
+	url := testtool.Moto(t, patchedMoto)
 	ctx := context.Background()
 	sess, err := newSession(ctx, url, GlobalRegion)
 	if err != nil {

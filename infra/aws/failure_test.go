@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/twinedge/twinedge/internal/testtool"
 )
 
 func TestWithFailDrill(t *testing.T) {
@@ -70,7 +71,7 @@ func FuzzWithFailDrill(f *testing.F) {
 // TestFailAndHealAgainstMoto creates a region's bucket and function as the regional stack
 // does (directly: moto's CloudFormation has no bucket policy), then fails and heals it.
 func TestFailAndHealAgainstMoto(t *testing.T) {
-	url := startMoto(t)
+	url := testtool.Moto(t, patchedMoto)
 	ctx := context.Background()
 	region := "eu-west-2"
 	sess, err := newSession(ctx, url, region)

@@ -13,13 +13,14 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/twinedge/twinedge/build"
+	"github.com/twinedge/twinedge/internal/testtool"
 )
 
 // TestReleaseToDeployedState releases a static directory to the deployment aws.json
 // describes — two buckets in two regions and a distribution, made in moto_server — the
 // way `twinedge release --target aws` does.
 func TestReleaseToDeployedState(t *testing.T) {
-	url := startMoto(t)
+	url := testtool.Moto(t, patchedMoto)
 	_, created := motoDistribution(t, url)
 	ctx := context.Background()
 	state := &State{
