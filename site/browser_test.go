@@ -3,11 +3,13 @@ package site
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
@@ -23,24 +26,80 @@ import (
 	"github.com/twinedge/twinedge/internal/testtool"
 )
 
-// fakeEdge serves a built site the way the edge does for the default
-// behaviour: extensionless paths get /index.html (the SPA viewer-request
-// function), every object carries the manifest's headers and the bucket's
-// x-amz-meta-region. The API answers health checks for that one region.
+// fakeWorld is what the fake edge knows about the regions behind it. The zero
+// value of down, listDown and release means all healthy and no release id.
+type fakeWorld struct {
+	mu       sync.Mutex
+	regions  []string        // primary first
+	down     map[string]bool // regions whose bucket and API answer 503
+	listDown bool            // /api/health answers 503 (the region list is unknown)
+	release  string          // x-amz-meta-release of every object; "" for none
+}
+
+func (w *fakeWorld) set(fn func(w *fakeWorld)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fn(w)
+}
+
+// serving is the region the site origin group answers from: the first one up.
+func (w *fakeWorld) serving() (string, bool) {
+	for _, r := range w.regions {
+		if !w.down[r] {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// fakeEdge serves a built site from one region; see fakeWorldEdge.
 func fakeEdge(t *testing.T, out string, m *Manifest, region string) *httptest.Server {
+	return fakeWorldEdge(t, out, m, &fakeWorld{regions: []string{region}})
+}
+
+// fakeWorldEdge serves a built site the way the edge does for the default
+// behaviour: extensionless paths get /index.html (the SPA viewer-request
+// function), every object carries the manifest's headers, the serving bucket's
+// x-amz-meta-region and the release id. The API answers health checks: /api/health
+// from the first region up, /api/r/<region>/health from that region only.
+func fakeWorldEdge(t *testing.T, out string, m *Manifest, w *fakeWorld) *httptest.Server {
 	t.Helper()
 	files := map[string]File{}
 	for _, f := range m.Files {
 		files["/"+f.Path] = f
 	}
-	health := func(w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"region": region})
+	reply := func(rw http.ResponseWriter, status int, v any) {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(status)
+		json.NewEncoder(rw).Encode(v)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/health", "/api/r/" + region + "/health":
-			health(w)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		serving, up := w.serving()
+		regions, listDown, release := append([]string(nil), w.regions...), w.listDown, w.release
+		w.mu.Unlock()
+		rw.Header().Set("X-Amz-Cf-Pop", "TST50-C1")
+		if r.URL.Path == "/api/health" {
+			if !up || listDown {
+				reply(rw, http.StatusServiceUnavailable, map[string]string{"error": "no region can serve"})
+				return
+			}
+			reply(rw, http.StatusOK, map[string]any{"status": "ok", "region": serving, "regions": regions})
+			return
+		}
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/api/r/"); ok {
+			region, sub, _ := strings.Cut(rest, "/")
+			w.mu.Lock()
+			down := w.down[region]
+			w.mu.Unlock()
+			switch {
+			case sub != "health" || !slices.Contains(regions, region):
+				reply(rw, http.StatusNotFound, map[string]string{"error": "no route"})
+			case down:
+				reply(rw, http.StatusServiceUnavailable, map[string]string{"error": "the store in " + region + " is unreachable"})
+			default:
+				reply(rw, http.StatusOK, map[string]any{"status": "ok", "region": region, "regions": regions})
+			}
 			return
 		}
 		p := r.URL.Path
@@ -50,23 +109,31 @@ func fakeEdge(t *testing.T, out string, m *Manifest, region string) *httptest.Se
 			p = "/index.html"
 		}
 		f, ok := files[p]
-		if !ok {
-			http.Error(w, "NoSuchKey", http.StatusNotFound)
+		if !ok || !up {
+			rw.Header().Set("X-Cache", "Error from cloudfront")
+			status := http.StatusNotFound
+			if !up {
+				status = http.StatusServiceUnavailable
+			}
+			http.Error(rw, http.StatusText(status), status)
 			return
 		}
 		data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Path)))
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		h := w.Header()
+		h := rw.Header()
 		h.Set("Content-Type", f.ContentType)
 		h.Set("Cache-Control", f.CacheControl)
 		h.Set("ETag", `"`+f.SHA256[:32]+`"`)
-		h.Set("X-Amz-Meta-Region", region)
+		h.Set("X-Amz-Meta-Region", serving)
+		if release != "" {
+			h.Set("X-Amz-Meta-Release", release)
+		}
 		h.Set("X-Cache", "Miss from cloudfront")
 		if r.Method != http.MethodHead {
-			w.Write(data)
+			rw.Write(data)
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -197,7 +264,7 @@ func TestBrowserRouting(t *testing.T) {
 	// filled from the headers of the edge's answer.
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/status"),
-		chromedp.WaitVisible(`#region-health .health-name`),
+		chromedp.WaitVisible(`[data-view=status][data-rounds]`),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -270,4 +337,175 @@ func TestBrowserRouting(t *testing.T) {
 	if len(pageErrors) > 0 {
 		t.Errorf("page errors: %v", pageErrors)
 	}
+}
+
+// timersJS runs before the page's scripts and counts the timeouts pending, so
+// a test can see that a view left no timer behind.
+const timersJS = `(() => {
+	const pending = new Set(), set = window.setTimeout, clear = window.clearTimeout;
+	window.setTimeout = function (fn, ms, ...args) {
+		const id = set.call(window, (...a) => { pending.delete(id); if (typeof fn === "function") fn(...a); }, ms, ...args);
+		pending.add(id);
+		return id;
+	};
+	window.clearTimeout = (id) => { pending.delete(id); clear.call(window, id); };
+	window.pendingTimers = () => pending.size;
+})()`
+
+// statusJS reads the status view: the page facts, the asset and region rows,
+// and the live region.
+const statusJS = `(() => {
+	const v = document.querySelector("[data-view=status]");
+	const facts = {};
+	for (const dd of v.querySelectorAll("dd[data-field]")) facts[dd.dataset.field] = dd.textContent;
+	const rows = (sel) => [...v.querySelectorAll(sel + " tbody tr")].map((tr) => [...tr.cells].map((c) => c.textContent));
+	return {Facts: facts, Assets: rows("#asset-status"), Regions: rows("#region-health"),
+		Health: [...v.querySelectorAll("#region-health tbody tr")].map((tr) => tr.cells[2].className),
+		Note: v.querySelector("[data-health-note]").textContent, Changes: v.querySelector("[data-changes]").textContent,
+		Rounds: Number(v.dataset.rounds || 0)};
+})()`
+
+type statusShown struct {
+	Facts   map[string]string
+	Assets  [][]string
+	Regions [][]string
+	Health  []string
+	Note    string
+	Changes string
+	Rounds  int
+}
+
+// TestBrowserStatus drives the status view against a fake edge with two regions:
+// the facts of the page and its assets, each region's health through its pinned
+// path, live updates when the primary fails (announced in the live region), the
+// last known region list when /api/health fails, "unknown" for a missing release
+// id, and no timer left once the view is left or the tab is hidden.
+func TestBrowserStatus(t *testing.T) {
+	chromium := testtool.Require(t, "chromium")
+	out, m := build(t)
+	w := &fakeWorld{regions: []string{"us-east-1", "eu-west-2"}, down: map[string]bool{}, release: "0123456789ab"}
+	srv := fakeWorldEdge(t, out, m, w)
+	var css, js string
+	for _, f := range m.Files {
+		switch {
+		case strings.HasPrefix(f.Path, "assets/app-") && strings.HasSuffix(f.Path, ".css"):
+			css = path.Base(f.Path)
+		case strings.HasPrefix(f.Path, "assets/app-") && strings.HasSuffix(f.Path, ".js"):
+			js = path.Base(f.Path)
+		}
+	}
+
+	ctx := browser(t, chromium)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: timersJS})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// waitFor polls on animation frames with no page-side timeout, so the poll
+	// itself adds no timer; ctx bounds it.
+	waitFor := func(step, expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(0))); err != nil {
+			t.Fatalf("%s: waiting for %s: %v", step, expr, err)
+		}
+	}
+	read := func() statusShown {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[statusShown](statusJS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// after waits for the check that starts after the one that was done at n.
+	after := func(step string, n int) statusShown {
+		t.Helper()
+		waitFor(step, fmt.Sprintf(`Number(document.querySelector("[data-view=status]").dataset.rounds || 0) >= %d`, n+2))
+		return read()
+	}
+	healthy := []string{"ok", "ok"}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/status")); err != nil {
+		t.Fatal(err)
+	}
+	v := after("first check", -1)
+	want := statusShown{
+		Facts: map[string]string{"answer": "200", "region": "us-east-1", "cache": "Miss from cloudfront", "age": "unknown",
+			"pop": "TST50-C1", "release": "0123456789ab", "api": "healthy · 200 · answered by us-east-1"},
+		Assets: [][]string{
+			{css, "200", "us-east-1", "Miss from cloudfront"},
+			{js, "200", "us-east-1", "Miss from cloudfront"},
+		},
+		Regions: [][]string{{"us-east-1", "primary", "healthy · 200"}, {"eu-west-2", "secondary", "healthy · 200"}},
+		Health:  healthy,
+		Note:    "Each region is asked through its own pinned path, /api/r/<region>/health, which never fails over.",
+		Changes: "No changes seen since this view opened.",
+	}
+	ignoreRounds := cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Rounds" }, cmp.Ignore())
+	if diff := cmp.Diff(want, v, ignoreRounds); diff != "" {
+		t.Errorf("healthy world (-want +got):\n%s", diff)
+	}
+
+	// The primary fails: the next poll, without a reload, shows the page from the
+	// secondary and the primary unhealthy, and the live region says so.
+	w.set(func(w *fakeWorld) { w.down["us-east-1"] = true })
+	v = after("primary down", v.Rounds)
+	if got := v.Facts["region"]; got != "eu-west-2" {
+		t.Errorf("with the primary down the page region is %q, want eu-west-2", got)
+	}
+	if diff := cmp.Diff([][]string{{"us-east-1", "primary", "unhealthy · 503"}, {"eu-west-2", "secondary", "healthy · 200"}}, v.Regions); diff != "" {
+		t.Errorf("regions with the primary down (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"bad", "ok"}, v.Health); diff != "" {
+		t.Errorf("health classes (-want +got):\n%s", diff)
+	}
+	for _, s := range []string{"now served by eu-west-2", "us-east-1 is now unhealthy"} {
+		if !strings.Contains(v.Changes, s) {
+			t.Errorf("live region says %q; want it to mention %q", v.Changes, s)
+		}
+	}
+
+	// After a reload (no list in memory), /api/health fails too: the view keeps the
+	// last list it got, says so, and still asks each region.
+	w.set(func(w *fakeWorld) { w.listDown = true; w.release = "" })
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	v = after("list down", -1)
+	if diff := cmp.Diff([][]string{{"us-east-1", "primary", "unhealthy · 503"}, {"eu-west-2", "secondary", "healthy · 200"}}, v.Regions); diff != "" {
+		t.Errorf("regions from the last known list (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(v.Note, "showing the last list it gave") || !strings.Contains(v.Note, "503") {
+		t.Errorf("health note %q does not say the list is an old one and why", v.Note)
+	}
+	if got := v.Facts["release"]; got != "unknown" {
+		t.Errorf("with no x-amz-meta-release the release shows %q, want unknown", got)
+	}
+	if got := v.Facts["api"]; got != "unhealthy · 503" {
+		t.Errorf("API via the edge shows %q, want unhealthy · 503", got)
+	}
+
+	// A hidden tab stops polling; a visible one resumes it at once.
+	setVisibility := func(state string) {
+		t.Helper()
+		js := `Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "` + state + `"}); document.dispatchEvent(new Event("visibilitychange"));`
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](js)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setVisibility("hidden")
+	waitFor("hidden tab", `window.pendingTimers() === 0`)
+	n := read().Rounds
+	setVisibility("visible")
+	after("visible again", n-1)
+
+	// Leaving the view stops its timers and requests.
+	if err := chromedp.Do(ctx, chromedp.Click(`nav a[href="/about"]`, chromedp.NodeVisible)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("left the view", `window.pendingTimers() === 0`)
 }

@@ -7,6 +7,8 @@ package site
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
+import "path"
+
 // indexPage is index.html: every view server-rendered as a section, so each
 // route reads without JavaScript and the router only has to pick one.
 func indexPage(p page) templ.Component {
@@ -42,7 +44,7 @@ func indexPage(p page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = statusView().Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = statusView(p).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -133,7 +135,16 @@ func homeView() templ.Component {
 	})
 }
 
-func statusView() templ.Component {
+// assetName is the file name of an asset URL, as the status view lists it.
+func assetName(u string) string {
+	return path.Base(u)
+}
+
+// statusView is filled in by web/views/status.js. Every value starts as
+// "unknown" and stays so unless a response says otherwise. The rows the script
+// fills exist from the start (one per asset of this page, two regions), each one
+// line high, so filling them in shifts nothing.
+func statusView(p page) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -150,7 +161,45 @@ func statusView() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"view\" data-view=\"status\" aria-labelledby=\"status-title\"><h1 id=\"status-title\" tabindex=\"-1\">Status</h1><p class=\"lead\">Which region served this page, and whether the edge answered from its cache.</p><p class=\"muted\">Browsers do not show scripts the headers of the page itself, so these values come from a fresh request for <code>/index.html</code> made when this view opens, through the same edge.</p><noscript><p class=\"card\">This view reads response headers with JavaScript; with it off, every value stays unknown.</p></noscript><dl class=\"facts\" id=\"edge-facts\"><dt>Region</dt><dd data-field=\"region\">unknown</dd><dt>Edge cache</dt><dd data-field=\"cache\">unknown</dd><dt>Age (seconds)</dt><dd data-field=\"age\">unknown</dd><dt>Edge location</dt><dd data-field=\"pop\">unknown</dd><dt>ETag</dt><dd data-field=\"etag\">unknown</dd></dl><div class=\"actions\"><button type=\"button\" data-refresh>Refresh status</button><p class=\"muted\" role=\"status\" data-status-message></p></div><h2 id=\"health-title\">Region health</h2><ul class=\"health\" id=\"region-health\" aria-labelledby=\"health-title\"><li>unknown</li></ul><h2>Release</h2><p>Last release: <code id=\"release-id\" data-field=\"release\">unknown</code></p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"view\" data-view=\"status\" aria-labelledby=\"status-title\"><h1 id=\"status-title\" tabindex=\"-1\">Status</h1><p class=\"lead\">Which region served this page and its assets, whether the edge answered from its cache, and how each region's API is doing.</p><noscript><p class=\"card\">This view reads response headers with JavaScript; with it off, every value stays unknown.</p></noscript><div class=\"actions\"><button type=\"button\" data-refresh>Refresh now</button><p class=\"muted\" data-checked>Not checked yet.</p></div><p class=\"changes\" role=\"status\" aria-live=\"polite\" data-changes>No changes seen since this view opened.</p><h2 id=\"page-title\">This page</h2><p class=\"muted\">Scripts cannot read the headers of the page load itself, so these come from a fresh <code>HEAD /index.html</code> through the same edge, repeated every few seconds while this view is open. On a hit the region is the one the edge fetched its cached copy from.</p><dl class=\"facts\"><dt>Answer</dt><dd data-field=\"answer\">unknown</dd><dt>Region</dt><dd data-field=\"region\">unknown</dd><dt>Edge cache</dt><dd data-field=\"cache\">unknown</dd><dt>Age (seconds)</dt><dd data-field=\"age\">unknown</dd><dt>Edge location</dt><dd data-field=\"pop\">unknown</dd><dt>Last release</dt><dd data-field=\"release\">unknown</dd></dl><h2 id=\"assets-title\">Assets</h2><div class=\"scroll\" role=\"region\" aria-labelledby=\"assets-title\" tabindex=\"0\"><table class=\"grid\" id=\"asset-status\"><thead><tr><th scope=\"col\">Asset</th><th scope=\"col\">Answer</th><th scope=\"col\">Region</th><th scope=\"col\">Edge cache</th></tr></thead> <tbody>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		for _, a := range []string{p.CSS, p.JS} {
+			if a != "" {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<tr data-asset=\"")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var7 string
+				templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(a).Resolve(ctx)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/pages.templ`, Line: 110, Col: 25}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"><th scope=\"row\">")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var8 string
+				templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(assetName(a))
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/pages.templ`, Line: 110, Col: 58}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</th><td>unknown</td><td>unknown</td><td>unknown</td></tr>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</tbody></table></div><h2 id=\"health-title\">Region health</h2><p class=\"muted\" data-health-note>Each region is asked through its own pinned path, <code>/api/r/&lt;region&gt;/health</code>, which never fails over.</p><div class=\"scroll\" role=\"region\" aria-labelledby=\"health-title\" tabindex=\"0\"><table class=\"grid\" id=\"region-health\"><thead><tr><th scope=\"col\">Region</th><th scope=\"col\">Role</th><th scope=\"col\">Health</th></tr></thead> <tbody><tr><th scope=\"row\">unknown</th><td>unknown</td><td>unknown</td></tr><tr><th scope=\"row\">unknown</th><td>unknown</td><td>unknown</td></tr></tbody></table></div><dl class=\"facts\"><dt>API via the edge</dt><dd data-field=\"api\">unknown</dd></dl></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -175,7 +224,7 @@ func aboutView() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<section class=\"view\" data-view=\"about\" aria-labelledby=\"about-title\"><h1 id=\"about-title\" tabindex=\"-1\">About twinedge</h1><p class=\"lead\">A public website that stays up when a cloud region goes down, plus the tools to build, release, deploy and demonstrate it.</p><h2>How it works</h2><ul><li><strong>Two regions.</strong> The site sits in an S3 bucket in each; the API runs as Lambda functions in each, over a DynamoDB global table.</li><li><strong>One edge.</strong> A CloudFront distribution whose origin groups fail over from the primary to the secondary on 403, 404 and 5xx answers.</li><li><strong>Safe releases.</strong> Build, upload to both regions, then invalidate only what changed. Hashed assets are cached for a year; pages are revalidated on every visit.</li><li><strong>On a laptop too.</strong> The same system runs locally with two simulated regions and switches that break one on demand.</li></ul><h2>Where it comes from</h2><p>It grew out of a talk on resilient serverless systems: a multi-region chat where each message shows the region that accepted it. twinedge keeps that demo and moves the failover to the edge.</p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<section class=\"view\" data-view=\"about\" aria-labelledby=\"about-title\"><h1 id=\"about-title\" tabindex=\"-1\">About twinedge</h1><p class=\"lead\">A public website that stays up when a cloud region goes down, plus the tools to build, release, deploy and demonstrate it.</p><h2>How it works</h2><ul><li><strong>Two regions.</strong> The site sits in an S3 bucket in each; the API runs as Lambda functions in each, over a DynamoDB global table.</li><li><strong>One edge.</strong> A CloudFront distribution whose origin groups fail over from the primary to the secondary on 403, 404 and 5xx answers.</li><li><strong>Safe releases.</strong> Build, upload to both regions, then invalidate only what changed. Hashed assets are cached for a year; pages are revalidated on every visit.</li><li><strong>On a laptop too.</strong> The same system runs locally with two simulated regions and switches that break one on demand.</li></ul><h2>Where it comes from</h2><p>It grew out of a talk on resilient serverless systems: a multi-region chat where each message shows the region that accepted it. twinedge keeps that demo and moves the failover to the edge.</p></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -202,7 +251,7 @@ func notFoundView() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<section class=\"view\" data-view=\"notfound\" aria-labelledby=\"notfound-title\"><h1 id=\"notfound-title\" tabindex=\"-1\">Page not found</h1><p>There is no page at <code data-path>this address</code>.</p><p><a href=\"/\">Go to the home page</a> or <a href=\"/status\">check the status</a>.</p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<section class=\"view\" data-view=\"notfound\" aria-labelledby=\"notfound-title\"><h1 id=\"notfound-title\" tabindex=\"-1\">Page not found</h1><p>There is no page at <code data-path>this address</code>.</p><p><a href=\"/\">Go to the home page</a> or <a href=\"/status\">check the status</a>.</p></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
