@@ -63,8 +63,8 @@ func TestUpdateDistribution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := f.clock.Now()
-	f.clock.Add(time.Second)
+	before := f.clock.now()
+	f.clock.advance(time.Second)
 	cfg := cur.DistributionConfig
 	cfg.Comment = aws.String("second version")
 	out, err := f.client.UpdateDistribution(t.Context(), &cloudfront.UpdateDistributionInput{Id: aws.String(testDistID), IfMatch: cur.ETag, DistributionConfig: cfg})
@@ -83,7 +83,7 @@ func TestUpdateDistribution(t *testing.T) {
 	if !aws.ToTime(out.Distribution.LastModifiedTime).After(before) {
 		t.Errorf("LastModifiedTime %v not after %v", aws.ToTime(out.Distribution.LastModifiedTime), before)
 	}
-	f.clock.Add(time.Minute)
+	f.clock.advance(time.Minute)
 	d, err := f.client.GetDistribution(t.Context(), &cloudfront.GetDistributionInput{Id: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)

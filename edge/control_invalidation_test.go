@@ -38,8 +38,8 @@ func TestCreateInvalidationSDK(t *testing.T) {
 	if got := aws.ToString(inv.Status); got != "InProgress" {
 		t.Errorf("Status = %q, want InProgress", got)
 	}
-	if !aws.ToTime(inv.CreateTime).Equal(f.clock.Now()) {
-		t.Errorf("CreateTime = %v, want %v", aws.ToTime(inv.CreateTime), f.clock.Now())
+	if !aws.ToTime(inv.CreateTime).Equal(f.clock.now()) {
+		t.Errorf("CreateTime = %v, want %v", aws.ToTime(inv.CreateTime), f.clock.now())
 	}
 	wantLoc := f.srv.URL + "/2020-05-31/distribution/" + testDistID + "/invalidation/" + aws.ToString(inv.Id)
 	if got := aws.ToString(out.Location); got != wantLoc {
@@ -64,7 +64,7 @@ func TestCreateInvalidationSDK(t *testing.T) {
 		t.Errorf("GetInvalidation differs from CreateInvalidation (-create +get):\n%s", diff)
 	}
 
-	f.clock.Add(time.Minute)
+	f.clock.advance(time.Minute)
 	get, err = f.client.GetInvalidation(t.Context(), &cloudfront.GetInvalidationInput{DistributionId: aws.String(testDistID), Id: inv.Id})
 	if err != nil {
 		t.Fatalf("GetInvalidation: %v", err)
@@ -225,7 +225,7 @@ func TestInvalidationLimitsInProgress(t *testing.T) {
 		t.Fatalf("16th wildcard: err = %v, want TooManyInvalidationsInProgress", err)
 	}
 	// Once they complete, there is room again.
-	f.clock.Add(time.Minute)
+	f.clock.advance(time.Minute)
 	if _, err := f.client.CreateInvalidation(t.Context(), invalidationInput("d", numberedPaths("/d", 3000)...)); err != nil {
 		t.Fatalf("after completion: %v", err)
 	}
@@ -255,7 +255,7 @@ func TestListInvalidationsPaging(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, aws.ToString(out.Invalidation.Id))
-		f.clock.Add(time.Second)
+		f.clock.advance(time.Second)
 	}
 	// Newest first.
 	want := []string{ids[4], ids[3], ids[2], ids[1], ids[0]}
@@ -293,7 +293,7 @@ func TestListInvalidationsPaging(t *testing.T) {
 	}
 
 	// Statuses: the first invalidations complete first.
-	f.clock.Add(57 * time.Second) // ids[0] created at +0s is now 62s old, ids[4] 58s.
+	f.clock.advance(57 * time.Second) // ids[0] created at +0s is now 62s old, ids[4] 58s.
 	out, err := f.client.ListInvalidations(t.Context(), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(testDistID)})
 	if err != nil {
 		t.Fatal(err)

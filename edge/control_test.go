@@ -60,27 +60,9 @@ func cloneControlConfig(cfg *types.DistributionConfig) *types.DistributionConfig
 	return &c
 }
 
-// controlClock is a settable clock, so status transitions are tested without sleeping.
-type controlClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *controlClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *controlClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type controlFixture struct {
 	dist   *fakeControlTarget
-	clock  *controlClock
+	clock  *edgeClock
 	ctl    *Control
 	srv    *httptest.Server
 	client *cloudfront.Client
@@ -94,14 +76,14 @@ func newControlFixture(t *testing.T, mod func(*ControlOptions)) *controlFixture 
 		dist: &fakeControlTarget{cfg: controlTestConfig()},
 		// The clock starts at the real time: the SDK signs with it, and the verifier allows
 		// 15 minutes of skew.
-		clock: &controlClock{t: time.Now().UTC().Truncate(time.Second)},
+		clock: &edgeClock{t: time.Now().UTC().Truncate(time.Second)},
 	}
 	opts := ControlOptions{
 		DistributionID: testDistID,
 		DomainName:     "d111111abcdef8.cloudfront.net",
 		Credentials:    aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"},
 		Propagation:    time.Minute,
-		Now:            f.clock.Now,
+		Now:            f.clock.now,
 	}
 	if mod != nil {
 		mod(&opts)

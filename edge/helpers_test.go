@@ -26,7 +26,8 @@ const (
 
 var edgeCreds = aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "test"}
 
-// edgeClock is a settable clock for TTL tests.
+// edgeClock is a settable clock, so TTLs and the control API's status transitions are
+// tested without sleeping.
 type edgeClock struct {
 	mu sync.Mutex
 	t  time.Time
