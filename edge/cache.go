@@ -36,6 +36,9 @@ type entry struct {
 	// varyAll: "Vary: *" — keep, but go to the origin on every request without
 	// conditional headers (§2.4).
 	varyAll bool
+	// wire caches the prepared response head for the hit fast path (hitpath.go); set
+	// by cache.put, nil for entries that were never stored.
+	wire *wireSlot
 }
 
 // expires returns when the entry stops being fresh.
@@ -91,6 +94,9 @@ func (c *cache) get(k cacheKey) *entry {
 }
 
 func (c *cache) put(e *entry) {
+	if e.wire == nil {
+		e.wire = new(wireSlot)
+	}
 	s := c.shard(e.key)
 	s.mu.Lock()
 	if old := s.m[e.key]; old != nil {

@@ -179,7 +179,11 @@ func FuzzServeConn(f *testing.F) {
 	f.Add([]byte("POST /api/m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.0\r\n\r\n"))
 	f.Add([]byte("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"))
 	f.Add([]byte("\x00\x01garbage"))
+	// The cache-hit fast path: a warm object, pipelined, with the headers it looks at.
+	f.Add([]byte("GET /a.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, br\r\n\r\nHEAD /a.js HTTP/1.1\r\nHost: x\r\n\r\nGET /a.js?q HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+	f.Add([]byte("GET /a.js HTTP/1.1\r\nHost: x\r\nOrigin: o\r\nRange: bytes=1-2\r\n\r\nGET /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n"))
 	w := newWorld(f)
+	w.get("/a.js")
 	f.Fuzz(func(t *testing.T, in []byte) {
 		s := &leanServer{e: w.e, conns: map[net.Conn]struct{}{}}
 		client, server := net.Pipe()

@@ -442,24 +442,45 @@ func normalizedAcceptEncoding(b *behaviour, r *http.Request) string {
 	}
 	var br, gz bool
 	for _, v := range r.Header["Accept-Encoding"] {
-		for len(v) > 0 {
-			var tok string
-			tok, v, _ = strings.Cut(v, ",")
-			name, params, _ := strings.Cut(tok, ";")
-			name = strings.TrimSpace(name)
-			if q := strings.TrimSpace(params); strings.HasPrefix(q, "q=") {
-				if f, err := strconv.ParseFloat(q[2:], 64); err == nil && f == 0 {
-					continue
-				}
-			}
-			switch {
-			case strings.EqualFold(name, "br"):
-				br = true
-			case strings.EqualFold(name, "gzip"):
-				gz = true
+		b, g := acceptedEncodings(v)
+		br, gz = br || b, gz || g
+	}
+	return encodingKey(p, br, gz)
+}
+
+// acceptEncodingKey is normalizedAcceptEncoding for an HTTP/1.1 request with one
+// Accept-Encoding header v.
+func acceptEncodingKey(p *cachePolicy, v string) string {
+	if !p.gzip && !p.br {
+		return ""
+	}
+	br, gz := acceptedEncodings(v)
+	return encodingKey(p, br, gz)
+}
+
+// acceptedEncodings reports whether one Accept-Encoding value accepts br and gzip.
+func acceptedEncodings(v string) (br, gz bool) {
+	for len(v) > 0 {
+		var tok string
+		tok, v, _ = strings.Cut(v, ",")
+		name, params, _ := strings.Cut(tok, ";")
+		name = strings.TrimSpace(name)
+		if q := strings.TrimSpace(params); strings.HasPrefix(q, "q=") {
+			if f, err := strconv.ParseFloat(q[2:], 64); err == nil && f == 0 {
+				continue
 			}
 		}
+		switch {
+		case strings.EqualFold(name, "br"):
+			br = true
+		case strings.EqualFold(name, "gzip"):
+			gz = true
+		}
 	}
+	return br, gz
+}
+
+func encodingKey(p *cachePolicy, br, gz bool) string {
 	br, gz = br && p.br, gz && p.gzip
 	switch {
 	case br && gz:

@@ -79,7 +79,10 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 }
 
 type leanServer struct {
-	e      *Edge
+	e *Edge
+	// noHit turns the cache-hit fast path off and onHit observes it (tests).
+	noHit  bool
+	onHit  func()
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
@@ -127,14 +130,37 @@ func (s *leanServer) serveConn(c net.Conn) {
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	remote := c.RemoteAddr().String()
 	w := &leanWriter{conn: c, header: make(http.Header, 24), buf: make([]byte, 0, 1024)}
+	var idleUntil time.Time // the read deadline while waiting for a request
+	var hr hitRequest
 	for {
 		if br.Buffered() == 0 {
-			c.SetReadDeadline(time.Now().Add(leanIdleTimeout))
+			// Moving a deadline costs a timer update; for an idle timeout of two minutes,
+			// one update a second is precise enough.
+			if now := time.Now(); idleUntil.Sub(now) < leanIdleTimeout-time.Second {
+				idleUntil = now.Add(leanIdleTimeout)
+				c.SetReadDeadline(idleUntil)
+			}
 			if _, err := br.Peek(1); err != nil {
 				return
 			}
 		}
+		// The fast path: a complete, plain GET or HEAD already buffered that hits the
+		// cache. Everything else is read by net/http's parser below.
+		if n := parseHitRequest(peekBuffered(br), &hr); n > 0 && !s.noHit {
+			if head, body, ok := s.serveHit(&hr, w.buf[:0]); ok {
+				if s.onHit != nil {
+					s.onHit()
+				}
+				br.Discard(n)
+				w.buf = head
+				if !w.writeHit(head, body) || hr.close {
+					return
+				}
+				continue
+			}
+		}
 		c.SetReadDeadline(time.Now().Add(leanHeaderTimeout))
+		idleUntil = time.Time{}
 		lr.n = leanMaxHeader
 		req, err := http.ReadRequest(br)
 		lr.n = -1
@@ -171,6 +197,23 @@ func (s *leanServer) serveConn(c net.Conn) {
 	}
 }
 
+// peekBuffered returns the bytes br holds without reading more.
+func peekBuffered(br *bufio.Reader) []byte {
+	b, _ := br.Peek(br.Buffered())
+	return b
+}
+
+// serveHit runs the cache-hit fast path, with handle's panic policy.
+func (s *leanServer) serveHit(hr *hitRequest, buf []byte) (head, body []byte, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.e.log.Error("panic serving viewer request", "panic", p)
+			head, body, ok = nil, nil, false
+		}
+	}()
+	return s.e.serveHit(hr, buf)
+}
+
 // handle runs the edge and completes the response; false means the connection must go.
 func (s *leanServer) handle(w *leanWriter, req *http.Request) (ok bool) {
 	defer func() {
@@ -186,8 +229,22 @@ func (s *leanServer) handle(w *leanWriter, req *http.Request) (ok bool) {
 	return true
 }
 
+// writeHit sends a fast-path response in one writev; false means the connection broke.
+func (w *leanWriter) writeHit(head, body []byte) bool {
+	if len(body) == 0 {
+		_, err := w.conn.Write(head)
+		return err == nil
+	}
+	w.vec[0], w.vec[1] = head, body
+	bufs := net.Buffers(w.vec[:])
+	_, err := bufs.WriteTo(w.conn)
+	w.vec[0], w.vec[1] = nil, nil
+	return err == nil
+}
+
 // leanWriter is the http.ResponseWriter of Serve.
 type leanWriter struct {
+	vec        [2][]byte // writeHit's iovecs
 	conn       net.Conn
 	req        *http.Request
 	header     http.Header
@@ -386,4 +443,210 @@ func httpDate() string {
 	d := &dateValue{sec: now.Unix(), s: now.UTC().Format(http.TimeFormat)}
 	dateCache.Store(d)
 	return d.s
+}
+
+// parseHitRequest parses a request head at the start of buf for the cache-hit fast
+// path and returns its length, or 0 when the request is not a candidate: incomplete,
+// not a plain GET or HEAD over HTTP/1.1, carrying a body, a condition, a Range, an
+// Expect or Connection options, or anything net/http's parser might judge differently
+// (bare LF, obs-fold, characters outside a conservative set, a missing or repeated
+// Host). Those go through http.ReadRequest, which also answers malformed requests.
+func parseHitRequest(buf []byte, hr *hitRequest) int {
+	*hr = hitRequest{}
+	// Request line: GET|HEAD SP origin-form SP HTTP/1.1 CRLF.
+	var i int
+	switch {
+	case len(buf) > 4 && string(buf[:4]) == "GET ":
+		i = 4
+	case len(buf) > 5 && string(buf[:5]) == "HEAD ":
+		i, hr.head = 5, true
+	default:
+		return 0
+	}
+	start := i
+	if i >= len(buf) || buf[i] != '/' {
+		return 0
+	}
+	pathEnd := -1
+	for ; i < len(buf) && buf[i] != ' '; i++ {
+		c := buf[i]
+		if c == '?' && pathEnd < 0 {
+			pathEnd = i
+			continue
+		}
+		if pathEnd < 0 && !pathByte(c) || pathEnd >= 0 && (c <= ' ' || c >= 0x7f) {
+			return 0
+		}
+	}
+	if pathEnd < 0 {
+		pathEnd = i
+	}
+	if len(buf)-i < len(" HTTP/1.1\r\n") || string(buf[i:i+len(" HTTP/1.1\r\n")]) != " HTTP/1.1\r\n" {
+		return 0
+	}
+	hr.path = string(buf[start:pathEnd])
+	i += len(" HTTP/1.1\r\n")
+	hosts := 0
+	for n := 0; ; n++ {
+		if n > 100 {
+			return 0
+		}
+		if i+1 < len(buf) && buf[i] == '\r' && buf[i+1] == '\n' {
+			if hosts != 1 {
+				return 0
+			}
+			return i + 2
+		}
+		// name ":" OWS value OWS CRLF
+		ns := i
+		for i < len(buf) && buf[i] != ':' {
+			if !tokenByte(buf[i]) {
+				return 0 // also bare LF, obs-fold and an unterminated head
+			}
+			i++
+		}
+		if i == ns || i >= len(buf) {
+			return 0
+		}
+		name := buf[ns:i]
+		i++
+		for i < len(buf) && (buf[i] == ' ' || buf[i] == '\t') {
+			i++
+		}
+		vs := i
+		for i < len(buf) && buf[i] != '\r' {
+			if c := buf[i]; c < ' ' && c != '\t' || c == 0x7f {
+				return 0
+			}
+			i++
+		}
+		if i+1 >= len(buf) || buf[i+1] != '\n' {
+			return 0
+		}
+		ve := i
+		for ve > vs && (buf[ve-1] == ' ' || buf[ve-1] == '\t') {
+			ve--
+		}
+		value := buf[vs:ve]
+		i += 2
+		switch len(name) {
+		case 4:
+			if asciiEqualFold(name, "host") {
+				hosts++
+				for _, c := range value {
+					if !hostByte(c) {
+						return 0
+					}
+				}
+			}
+		case 5:
+			if asciiEqualFold(name, "range") {
+				return 0
+			}
+		case 6:
+			if asciiEqualFold(name, "origin") {
+				hr.origin = true
+			} else if asciiEqualFold(name, "expect") {
+				return 0
+			}
+		case 7:
+			if asciiEqualFold(name, "upgrade") {
+				return 0
+			}
+		case 8:
+			if asciiEqualFold(name, "if-range") || asciiEqualFold(name, "if-match") {
+				return 0
+			}
+		case 10:
+			if asciiEqualFold(name, "connection") {
+				switch {
+				case asciiEqualFold(value, "close"):
+					hr.close = true
+				case asciiEqualFold(value, "keep-alive"):
+				default:
+					return 0
+				}
+			}
+		case 13:
+			if asciiEqualFold(name, "if-none-match") {
+				return 0
+			}
+		case 14:
+			if asciiEqualFold(name, "content-length") {
+				return 0
+			}
+		case 15:
+			if asciiEqualFold(name, "accept-encoding") {
+				if hr.acceptEncoding != "" || len(value) == 0 {
+					return 0
+				}
+				hr.acceptEncoding = string(value)
+			}
+		case 17:
+			if asciiEqualFold(name, "if-modified-since") || asciiEqualFold(name, "transfer-encoding") {
+				return 0
+			}
+		case 19:
+			if asciiEqualFold(name, "if-unmodified-since") {
+				return 0
+			}
+		}
+	}
+}
+
+// pathByte: characters a path may hold and url.URL.EscapedPath keeps as they are
+// (no '%': escaped paths go to the full parser and normalisation).
+func pathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '_', '.', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+		return true
+	}
+	return false
+}
+
+// hostByte: a conservative subset of what httpguts.ValidHostHeader accepts.
+func hostByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', ':', '[', ']', '_':
+		return true
+	}
+	return false
+}
+
+// tokenByte: RFC 9110 tchar.
+func tokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// asciiEqualFold compares b with a lower-case ASCII string, ignoring case.
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,444 @@
+// Command bench compares the edge's cache hits with nginx as a caching proxy on the
+// same machine (DESIGN.md, "Budgets": at least nginx's requests/s with wrk at 64
+// connections, p99 no worse). It starts two origins (primary and backup) serving the
+// same objects, nginx with both as upstreams (backup) and proxy_cache, and the edge as
+// the local world runs it (edge.New + Edge.Serve) over an origin group of the two;
+// warms both caches; then runs wrk against each in interleaved rounds and prints the
+// best round of each, with the ratio edge/nginx.
+//
+// Run it with edge/bench/compare.sh, or `go run ./edge/bench -h`. The same code runs as
+// `EDGE_COMPARE=1 go test -run TestCompareWithNginx -v ./edge/bench`. It is a
+// measurement, never a pass/fail test: the machine is shared and noisy.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/twinedge/twinedge/edge"
+)
+
+func main() {
+	cfg := defaultConfig()
+	flag.StringVar(&cfg.Nginx, "nginx", cfg.Nginx, "nginx binary")
+	flag.StringVar(&cfg.Wrk, "wrk", cfg.Wrk, "wrk binary")
+	flag.DurationVar(&cfg.Duration, "d", cfg.Duration, "duration of one wrk run")
+	flag.IntVar(&cfg.Rounds, "rounds", cfg.Rounds, "interleaved rounds; the best of each target is reported")
+	flag.IntVar(&cfg.Connections, "c", cfg.Connections, "wrk connections")
+	flag.IntVar(&cfg.Threads, "t", cfg.Threads, "wrk threads")
+	sizes := flag.String("sizes", "10KB,1MB", "object sizes, comma-separated (KB, MB)")
+	flag.StringVar(&cfg.Only, "only", "", "measure only targets whose name contains this (nginx always runs)")
+	flag.BoolVar(&cfg.Extra, "extra", false, "also measure the edge behind net/http's http.Server")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the edge's process during the measured rounds")
+	flag.Parse()
+	var err error
+	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is one comparison.
+type config struct {
+	Nginx, Wrk  string        // binaries (default /usr/sbin/nginx, wrk from PATH)
+	Duration    time.Duration // one wrk run (default 5 s)
+	Rounds      int           // interleaved rounds, best of each reported (default 5)
+	Connections int           // wrk -c (default 64)
+	Threads     int           // wrk -t (default 2)
+	Sizes       []int         // object sizes (default 10 KB and 1 MB)
+	Only        string        // measure only targets containing this, plus nginx
+	Extra       bool          // also the edge behind http.Server
+	CPUProfile  string        // CPU profile file for the measured rounds
+}
+
+func defaultConfig() config {
+	nginx := "/usr/sbin/nginx"
+	if p, err := exec.LookPath("nginx"); err == nil {
+		nginx = p
+	}
+	return config{Nginx: nginx, Wrk: "wrk", Duration: 5 * time.Second, Rounds: 5, Connections: 64, Threads: 2,
+		Sizes: []int{10 << 10, 1 << 20}}
+}
+
+// result is the best requests/s and the best p99 of one target's rounds for one object.
+type result struct {
+	Size   int
+	Target string
+	RPS    float64
+	P99    time.Duration
+}
+
+const (
+	primaryDomain = "site-a.s3.us-east-1.amazonaws.com"
+	backupDomain  = "site-b.s3.us-west-2.amazonaws.com"
+)
+
+// run performs the comparison, prints the table to out and returns the results.
+func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
+	for _, bin := range []*string{&cfg.Nginx, &cfg.Wrk} {
+		p, err := exec.LookPath(*bin)
+		if err != nil {
+			return nil, fmt.Errorf("%s not found (install nginx-light and wrk): %w", *bin, err)
+		}
+		*bin = p
+	}
+	objects := map[string][]byte{}
+	for _, n := range cfg.Sizes {
+		objects[objectPath(n)] = []byte(strings.Repeat("x", n))
+	}
+	var closers []func()
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}()
+	listen := func(h http.Handler) (string, error) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		srv := &http.Server{Handler: h}
+		go srv.Serve(l)
+		closers = append(closers, func() { srv.Close() })
+		return l.Addr().String(), nil
+	}
+	// Two origins with the same objects, like the two regions' buckets.
+	originAddr := map[string]string{}
+	for _, d := range []string{primaryDomain, backupDomain} {
+		addr, err := listen(originHandler(objects))
+		if err != nil {
+			return nil, err
+		}
+		originAddr[d] = addr
+	}
+
+	// The edge, as infra/local's world builds it.
+	e, err := edge.New(distribution(), edge.Options{
+		DistributionID: "EBENCH00000001",
+		Credentials:    aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"},
+		Resolve:        func(d string) (string, bool) { a, ok := originAddr[d]; return a, ok },
+		OriginScheme:   "http",
+		ViewerHTTPS:    true,
+		Logger:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	el, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	serveDone := make(chan struct{})
+	go func() { defer close(serveDone); e.Serve(el) }()
+	closers = append(closers, func() { el.Close(); <-serveDone })
+	edgeURL := "http://" + el.Addr().String()
+
+	nginxURL, stopNginx, err := startNginx(cfg.Nginx, originAddr[primaryDomain], originAddr[backupDomain])
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, stopNginx)
+
+	targets := []struct{ name, base, hitHeader, hitValue string }{
+		{"nginx proxy_cache", nginxURL, "X-Cache-Status", "HIT"},
+		{"edge (Edge.Serve)", edgeURL, "X-Cache", "Hit from cloudfront"},
+	}
+	if cfg.Extra {
+		u, err := listen(e)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, struct{ name, base, hitHeader, hitValue string }{"edge (http.Server)", "http://" + u, "X-Cache", "Hit from cloudfront"})
+	}
+	if cfg.Only != "" {
+		for i := len(targets) - 1; i >= 1; i-- {
+			if !strings.Contains(targets[i].name, cfg.Only) {
+				targets = append(targets[:i], targets[i+1:]...)
+			}
+		}
+	}
+	// Warm every cache until it answers a hit.
+	for _, tg := range targets {
+		for _, n := range cfg.Sizes {
+			if err := warm(ctx, tg.base+objectPath(n), tg.hitHeader, tg.hitValue, n); err != nil {
+				return nil, fmt.Errorf("warm %s: %w", tg.name, err)
+			}
+		}
+	}
+
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	fmt.Fprintf(out, "wrk -t%d -c%d -d%s --latency, %d interleaved rounds, best of each; GOMAXPROCS %d, nginx worker_processes %d, %d CPUs\n",
+		cfg.Threads, cfg.Connections, cfg.Duration, cfg.Rounds, runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0), runtime.NumCPU())
+	var results []result
+	for _, n := range cfg.Sizes {
+		best := make([]result, len(targets))
+		for round := 0; round < cfg.Rounds; round++ {
+			for i, tg := range targets {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				rps, p99, err := runWrk(ctx, cfg, tg.base+objectPath(n))
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", tg.name, err)
+				}
+				// Best of each measure: the machine is shared, so a slow round is noise.
+				best[i].Size, best[i].Target = n, tg.name
+				best[i].RPS = max(best[i].RPS, rps)
+				if best[i].P99 == 0 || p99 < best[i].P99 {
+					best[i].P99 = p99
+				}
+			}
+		}
+		fmt.Fprintf(out, "\n%-8s %-20s %10s %10s %12s %10s\n", "object", "server", "req/s", "p99", "req/s ratio", "p99 ratio")
+		for i := range targets {
+			fmt.Fprintf(out, "%-8s %-20s %10.0f %10s %11.2f× %9.2f×\n", sizeName(n), best[i].Target, best[i].RPS, best[i].P99.Round(10*time.Microsecond),
+				best[i].RPS/best[0].RPS, float64(best[i].P99)/float64(best[0].P99))
+		}
+		results = append(results, best...)
+	}
+	return results, nil
+}
+
+func objectPath(size int) string { return "/assets/object-" + sizeName(size) + ".bin" }
+
+func sizeName(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return strconv.Itoa(n>>20) + "MB"
+	}
+	if n%(1<<10) == 0 {
+		return strconv.Itoa(n>>10) + "KB"
+	}
+	return strconv.Itoa(n) + "B"
+}
+
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(strings.ToUpper(f))
+		mult := 1
+		switch {
+		case strings.HasSuffix(f, "MB"):
+			mult, f = 1<<20, strings.TrimSuffix(f, "MB")
+		case strings.HasSuffix(f, "KB"):
+			mult, f = 1<<10, strings.TrimSuffix(f, "KB")
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("size %q: want e.g. 10KB or 1MB", f)
+		}
+		out = append(out, n*mult)
+	}
+	return out, nil
+}
+
+// originHandler answers like an S3 bucket for the benchmark objects.
+func originHandler(objects map[string][]byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := objects[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("ETag", `"bench"`)
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.Write(b)
+	})
+}
+
+// distribution is the default behaviour of twinedge's distribution (infra.Distribution):
+// an origin group of two S3 origins failing over on 403, 404 and 5xx, CachingOptimized,
+// compression, the SPA viewer-request function and the managed security headers.
+func distribution() *types.DistributionConfig {
+	i32 := aws.Int32
+	s3 := func(id, domain string) types.Origin {
+		return types.Origin{Id: aws.String(id), DomainName: aws.String(domain), OriginPath: aws.String(""),
+			S3OriginConfig:     &types.S3OriginConfig{OriginAccessIdentity: aws.String("")},
+			ConnectionAttempts: i32(1), ConnectionTimeout: i32(1), CustomHeaders: &types.CustomHeaders{Quantity: i32(0)}}
+	}
+	return &types.DistributionConfig{
+		CallerReference: aws.String("bench"), Comment: aws.String("bench"), Enabled: aws.Bool(true),
+		DefaultRootObject: aws.String("index.html"),
+		Origins:           &types.Origins{Quantity: i32(2), Items: []types.Origin{s3("primary", primaryDomain), s3("backup", backupDomain)}},
+		OriginGroups: &types.OriginGroups{Quantity: i32(1), Items: []types.OriginGroup{{Id: aws.String("site"),
+			FailoverCriteria: &types.OriginGroupFailoverCriteria{StatusCodes: &types.StatusCodes{Quantity: i32(6), Items: []int32{403, 404, 500, 502, 503, 504}}},
+			Members:          &types.OriginGroupMembers{Quantity: i32(2), Items: []types.OriginGroupMember{{OriginId: aws.String("primary")}, {OriginId: aws.String("backup")}}}}}},
+		DefaultCacheBehavior: &types.DefaultCacheBehavior{
+			TargetOriginId: aws.String("site"), ViewerProtocolPolicy: types.ViewerProtocolPolicyRedirectToHttps,
+			CachePolicyId: aws.String(edge.CachingOptimizedID), ResponseHeadersPolicyId: aws.String(edge.SecurityHeadersPolicyID),
+			Compress: aws.Bool(true),
+			AllowedMethods: &types.AllowedMethods{Quantity: i32(3), Items: []types.Method{types.MethodGet, types.MethodHead, types.MethodOptions},
+				CachedMethods: &types.CachedMethods{Quantity: i32(2), Items: []types.Method{types.MethodGet, types.MethodHead}}},
+			FunctionAssociations: &types.FunctionAssociations{Quantity: i32(1), Items: []types.FunctionAssociation{
+				{EventType: types.EventTypeViewerRequest, FunctionARN: aws.String("arn:aws:cloudfront::000000000000:function/" + edge.SPARewriteName)}}},
+		},
+		CustomErrorResponses: &types.CustomErrorResponses{Quantity: i32(0)},
+	}
+}
+
+// nginxConf is nginx as the equivalent caching proxy: the same origins as primary and
+// backup upstreams (next upstream on the same statuses as the origin group), a cache
+// that honours the origins' Cache-Control, request collapsing (proxy_cache_lock, like
+// the edge), the same security headers the edge's policy adds, keep-alive to viewers and
+// upstreams, no access log (the edge has none either), one worker per GOMAXPROCS.
+const nginxConf = `worker_processes %[4]d;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 120s;
+  keepalive_requests 1000000;
+  proxy_cache_path %[1]s/cache levels=1:2 keys_zone=edge:10m max_size=1g inactive=60m;
+  proxy_temp_path %[1]s/tmp;
+  client_body_temp_path %[1]s/body;
+  upstream site {
+    server %[2]s max_fails=0;
+    server %[3]s backup;
+    keepalive 32;
+  }
+  server {
+    listen 127.0.0.1:%[5]d;
+    location / {
+      proxy_pass http://site;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache edge;
+      proxy_cache_lock on;
+      proxy_next_upstream error timeout http_403 http_404 http_500 http_502 http_503 http_504;
+      add_header X-Cache-Status $upstream_cache_status;
+      add_header Strict-Transport-Security "max-age=31536000";
+      add_header X-Content-Type-Options nosniff;
+      add_header X-Frame-Options SAMEORIGIN;
+      add_header Referrer-Policy strict-origin-when-cross-origin;
+      add_header X-XSS-Protection "1; mode=block";
+    }
+  }
+}
+`
+
+// startNginx runs nginx in the foreground in a temporary prefix and returns its URL.
+func startNginx(bin, primary, backup string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "edge-nginx-")
+	if err != nil {
+		return "", nil, err
+	}
+	os.Chmod(dir, 0o777) // workers may run as an unprivileged user and write the cache here
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, primary, backup, runtime.GOMAXPROCS(0), port)), 0o644); err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-g", "daemon off;")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("start nginx: %w", err)
+	}
+	stop := func() {
+		// SIGTERM lets the master stop its workers (SIGKILL would orphan them).
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	u := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+			return u, stop, nil
+		}
+		if i == 100 {
+			stop()
+			return "", nil, fmt.Errorf("nginx did not listen on %d", port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// warm requests url until it is a cache hit of the expected size.
+func warm(ctx context.Context, url, header, value string, size int) error {
+	for i := 0; i < 50; i++ {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && int(n) == size && resp.Header.Get(header) == value {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New("no cache hit after 50 requests")
+}
+
+var (
+	rpsRE = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	p99RE = regexp.MustCompile(`\s99%\s+([\d.]+)(us|ms|s)\b`)
+	errRE = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)`)
+)
+
+// runWrk runs one wrk round and returns requests/s and the p99 latency.
+func runWrk(ctx context.Context, cfg config, url string) (float64, time.Duration, error) {
+	out, err := exec.CommandContext(ctx, cfg.Wrk, "-t"+strconv.Itoa(cfg.Threads), "-c"+strconv.Itoa(cfg.Connections),
+		"-d"+cfg.Duration.String(), "--latency", url).CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	if m := errRE.FindSubmatch(out); m != nil {
+		return 0, 0, fmt.Errorf("wrk reports errors: %s\n%s", m[0], out)
+	}
+	m := rpsRE.FindSubmatch(out)
+	p := p99RE.FindSubmatch(out)
+	if m == nil || p == nil {
+		return 0, 0, fmt.Errorf("cannot read wrk output:\n%s", out)
+	}
+	rps, _ := strconv.ParseFloat(string(m[1]), 64)
+	v, _ := strconv.ParseFloat(string(p[1]), 64)
+	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(p[2])]
+	return rps, time.Duration(v * float64(unit)), nil
+}
