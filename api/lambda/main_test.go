@@ -129,7 +129,16 @@ func newFakeRuntime(t testing.TB) *fakeRuntime {
 }
 
 // start runs the bootstrap against the fake runtime and returns when it was started.
-func (rt *fakeRuntime) start(t testing.TB, bin string, env ...string) (*exec.Cmd, time.Time) {
+// bootProcess is a running bootstrap. Only its own goroutine calls cmd.Wait (a second
+// Wait on one exec.Cmd can hang); exited closes when the process is gone, and err then
+// holds what Wait returned.
+type bootProcess struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+}
+
+func (rt *fakeRuntime) start(t testing.TB, bin string, env ...string) (*bootProcess, time.Time) {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{
@@ -147,16 +156,16 @@ func (rt *fakeRuntime) start(t testing.TB, bin string, env ...string) (*exec.Cmd
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	p := &bootProcess{cmd: cmd, exited: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		<-exited
+		<-p.exited
 		if t.Failed() && stderr.Len() > 0 {
 			t.Logf("bootstrap stderr:\n%s", stderr.String())
 		}
 	})
-	return cmd, started
+	return p, started
 }
 
 // invoke queues a function-URL event and waits for the function's answer.
@@ -239,8 +248,9 @@ func TestBootstrapDynamoDB(t *testing.T) {
 
 func TestBootstrapInitError(t *testing.T) {
 	rt := newFakeRuntime(t)
-	cmd, _ := rt.start(t, bootstrap(t), "TWINEDGE_STORE=nonsense")
-	if err := cmd.Wait(); err == nil {
+	p, _ := rt.start(t, bootstrap(t), "TWINEDGE_STORE=nonsense")
+	<-p.exited
+	if p.err == nil {
 		t.Error("bootstrap with a bad store setting exited 0")
 	}
 }
@@ -291,10 +301,10 @@ func BenchmarkBootstrapStart(b *testing.B) {
 	var lat []time.Duration
 	for i := 0; i < b.N; i++ {
 		rt := newFakeRuntime(b)
-		cmd, started := rt.start(b, bin, "TWINEDGE_TABLE=messages")
+		p, started := rt.start(b, bin, "TWINEDGE_TABLE=messages")
 		ready := <-rt.firstPoll
 		lat = append(lat, ready.Sub(started))
-		cmd.Process.Kill()
+		p.cmd.Process.Kill()
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ready-p50-ms")
