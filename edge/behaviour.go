@@ -55,14 +55,29 @@ func normalizePath(raw string) string {
 	b.Grow(len(raw))
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
-		if c == '%' && i+2 < len(raw) {
-			if v, ok := unhex2(raw[i+1], raw[i+2]); ok && isUnreserved(v) {
-				b.WriteByte(v)
-				i += 2
-				continue
-			}
+		if c != '%' {
+			b.WriteByte(c)
+			continue
 		}
-		b.WriteByte(c)
+		v, ok := byte(0), false
+		if i+2 < len(raw) {
+			v, ok = unhex2(raw[i+1], raw[i+2])
+		}
+		switch {
+		case ok && isUnreserved(v):
+			b.WriteByte(v)
+		case ok:
+			// RFC 3986 §6.2.2.1: escapes of reserved bytes stay, in upper case.
+			b.WriteByte('%')
+			b.WriteString(strings.ToUpper(raw[i+1 : i+3]))
+		default:
+			// A '%' that starts no escape is itself escaped, so no escape can be formed
+			// by what follows it ("%7%30" must not become "%70", then "p"): normalising
+			// twice gives what normalising once gave.
+			b.WriteString("%25")
+			continue
+		}
+		i += 2
 	}
 	decoded := b.String()
 	segs := strings.Split(decoded, "/")

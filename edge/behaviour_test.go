@@ -52,7 +52,7 @@ func TestSpec_2_1_NormalizedMatchPath(t *testing.T) {
 		{"/a/b/", "/a/b/"},
 		{"/a/b/.", "/a/b/"},
 		{"/a/b/..", "/a/"},
-		{"/%zz", "/%zz"},
+		{"/%zz", "/%25zz"},
 	}
 	for _, tt := range tests {
 		if got := normalizePath(tt.in); got != tt.want {
