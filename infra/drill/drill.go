@@ -49,6 +49,9 @@ type Options struct {
 	// does not invalidate and says so in the report.
 	Control        string
 	DistributionID string
+	// OnAWS says the target is a deployment on AWS: an empty Control or region Origin
+	// then means AWS's own endpoints rather than "none".
+	OnAWS bool
 	// Regions are the regions, primary first. The drill fails Regions[0] and retries writes
 	// pinned to Regions[1].
 	Regions []Region

@@ -193,7 +193,7 @@ var assetRE = regexp.MustCompile(`(?:src|href)="(/[^"?#]+\.(?:js|css|svg|png|ico
 // prepare learns what the site holds (pages, the assets the home page links, their bytes),
 // whether the API is there, and uploads the probe objects.
 func (r *run) prepare(ctx context.Context) error {
-	if r.opts.Control != "" && r.opts.DistributionID != "" {
+	if (r.opts.Control != "" || r.opts.OnAWS) && r.opts.DistributionID != "" {
 		cf, err := build.NewCloudFrontClient(ctx, r.opts.Control)
 		if err != nil {
 			return err
