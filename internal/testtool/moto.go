@@ -3,11 +3,11 @@ package testtool
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -172,60 +172,51 @@ func startMoto(launcher []string) (string, *os.File, error) {
 	return moto.url, moto.log, moto.err
 }
 
-// launchMoto starts the server on a free port and waits until it answers. The port is
-// free when picked but may be taken before the server binds it; then the server exits
-// and another port is tried.
+// motoListening is the line the server (werkzeug) logs once it listens.
+var motoListening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
+
+// launchMoto starts the server and waits until it answers. The server binds port 0 and
+// the URL is read from its log: a port picked here and passed on could be taken by
+// another moto_server (a parallel package's) before this one binds it, and this one's
+// readiness poll would then be answered by the other.
 func launchMoto(launcher []string) (string, error) {
 	log, err := os.CreateTemp("", "twinedge-moto-*.log")
 	if err != nil {
 		return "", err
 	}
 	moto.log = log
-	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return "", err
+	argv := append(slices.Clone(launcher), "-H", "127.0.0.1", "-p", "0")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = motoProcAttr()
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	moto.cmd, moto.exited = cmd, exited
+	// moto takes a while to import its services: poll until it answers. The bound only
+	// turns a hang into a failure, it times nothing.
+	const bound = 2 * time.Minute
+	for deadline := time.Now().Add(bound); ; time.Sleep(100 * time.Millisecond) {
+		select {
+		case <-exited:
+			moto.cmd = nil
+			return "", fmt.Errorf("%q exited before answering; log:\n%s", launcher, logTail(log.Name(), 0, motoLogTail))
+		default:
 		}
-		argv := append(slices.Clone(launcher), "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			return "", err
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		moto.cmd, moto.exited = cmd, exited
-		url := fmt.Sprintf("http://127.0.0.1:%d", port)
-		// moto takes a while to import its services: poll until it answers. The bound
-		// only turns a hang into a failure, it times nothing.
-		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-			select {
-			case <-exited:
-				moto.cmd = nil
-			default:
-			}
-			if moto.cmd == nil {
-				break
-			}
+		b, _ := os.ReadFile(log.Name())
+		if m := motoListening.FindSubmatch(b); m != nil {
+			url := string(m[1])
 			if resp, err := http.Get(url + "/moto-api/"); err == nil {
 				resp.Body.Close()
 				return url, nil
 			}
-			if time.Now().After(deadline) {
-				return "", fmt.Errorf("no answer on %s after %v; log:\n%s", url, 2*time.Minute, logTail(log.Name(), 0, motoLogTail))
-			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("no answer after %v; log:\n%s", bound, logTail(log.Name(), 0, motoLogTail))
 		}
 	}
-	return "", fmt.Errorf("%q exited before answering; log:\n%s", launcher, logTail(log.Name(), 0, motoLogTail))
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // logTail returns the last n bytes the log gained after offset from.
