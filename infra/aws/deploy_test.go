@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -305,13 +306,22 @@ func TestDeployOptions(t *testing.T) {
 	}
 }
 
-func stackParam(t *testing.T, sess *session, region, stack, key string) string {
+// describeStack returns a stack that must exist.
+func describeStack(t *testing.T, sess *session, region, stack string) *cfntypes.Stack {
 	t.Helper()
 	out, err := sess.cloudFormation(region).DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
 		t.Fatalf("describe %s in %s: %v", stack, region, err)
 	}
-	for _, p := range out.Stacks[0].Parameters {
+	if len(out.Stacks) == 0 {
+		t.Fatalf("describe %s in %s: no stack", stack, region)
+	}
+	return &out.Stacks[0]
+}
+
+func stackParam(t *testing.T, sess *session, region, stack, key string) string {
+	t.Helper()
+	for _, p := range describeStack(t, sess, region, stack).Parameters {
 		if aws.ToString(p.ParameterKey) == key {
 			return aws.ToString(p.ParameterValue)
 		}

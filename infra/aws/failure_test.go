@@ -161,9 +161,5 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 
 func stackOutput(t *testing.T, sess *session, region, stack, key string) string {
 	t.Helper()
-	out, err := sess.cloudFormation(region).DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
-	if err != nil {
-		t.Fatalf("describe %s in %s: %v", stack, region, err)
-	}
-	return outputMap(&out.Stacks[0])[key]
+	return outputMap(describeStack(t, sess, region, stack))[key]
 }
