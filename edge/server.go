@@ -23,7 +23,10 @@ import (
 // chunked responses when no Content-Length is known. Idle connections close after
 // IdleTimeout (default 120 s); request headers must arrive within 10 s.
 func (e *Edge) Serve(l net.Listener) error {
-	s := &leanServer{e: e, conns: map[net.Conn]struct{}{}}
+	return (&leanServer{e: e, conns: map[net.Conn]struct{}{}}).serve(l)
+}
+
+func (s *leanServer) serve(l net.Listener) error {
 	defer s.closeAll()
 	for {
 		c, err := l.Accept()
