@@ -108,11 +108,10 @@ func (a *boardAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// TestBrowserBoard drives the message board in headless Chromium: a post lands in the
-// primary; with the primary down the same id is retried on the secondary's pinned path and
-// the UI says where it landed; with both down the UI says so and keeps the text; a message
-// written elsewhere appears without a reload; user text stays text.
-func TestBrowserBoard(t *testing.T) {
+// boardPage serves the built site through a fake edge, with a boardAPI answering /api/,
+// and returns the API, the server and a browser bounded by a hang guard (not a timing).
+func boardPage(t *testing.T) (*boardAPI, *httptest.Server, context.Context) {
+	t.Helper()
 	chromium := testtool.Require(t, "chromium")
 	out, m := build(t)
 	pages := fakeEdge(t, out, m, "us-east-1")
@@ -126,10 +125,18 @@ func TestBrowserBoard(t *testing.T) {
 		}
 		proxy.ServeHTTP(w, r)
 	}))
-	defer srv.Close()
-
+	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(browser(t, chromium), 2*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
+	return a, srv, ctx
+}
+
+// TestBrowserBoard drives the message board in headless Chromium: a post lands in the
+// primary; with the primary down the same id is retried on the secondary's pinned path and
+// the UI says where it landed; with both down the UI says so and keeps the text; a message
+// written elsewhere appears without a reload; user text stays text.
+func TestBrowserBoard(t *testing.T) {
+	a, srv, ctx := boardPage(t)
 	status := func() string {
 		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".board-status").textContent`))
 		return s
@@ -231,23 +238,7 @@ func TestBrowserBoard(t *testing.T) {
 // TestBrowserBoardWithoutSubtleCrypto: over plain HTTP from another machine a browser has no
 // SubtleCrypto; the board's own SHA-256 must produce the hash the API checks.
 func TestBrowserBoardWithoutSubtleCrypto(t *testing.T) {
-	chromium := testtool.Require(t, "chromium")
-	out, m := build(t)
-	pages := fakeEdge(t, out, m, "us-east-1")
-	target, _ := url.Parse(pages.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	a := &boardAPI{regions: []string{"us-east-1", "eu-west-2"}, down: map[string]bool{}, messages: map[string]map[string]any{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			a.ServeHTTP(w, r)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-
-	ctx, cancel := context.WithTimeout(browser(t, chromium), 2*time.Minute)
-	defer cancel()
+	a, srv, ctx := boardPage(t)
 	text := strings.Repeat("ünïcødé 🌍 and a longer line to cross a 64-byte block. ", 5)
 	err := chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
