@@ -350,6 +350,10 @@ const timersJS = `(() => {
 	};
 	window.clearTimeout = (id) => { pending.delete(id); clear.call(window, id); };
 	window.pendingTimers = () => pending.size;
+	window.layoutShifts = [];
+	new PerformanceObserver((l) => {
+		for (const e of l.getEntries()) window.layoutShifts.push(e.sources.map((s) => s.node ? s.node.outerHTML.slice(0, 80) : "?").join(", "));
+	}).observe({type: "layout-shift", buffered: true});
 })()`
 
 // statusJS reads the status view: the page facts, the asset and region rows,
@@ -399,7 +403,12 @@ func TestBrowserStatus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: timersJS})
+		// A phone's width, where values are most likely to wrap and move the page.
+		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 412, Height: 823, DeviceScaleFactor: 1, Mobile: true})
+		if err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, tg, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: timersJS})
 		return err
 	}))
 	if err != nil {
@@ -448,6 +457,10 @@ func TestBrowserStatus(t *testing.T) {
 	ignoreRounds := cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Rounds" }, cmp.Ignore())
 	if diff := cmp.Diff(want, v, ignoreRounds); diff != "" {
 		t.Errorf("healthy world (-want +got):\n%s", diff)
+	}
+	// Filling the values in moves nothing (Cumulative Layout Shift stays 0).
+	if shifts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.layoutShifts`)); err != nil || len(shifts) > 0 {
+		t.Errorf("layout shifts while the status view filled in: %q (%v)", shifts, err)
 	}
 
 	// The primary fails: the next poll, without a reload, shows the page from the

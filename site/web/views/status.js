@@ -214,7 +214,7 @@ async function check() {
     last = now;
     rounds++;
     root.dataset.rounds = String(rounds);
-    setText(root.querySelector("[data-checked]"), "Checked at " + new Date().toLocaleTimeString() + ", again every " + POLL_MS / 1000 + " s.");
+    setText(root.querySelector("[data-checked]"), "Checked at " + new Date().toLocaleTimeString() + ".");
   } catch (e) {
     if (signal.aborted) return;
     setText(root.querySelector("[data-checked]"), "The check failed: " + e.message);
