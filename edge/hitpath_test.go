@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -262,4 +263,58 @@ func FuzzParseHitRequest(f *testing.F) {
 			t.Errorf("conditional, Range or Expect accepted")
 		}
 	})
+}
+
+// TestHitPathConcurrentApplyInvalidate: fast-path hits while the config changes and the
+// cache is invalidated; run with -race. Every answer is a complete 200.
+func TestHitPathConcurrentApplyInvalidate(t *testing.T) {
+	w, addr := leanWorld(t)
+	w.get("/a.js")
+	base := w.e.Config()
+	stop := make(chan struct{})
+	errs := make(chan error, 8)
+	for i := 0; i < 4; i++ {
+		go func() {
+			c := &http.Client{}
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				resp, err := c.Get("http://" + addr + "/a.js")
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || string(b) != "object /a.js" {
+					errs <- fmt.Errorf("%d %q %v", resp.StatusCode, b, err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 50; i++ {
+		cfg := base
+		if i%2 == 0 {
+			cfg = w.e.Config()
+			cfg.DefaultCacheBehavior.ResponseHeadersPolicyId = nil
+		}
+		if err := w.e.Apply(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 0 {
+			w.e.Invalidate([]string{"/a.js"})
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(stop)
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
