@@ -55,7 +55,8 @@ func MotoScript(path string) MotoOption {
 // log is printed. Moto fails in CI and skips elsewhere when moto_server is not installed.
 //
 // Every call of a test binary must pass the same options. The server outlives the test;
-// the package's TestMain stops it:
+// the package's TestMain stops it (on Linux the kernel also kills it should the binary die
+// first, in a panic or a -timeout):
 //
 //	func TestMain(m *testing.M) {
 //		code := m.Run()
