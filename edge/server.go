@@ -15,13 +15,19 @@ import (
 // Serve accepts viewer connections on l and serves them with a lean HTTP/1.1 server
 // built for the edge's hot path; it returns when l is closed, after closing every
 // connection it opened. It is an alternative to http.Server{Handler: e}, which works
-// just as well: requests are parsed by net/http's own http.ReadRequest (so framing,
-// limits and smuggling defences are net/http's), but a response is written with one
-// writev of headers and body and without net/http's per-request goroutine, context and
-// buffering layers, which roughly halves the per-hit cost. HTTP/1.0 and 1.1 only (no
+// just as well. A plain GET or HEAD that is already fully buffered and hits a fresh
+// cached object takes the cache-hit fast path (hitpath.go): a hand-written parser that
+// accepts only a conservative subset of HTTP/1.1 (FuzzParseHitRequest holds it to
+// net/http's reading) and a response head prepared once per cached entry, sent with the
+// body in one writev, with no allocation per request. Every other request is parsed by
+// net/http's own http.ReadRequest (so framing, limits and smuggling defences are
+// net/http's) and served by ServeHTTP, its response written with one writev of headers
+// and body and without net/http's per-request goroutine, context and buffering layers.
+// Both give the same response (TestHitPathMatchesServeHTTP). HTTP/1.0 and 1.1 only (no
 // TLS, no HTTP/2: the local edge speaks plain HTTP), keep-alive, pipelining in order,
 // chunked responses when no Content-Length is known. Idle connections close after
-// IdleTimeout (default 120 s); request headers must arrive within 10 s.
+// IdleTimeout (default 120 s, refreshed at most once a second); request headers must
+// arrive within 10 s.
 func (e *Edge) Serve(l net.Listener) error {
 	return (&leanServer{e: e, conns: map[net.Conn]struct{}{}}).serve(l)
 }
