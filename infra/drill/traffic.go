@@ -209,7 +209,13 @@ func (r *run) write(ctx context.Context, n int, at time.Duration) ([]Sample, Wri
 		rec.Accepted, rec.AcceptedIn = true, first.AcceptedIn
 		return samples, rec
 	}
-	if !retryable(first.Status) {
+	status := first.Status
+	if status == http.StatusCreated || status == http.StatusOK {
+		// The answer broke off after its headers (not OK with a success status): the app
+		// cannot read it, treats it as no answer and retries (site/web/board.js, send).
+		status = 0
+	}
+	if !retryable(status) {
 		return samples, rec
 	}
 	rec.Retried = true
