@@ -92,6 +92,8 @@ type result struct {
 	RPS    float64
 	P99    time.Duration
 	Failed int // failed requests over all rounds
+	// CPUPerReq is the server's CPU time (user+system) per request, lowest round.
+	CPUPerReq time.Duration
 }
 
 const (
@@ -159,22 +161,27 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	closers = append(closers, func() { el.Close(); <-serveDone })
 	edgeURL := "http://" + el.Addr().String()
 
-	nginxURL, stopNginx, err := startNginx(cfg.Nginx, originAddr[primaryDomain], originAddr[backupDomain])
+	nginxURL, nginxPID, stopNginx, err := startNginx(cfg.Nginx, originAddr[primaryDomain], originAddr[backupDomain])
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, stopNginx)
 
-	targets := []struct{ name, base, hitHeader, hitValue string }{
-		{"nginx proxy_cache", nginxURL, "X-Cache-Status", "HIT"},
-		{"edge (Edge.Serve)", edgeURL, "X-Cache", "Hit from cloudfront"},
+	type target struct {
+		name, base, hitHeader, hitValue string
+		cpu                             func() time.Duration // CPU time used so far by the server
+	}
+	nginxCPU := func() time.Duration { return processTreeCPU(nginxPID) }
+	targets := []target{
+		{"nginx proxy_cache", nginxURL, "X-Cache-Status", "HIT", nginxCPU},
+		{"edge (Edge.Serve)", edgeURL, "X-Cache", "Hit from cloudfront", selfCPU},
 	}
 	if cfg.Extra {
 		u, err := listen(e)
 		if err != nil {
 			return nil, err
 		}
-		targets = append(targets, struct{ name, base, hitHeader, hitValue string }{"edge (http.Server)", "http://" + u, "X-Cache", "Hit from cloudfront"})
+		targets = append(targets, target{"edge (http.Server)", "http://" + u, "X-Cache", "Hit from cloudfront", selfCPU})
 	}
 	if cfg.Only != "" {
 		for i := len(targets) - 1; i >= 1; i-- {
@@ -213,9 +220,18 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
+				cpu0 := tg.cpu()
 				rps, p99, failed, err := runWrk(ctx, cfg, tg.base+objectPath(n))
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", tg.name, err)
+				}
+				// CPU per request is the measure noise disturbs least: a starved round
+				// serves fewer requests but each costs about the same.
+				if reqs := rps * cfg.Duration.Seconds(); reqs > 0 {
+					perReq := time.Duration(float64(tg.cpu()-cpu0) / reqs)
+					if best[i].CPUPerReq == 0 || perReq < best[i].CPUPerReq {
+						best[i].CPUPerReq = perReq
+					}
 				}
 				// Best of each measure: the machine is shared, so a slow round is noise.
 				best[i].Size, best[i].Target = n, tg.name
@@ -226,10 +242,10 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 				}
 			}
 		}
-		fmt.Fprintf(out, "\n%-8s %-20s %10s %10s %12s %10s %8s\n", "object", "server", "req/s", "p99", "req/s ratio", "p99 ratio", "failed")
+		fmt.Fprintf(out, "\n%-8s %-20s %10s %10s %12s %10s %12s %8s\n", "object", "server", "req/s", "p99", "req/s ratio", "p99 ratio", "CPU µs/req", "failed")
 		for i := range targets {
-			fmt.Fprintf(out, "%-8s %-20s %10.0f %10s %11.2f× %9.2f× %8d\n", sizeName(n), best[i].Target, best[i].RPS, best[i].P99.Round(10*time.Microsecond),
-				best[i].RPS/best[0].RPS, float64(best[i].P99)/float64(best[0].P99), best[i].Failed)
+			fmt.Fprintf(out, "%-8s %-20s %10.0f %10s %11.2f× %9.2f× %12.1f %8d\n", sizeName(n), best[i].Target, best[i].RPS, best[i].P99.Round(10*time.Microsecond),
+				best[i].RPS/best[0].RPS, float64(best[i].P99)/float64(best[0].P99), float64(best[i].CPUPerReq)/float64(time.Microsecond), best[i].Failed)
 		}
 		results = append(results, best...)
 	}
@@ -357,28 +373,29 @@ http {
 }
 `
 
-// startNginx runs nginx in the foreground in a temporary prefix and returns its URL.
-func startNginx(bin, primary, backup string) (string, func(), error) {
+// startNginx runs nginx in the foreground in a temporary prefix and returns its URL and
+// the master's process id.
+func startNginx(bin, primary, backup string) (string, int, func(), error) {
 	dir, err := os.MkdirTemp("", "edge-nginx-")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	os.Chmod(dir, 0o777) // workers may run as an unprivileged user and write the cache here
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, primary, backup, runtime.GOMAXPROCS(0), port)), 0o644); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-g", "daemon off;")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("start nginx: %w", err)
+		return "", 0, nil, fmt.Errorf("start nginx: %w", err)
 	}
 	stop := func() {
 		// SIGTERM lets the master stop its workers (SIGKILL would orphan them).
@@ -391,11 +408,11 @@ func startNginx(bin, primary, backup string) (string, func(), error) {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			c.Close()
-			return u, stop, nil
+			return u, cmd.Process.Pid, stop, nil
 		}
 		if i == 100 {
 			stop()
-			return "", nil, fmt.Errorf("nginx did not listen on %d", port)
+			return "", 0, nil, fmt.Errorf("nginx did not listen on %d", port)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -454,4 +471,46 @@ func runWrk(ctx context.Context, cfg config, url string) (float64, time.Duration
 	v, _ := strconv.ParseFloat(string(p[1]), 64)
 	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(p[2])]
 	return rps, time.Duration(v * float64(unit)), failed, nil
+}
+
+// selfCPU is this process's CPU time (the edge runs in it; the origins are idle on hits).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// processTreeCPU is the CPU time of pid and its children (nginx's master and workers),
+// from /proc (Linux; 0 elsewhere).
+func processTreeCPU(pid int) time.Duration {
+	ents, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the ")" that ends the command name: state ppid ... utime(14) stime(15).
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		if e.Name() != strconv.Itoa(pid) && ppid != pid {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
