@@ -88,17 +88,19 @@ function assets() {
   return out;
 }
 
+// The last list lives in sessionStorage, so a reload during an outage still
+// knows the regions. (localStorage's first write can block for a long while.)
 function remember(list) {
   known = list;
   try {
-    localStorage.setItem(LIST_KEY, JSON.stringify(list));
+    sessionStorage.setItem(LIST_KEY, JSON.stringify(list));
   } catch {}
 }
 
 function remembered() {
   if (known) return known;
   try {
-    const l = JSON.parse(localStorage.getItem(LIST_KEY));
+    const l = JSON.parse(sessionStorage.getItem(LIST_KEY));
     if (Array.isArray(l) && l.length && l.every((r) => typeof r === "string" && REGION.test(r))) return l;
   } catch {}
   return null;
@@ -118,6 +120,13 @@ async function regions(signal) {
   }
   const pinned = list ? await Promise.all(list.map((r) => health("/api/r/" + r + "/health", signal))) : [];
   return { api, list: list || [], pinned, note };
+}
+
+// clock is the local time as HH:MM:SS. toLocaleTimeString would load the
+// locale's date formats on first use, a long task on a slow device.
+function clock() {
+  const d = new Date();
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
 }
 
 function setText(el, text, cls) {
@@ -210,11 +219,11 @@ async function check() {
     const now = { region: page.region, release: page.release, health: {} };
     reg.list.forEach((r, i) => (now.health[r] = reg.pinned[i].ok ? "healthy" : "unhealthy"));
     const said = changes(now);
-    if (said.length) setText(root.querySelector("[data-changes]"), new Date().toLocaleTimeString() + ": " + said.join(" "));
+    if (said.length) setText(root.querySelector("[data-changes]"), clock() + ": " + said.join(" "));
     last = now;
     rounds++;
     root.dataset.rounds = String(rounds);
-    setText(root.querySelector("[data-checked]"), "Checked at " + new Date().toLocaleTimeString() + ".");
+    setText(root.querySelector("[data-checked]"), "Checked at " + clock() + ".");
   } catch (e) {
     if (signal.aborted) return;
     setText(root.querySelector("[data-checked]"), "The check failed: " + e.message);
