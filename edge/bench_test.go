@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -120,6 +122,9 @@ func benchServe(b *testing.B, size int) {
 			req := []byte("GET /assets/app-0123abcd.bin HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n")
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
+			if p, err := strconv.Atoi(os.Getenv("EDGE_BENCH_CONNS_PER_CPU")); err == nil && p > 0 {
+				b.SetParallelism(p) // e.g. 32 on 2 CPUs: wrk's 64 connections
+			}
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				c, err := net.Dial("tcp", l.Addr().String())

@@ -48,6 +48,7 @@ func main() {
 	sizes := flag.String("sizes", "10KB,1MB", "object sizes, comma-separated (KB, MB)")
 	flag.StringVar(&cfg.Only, "only", "", "measure only targets whose name contains this (nginx always runs)")
 	flag.BoolVar(&cfg.Extra, "extra", false, "also measure the edge behind net/http's http.Server")
+	flag.IntVar(&cfg.NginxWorkers, "nginx-workers", cfg.NginxWorkers, "nginx worker_processes (default GOMAXPROCS, the edge's share of CPUs)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the edge's process during the measured rounds")
 	flag.Parse()
 	var err error
@@ -74,6 +75,8 @@ type config struct {
 	Only        string        // measure only targets containing this, plus nginx
 	Extra       bool          // also the edge behind http.Server
 	CPUProfile  string        // CPU profile file for the measured rounds
+	// NginxWorkers is nginx's worker_processes (default GOMAXPROCS).
+	NginxWorkers int
 }
 
 func defaultConfig() config {
@@ -82,7 +85,7 @@ func defaultConfig() config {
 		nginx = p
 	}
 	return config{Nginx: nginx, Wrk: "wrk", Duration: 5 * time.Second, Rounds: 5, Connections: 64, Threads: 2,
-		Sizes: []int{10 << 10, 1 << 20}}
+		Sizes: []int{10 << 10, 1 << 20}, NginxWorkers: runtime.GOMAXPROCS(0)}
 }
 
 // result is the best requests/s and the best p99 of one target's rounds for one object.
@@ -94,6 +97,8 @@ type result struct {
 	Failed int // failed requests over all rounds
 	// CPUPerReq is the server's CPU time (user+system) per request, lowest round.
 	CPUPerReq time.Duration
+	// WrkCPUPerReq is wrk's CPU time per request, lowest round.
+	WrkCPUPerReq time.Duration
 }
 
 const (
@@ -161,7 +166,7 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	closers = append(closers, func() { el.Close(); <-serveDone })
 	edgeURL := "http://" + el.Addr().String()
 
-	nginxURL, nginxPID, stopNginx, err := startNginx(cfg.Nginx, originAddr[primaryDomain], originAddr[backupDomain])
+	nginxURL, nginxPID, stopNginx, err := startNginx(cfg.Nginx, cfg.NginxWorkers, originAddr[primaryDomain], originAddr[backupDomain])
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +216,7 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	fmt.Fprintf(out, "wrk -t%d -c%d -d%s --latency, %d interleaved rounds, best of each; GOMAXPROCS %d, nginx worker_processes %d, %d CPUs\n",
-		cfg.Threads, cfg.Connections, cfg.Duration, cfg.Rounds, runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0), runtime.NumCPU())
+		cfg.Threads, cfg.Connections, cfg.Duration, cfg.Rounds, runtime.GOMAXPROCS(0), cfg.NginxWorkers, runtime.NumCPU())
 	var results []result
 	for _, n := range cfg.Sizes {
 		best := make([]result, len(targets))
@@ -221,7 +226,7 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 					return nil, err
 				}
 				cpu0 := tg.cpu()
-				rps, p99, failed, err := runWrk(ctx, cfg, tg.base+objectPath(n))
+				rps, p99, failed, wrkCPU, err := runWrk(ctx, cfg, tg.base+objectPath(n))
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", tg.name, err)
 				}
@@ -231,6 +236,9 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 					perReq := time.Duration(float64(tg.cpu()-cpu0) / reqs)
 					if best[i].CPUPerReq == 0 || perReq < best[i].CPUPerReq {
 						best[i].CPUPerReq = perReq
+					}
+					if c := time.Duration(float64(wrkCPU) / reqs); best[i].WrkCPUPerReq == 0 || c < best[i].WrkCPUPerReq {
+						best[i].WrkCPUPerReq = c
 					}
 				}
 				// Best of each measure: the machine is shared, so a slow round is noise.
@@ -242,10 +250,10 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 				}
 			}
 		}
-		fmt.Fprintf(out, "\n%-8s %-20s %10s %10s %12s %10s %12s %8s\n", "object", "server", "req/s", "p99", "req/s ratio", "p99 ratio", "CPU µs/req", "failed")
+		fmt.Fprintf(out, "\n%-8s %-20s %10s %10s %12s %10s %12s %12s %8s\n", "object", "server", "req/s", "p99", "req/s ratio", "p99 ratio", "CPU µs/req", "wrk µs/req", "failed")
 		for i := range targets {
-			fmt.Fprintf(out, "%-8s %-20s %10.0f %10s %11.2f× %9.2f× %12.1f %8d\n", sizeName(n), best[i].Target, best[i].RPS, best[i].P99.Round(10*time.Microsecond),
-				best[i].RPS/best[0].RPS, float64(best[i].P99)/float64(best[0].P99), float64(best[i].CPUPerReq)/float64(time.Microsecond), best[i].Failed)
+			fmt.Fprintf(out, "%-8s %-20s %10.0f %10s %11.2f× %9.2f× %12.1f %12.1f %8d\n", sizeName(n), best[i].Target, best[i].RPS, best[i].P99.Round(10*time.Microsecond),
+				best[i].RPS/best[0].RPS, float64(best[i].P99)/float64(best[0].P99), float64(best[i].CPUPerReq)/float64(time.Microsecond), float64(best[i].WrkCPUPerReq)/float64(time.Microsecond), best[i].Failed)
 		}
 		results = append(results, best...)
 	}
@@ -375,7 +383,7 @@ http {
 
 // startNginx runs nginx in the foreground in a temporary prefix and returns its URL and
 // the master's process id.
-func startNginx(bin, primary, backup string) (string, int, func(), error) {
+func startNginx(bin string, workers int, primary, backup string) (string, int, func(), error) {
 	dir, err := os.MkdirTemp("", "edge-nginx-")
 	if err != nil {
 		return "", 0, nil, err
@@ -388,7 +396,7 @@ func startNginx(bin, primary, backup string) (string, int, func(), error) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, primary, backup, runtime.GOMAXPROCS(0), port)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, primary, backup, workers, port)), 0o644); err != nil {
 		return "", 0, nil, err
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-g", "daemon off;")
@@ -443,14 +451,17 @@ var (
 )
 
 // runWrk runs one wrk round and returns requests/s, the p99 latency and the number of
+// CPU time wrk itself used (the client shares the machine), and the number of
 // failed requests (non-2xx answers, socket errors and wrk's 2 s timeouts, which a
 // starved machine produces; they are reported, not fatal).
-func runWrk(ctx context.Context, cfg config, url string) (float64, time.Duration, int, error) {
-	out, err := exec.CommandContext(ctx, cfg.Wrk, "-t"+strconv.Itoa(cfg.Threads), "-c"+strconv.Itoa(cfg.Connections),
-		"-d"+cfg.Duration.String(), "--latency", url).CombinedOutput()
+func runWrk(ctx context.Context, cfg config, url string) (float64, time.Duration, int, time.Duration, error) {
+	cmd := exec.CommandContext(ctx, cfg.Wrk, "-t"+strconv.Itoa(cfg.Threads), "-c"+strconv.Itoa(cfg.Connections),
+		"-d"+cfg.Duration.String(), "--latency", url)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("wrk: %v\n%s", err, out)
+		return 0, 0, 0, 0, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
+	wrkCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	failed := 0
 	if m := non2xxRE.FindSubmatch(out); m != nil {
 		n, _ := strconv.Atoi(string(m[1]))
@@ -465,12 +476,12 @@ func runWrk(ctx context.Context, cfg config, url string) (float64, time.Duration
 	m := rpsRE.FindSubmatch(out)
 	p := p99RE.FindSubmatch(out)
 	if m == nil || p == nil {
-		return 0, 0, 0, fmt.Errorf("cannot read wrk output:\n%s", out)
+		return 0, 0, 0, 0, fmt.Errorf("cannot read wrk output:\n%s", out)
 	}
 	rps, _ := strconv.ParseFloat(string(m[1]), 64)
 	v, _ := strconv.ParseFloat(string(p[1]), 64)
 	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(p[2])]
-	return rps, time.Duration(v * float64(unit)), failed, nil
+	return rps, time.Duration(v * float64(unit)), failed, wrkCPU, nil
 }
 
 // selfCPU is this process's CPU time (the edge runs in it; the origins are idle on hits).
