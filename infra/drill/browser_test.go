@@ -107,12 +107,12 @@ func regionIs(region string) string {
 	})()`, region, region)
 }
 
-// apiAnsweredBy is true when the status view's first health row (the API through the edge)
-// is healthy and answered by region.
+// apiAnsweredBy is true when the status view's "API via the edge" field is healthy and
+// answered by region (site/web/views/status.js: "healthy · 200 · answered by <region>").
 func apiAnsweredBy(region string) string {
 	return fmt.Sprintf(`(() => {
-		const row = document.querySelector("#region-health li");
-		return !!row && row.textContent.includes("healthy (200)") && row.textContent.includes("answered by " + %q);
+		const el = document.querySelector('[data-field="api"]');
+		return !!el && el.textContent.startsWith("healthy") && el.textContent.includes("answered by " + %q);
 	})()`, region)
 }
 

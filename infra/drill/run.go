@@ -422,6 +422,7 @@ func (r *run) one(ctx context.Context, kind Kind, phase int, at time.Duration) {
 		out = append(out, r.apiRead(ctx, kind, "/api/health", at))
 	case KindWrite:
 		samples, rec := r.write(ctx, int(r.writeN.Add(1)), at)
+		phase = r.phaseFor(phase)
 		rec.Phase = phase
 		for i := range samples {
 			samples[i].Phase = phase
@@ -432,10 +433,28 @@ func (r *run) one(ctx context.Context, kind Kind, phase int, at time.Duration) {
 		r.mu.Unlock()
 		return
 	}
+	phase = r.phaseFor(phase)
 	for i := range out {
 		out[i].Phase = phase
 	}
 	r.mu.Lock()
 	r.samples = append(r.samples, out...)
 	r.mu.Unlock()
+}
+
+// phaseFor is the phase a finished request belongs to: the one it started in, unless it
+// started healthy and a fault phase began while it was in flight. Then the request
+// overlapped that fault (a body can be cut by a truncate set while it streams), and it is
+// counted there, not against the healthy phase it started in.
+func (r *run) phaseFor(started int) int {
+	if r.rep.Phases[started].Kind == "fault" {
+		return started
+	}
+	now := int(r.phase.Load())
+	for p := started + 1; p <= now && p < len(r.rep.Phases); p++ {
+		if r.rep.Phases[p].Kind == "fault" {
+			return p
+		}
+	}
+	return started
 }
