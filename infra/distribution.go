@@ -8,14 +8,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
+	"github.com/twinedge/twinedge/edge"
 )
 
-// Managed policy ids (spec/cloudfront.md §2.4, §7). They are the same in every AWS account.
+// Managed policy ids (spec/cloudfront.md §2.4, §7), the same in every AWS account. The
+// edge, which implements them, owns the values.
 const (
-	CachingOptimized          = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-	CachingDisabled           = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-	AllViewerExceptHostHeader = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-	SecurityHeadersPolicy     = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+	CachingOptimized          = edge.CachingOptimizedID
+	CachingDisabled           = edge.CachingDisabledID
+	AllViewerExceptHostHeader = edge.AllViewerExceptHostHeaderID
+	SecurityHeadersPolicy     = edge.SecurityHeadersPolicyID
 )
 
 // Origin and origin group ids used in the distribution.
@@ -27,7 +30,7 @@ const (
 // SPAFunctionName is the name of the viewer-request function that rewrites
 // extensionless paths to /index.html. The edge runs its Go implementation; on AWS
 // the same logic is deployed as cloudfront-js-2.0 source.
-const SPAFunctionName = "twinedge-spa-rewrite"
+const SPAFunctionName = edge.SPARewriteName
 
 // FailoverStatusCodes are the origin statuses that make both groups try the secondary.
 // 403 is included because an S3 REST origin behind OAC answers 403, not 404, for a

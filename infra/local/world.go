@@ -132,6 +132,11 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		viewerLn.Close()
 		return nil, fmt.Errorf("control address %s: %w", cfg.ControlAddr, listenHint(err))
 	}
+	// Until the servers own them, the listeners are closed here on any failed start.
+	defer func() {
+		if err != nil && w.viewerLn == nil {
+		}
+	}()
 
 	for i, name := range cfg.Regions {
 		r, err := startRegion(ctx, regionConfig{
@@ -143,16 +148,12 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 			logger:  cfg.Logger.With("region", name),
 		})
 		if err != nil {
-			viewerLn.Close()
-			controlLn.Close()
 			return nil, fmt.Errorf("start region %s: %w", name, err)
 		}
 		w.regions = append(w.regions, r)
 	}
 	replicas := []*Replica{w.regions[0].replica, w.regions[1].replica}
 	if w.replicator, err = NewReplicator(cfg.Logger.With("component", "replicator"), replicas...); err != nil {
-		viewerLn.Close()
-		controlLn.Close()
 		return nil, err
 	}
 	w.replicator.Start()
@@ -167,8 +168,6 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 	}
 	dist, err := infra.Distribution(ep)
 	if err != nil {
-		viewerLn.Close()
-		controlLn.Close()
 		return nil, err
 	}
 	domain := "d" + strings.ToLower(id[1:]) + ".cloudfront.net"
@@ -182,8 +181,6 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		Logger:         cfg.Logger.With("component", "edge"),
 	})
 	if err != nil {
-		viewerLn.Close()
-		controlLn.Close()
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 
@@ -195,8 +192,6 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		Logger:         cfg.Logger.With("component", "control"),
 	})
 	if err != nil {
-		viewerLn.Close()
-		controlLn.Close()
 		return nil, fmt.Errorf("control API: %w", err)
 	}
 	mux := http.NewServeMux()
