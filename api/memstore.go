@@ -7,7 +7,7 @@ import (
 )
 
 // MemoryStore is a Store in process memory: for tests, benchmarks and a bootstrap that must
-// answer without a table. It keeps the same contract as DynamoStore.
+// answer without a table. It keeps the same contract as dynamo.Store.
 type MemoryStore struct {
 	mu     sync.Mutex
 	byID   map[string]Message

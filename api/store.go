@@ -5,6 +5,15 @@ import (
 	"errors"
 )
 
+// The DynamoDB table layout, shared by the store (api/dynamo, which explains it) and the
+// CloudFormation template (infra/aws).
+const (
+	// NewestIndex is the GSI that lists messages newest first.
+	NewestIndex = "newest"
+	// BoardPartition is the value of "board" on every message item.
+	BoardPartition = "msg"
+)
+
 // Outcome says what a Put did.
 type Outcome int
 
@@ -33,7 +42,7 @@ func (o Outcome) String() string {
 // ErrBadCursor is returned by List when the cursor was not produced by the same store.
 var ErrBadCursor = errors.New("cursor is not valid")
 
-// Store keeps the board's messages. Implementations: DynamoStore (AWS), MemoryStore (tests,
+// Store keeps the board's messages. Implementations: dynamo.Store (AWS), MemoryStore (tests,
 // bootstrap self-checks) and infra/local's replicas (the local world).
 type Store interface {
 	// Put stores m unless its id is taken. The check and the write are one atomic step

@@ -484,7 +484,7 @@ func (e *Edge) compileBehaviour(f behaviourFields, targets map[string]*target) (
 			}
 			if fn.RewriteURI == nil && fn.Handle == nil {
 				// Compile JS now so a broken function fails the config, not every request.
-				if _, err := e.jsPoolFor(fn); err != nil {
+				if _, err := e.jsFor(fn); err != nil {
 					return nil, cfgErr("InvalidArgument", "behaviour %q: %v", f.pattern, err)
 				}
 			}

@@ -65,6 +65,11 @@ type Options struct {
 	// "twinedge-spa-rewrite". A function association whose ARN names a function the edge
 	// does not know makes New and Apply fail.
 	Functions map[string]*Function
+	// JS compiles the JavaScript of functions that have no Go implementation
+	// (cloudfront-js-2.0). nil: a distribution that associates such a function is
+	// refused. edge/jsfunc provides one (goja); it is kept out of this package so that
+	// a program running only the built-in, native functions compiles no JS engine.
+	JS func(name, code string) (run func(event []byte) ([]byte, error), err error)
 	// CachePolicies adds custom cache policies by id (managed ones are built in).
 	CachePolicies map[string]types.CachePolicyConfig
 	// OriginRequestPolicies adds custom origin request policies by id.
@@ -119,7 +124,7 @@ type Edge struct {
 	viaHeader       string
 	pop             []string
 	access          *accessLog
-	jsPool          sync.Map // function name → *jsPool
+	jsRun           sync.Map // *Function → its compiled JS (Options.JS)
 }
 
 var _ http.Handler = (*Edge)(nil)

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/twinedge/twinedge/edge/jsfunc"
 )
 
 func TestSpec_2_8_CacheMissThenHit(t *testing.T) {
@@ -322,10 +324,21 @@ func TestSpec_2_3_CachedOptionsKeptApart(t *testing.T) {
 func TestBrokenFunctionFailsConfig(t *testing.T) {
 	cfg := testDistribution()
 	cfg.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN = aws.String("arn:aws:cloudfront::1:function/broken")
-	_, err := New(cfg, Options{Functions: map[string]*Function{"broken": {Code: "function handler(event) { return "}}})
-	var ce *ConfigError
-	if !errors.As(err, &ce) {
-		t.Fatalf("New with a syntax error: %v", err)
+	for _, c := range []struct {
+		name, code string
+		js         func(name, code string) (func([]byte) ([]byte, error), error)
+		want       string
+	}{
+		{"syntax error", "function handler(event) { return ", jsfunc.Compile, "SyntaxError"},
+		{"no handler", "function other(event) { return event.request; }", jsfunc.Compile, "no function handler"},
+		{"no JS runtime", "function handler(event) { return event.request; }", nil, "no JS runtime"},
+		{"over 10 KB", "function handler(event) { return event.request; }//" + strings.Repeat("x", 10240), jsfunc.Compile, "10 KB"},
+	} {
+		_, err := New(cfg, Options{JS: c.js, Functions: map[string]*Function{"broken": {Code: c.code}}})
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: New = %v, want a ConfigError naming %q", c.name, err, c.want)
+		}
 	}
 }
 

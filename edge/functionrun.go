@@ -13,16 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
-
-	"github.com/dop251/goja"
 )
-
-// functionBudget bounds one function run. CloudFront publishes only "compute
-// utilization" (spec/cloudfront.md §3.4, ~1 ms); goja is far slower than CloudFront's
-// runtime, so the local budget is generous and only stops runaway code.
-const functionBudget = 100 * time.Millisecond
 
 // errFunction is a function that failed or returned something CloudFront rejects;
 // CloudFront answers 503 (FunctionExecutionError / FunctionValidationError).
@@ -66,31 +57,21 @@ func (e *Edge) invoke(fn *Function, ev *FunctionEvent) (*FunctionResult, error) 
 	return e.runJS(fn, ev)
 }
 
-// RunFunctionJS runs the JavaScript source of fn on ev in goja, with the CloudFront
-// Functions calling convention: handler(event) returns the request or a response. It
-// is what the edge does for functions without a Go implementation, exported so the
-// Go and JS versions of a function can be compared.
+// RunFunctionJS runs the JavaScript source of fn on ev with the edge's JS runtime
+// (Options.JS), with the CloudFront Functions calling convention: handler(event)
+// returns the request or a response. It is what the edge does for functions without a
+// Go implementation, exported so the Go and JS versions of a function can be compared.
 func (e *Edge) RunFunctionJS(fn *Function, ev *FunctionEvent) (*FunctionResult, error) {
 	return e.runJS(fn, ev)
 }
 
-// jsPool keeps ready goja runtimes for one function: compiling and running the source
-// happens once per runtime, not per request.
-type jsPool struct {
-	prog *goja.Program
-	pool sync.Pool
-}
-
-type jsVM struct {
-	rt        *goja.Runtime
-	handler   goja.Callable
-	parse     goja.Callable
-	stringify goja.Callable
-}
-
-func (e *Edge) jsPoolFor(fn *Function) (*jsPool, error) {
-	if p, ok := e.jsPool.Load(fn); ok {
-		return p.(*jsPool), nil
+// jsFor returns the compiled JS of fn, compiling it on first use.
+func (e *Edge) jsFor(fn *Function) (func(event []byte) ([]byte, error), error) {
+	if run, ok := e.jsRun.Load(fn); ok {
+		return run.(func(event []byte) ([]byte, error)), nil
+	}
+	if e.opts.JS == nil {
+		return nil, fmt.Errorf("function %s has only JavaScript code, and this edge has no JS runtime (Options.JS; edge/jsfunc provides one)", fn.Name)
 	}
 	if fn.Runtime != "" && fn.Runtime != FunctionRuntime && fn.Runtime != "cloudfront-js-1.0" {
 		return nil, fmt.Errorf("function %s: unsupported runtime %q", fn.Name, fn.Runtime)
@@ -99,84 +80,28 @@ func (e *Edge) jsPoolFor(fn *Function) (*jsPool, error) {
 	if len(fn.Code) > 10240 {
 		return nil, fmt.Errorf("function %s: code is %d bytes, over the 10 KB limit", fn.Name, len(fn.Code))
 	}
-	prog, err := goja.Compile(fn.Name, fn.Code, false)
+	run, err := e.opts.JS(fn.Name, fn.Code)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	p, _ := e.jsPool.LoadOrStore(fn, &jsPool{prog: prog})
-	return p.(*jsPool), nil
-}
-
-func (p *jsPool) get() (*jsVM, error) {
-	if v, ok := p.pool.Get().(*jsVM); ok {
-		return v, nil
-	}
-	rt := goja.New()
-	if _, err := rt.RunProgram(p.prog); err != nil {
-		return nil, err
-	}
-	h, ok := goja.AssertFunction(rt.Get("handler"))
-	if !ok {
-		return nil, errors.New("the code defines no function handler(event)")
-	}
-	js := rt.Get("JSON").ToObject(rt)
-	parse, _ := goja.AssertFunction(js.Get("parse"))
-	stringify, _ := goja.AssertFunction(js.Get("stringify"))
-	return &jsVM{rt: rt, handler: h, parse: parse, stringify: stringify}, nil
+	stored, _ := e.jsRun.LoadOrStore(fn, run)
+	return stored.(func(event []byte) ([]byte, error)), nil
 }
 
 func (e *Edge) runJS(fn *Function, ev *FunctionEvent) (*FunctionResult, error) {
-	p, err := e.jsPoolFor(fn)
+	run, err := e.jsFor(fn)
 	if err != nil {
 		return nil, err
-	}
-	vm, err := p.get()
-	if err != nil {
-		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
 	in, err := json.Marshal(ev)
 	if err != nil {
 		return nil, err
 	}
-	vm.rt.ClearInterrupt()
-	timer := time.AfterFunc(functionBudget, func() { vm.rt.Interrupt("compute budget exceeded") })
-	out, err := func() (string, error) {
-		evVal, err := vm.parse(goja.Undefined(), vm.rt.ToValue(string(in)))
-		if err != nil {
-			return "", err
-		}
-		res, err := vm.handler(goja.Undefined(), evVal)
-		if err != nil {
-			return "", err
-		}
-		if pr, ok := res.Export().(*goja.Promise); ok {
-			switch pr.State() {
-			case goja.PromiseStateFulfilled:
-				res = pr.Result()
-			case goja.PromiseStateRejected:
-				return "", fmt.Errorf("handler rejected: %v", pr.Result())
-			default:
-				return "", errors.New("handler promise did not settle")
-			}
-		}
-		if res == nil || goja.IsUndefined(res) || goja.IsNull(res) {
-			return "", errors.New("handler returned nothing")
-		}
-		s, err := vm.stringify(goja.Undefined(), res)
-		if err != nil {
-			return "", err
-		}
-		return s.String(), nil
-	}()
-	timer.Stop()
-	var interrupted *goja.InterruptedError
-	if !errors.As(err, &interrupted) {
-		p.pool.Put(vm) // an interrupted runtime is discarded
-	}
+	out, err := run(in)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	return decodeFunctionResult(ev.Context.EventType, []byte(out))
+	return decodeFunctionResult(ev.Context.EventType, out)
 }
 
 // decodeFunctionResult reads what a JS handler returned: a response when it has a

@@ -43,7 +43,7 @@ func spaRewriteURI(uri string) string {
 
 // Function is a CloudFront Function the edge can run on viewer-request or
 // viewer-response events. The edge runs the Go implementation when one is set and the
-// JavaScript Code otherwise (in goja); both must give identical results.
+// JavaScript Code otherwise (with Options.JS); both must give identical results.
 type Function struct {
 	// Name is the function name, the last element of its ARN
 	// (arn:aws:cloudfront::<account>:function/<name>).

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
+	"github.com/twinedge/twinedge/edge/jsfunc"
 )
 
 // Domains of the test distribution, shaped like infra's: two buckets, two function URLs.
@@ -154,6 +156,7 @@ func newWorld(t testing.TB, opts ...worldOption) *testWorld {
 		ViewerHTTPS:    true,
 		Now:            w.clock.now,
 		timeUnit:       250 * time.Millisecond,
+		JS:             jsfunc.Compile,
 	}
 	for _, f := range opts {
 		f(&o, cfg)

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/twinedge/twinedge/api"
+	"github.com/twinedge/twinedge/api/dynamo"
 )
 
 func main() {
@@ -62,7 +63,7 @@ func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Lo
 		if err != nil {
 			return nil, fmt.Errorf("load AWS config: %w", err)
 		}
-		store = api.NewDynamoStore(dynamodb.NewFromConfig(cfg), table)
+		store = dynamo.New(dynamodb.NewFromConfig(cfg), table)
 	default:
 		return nil, fmt.Errorf("TWINEDGE_STORE=%q: use dynamodb (default) or memory", s)
 	}

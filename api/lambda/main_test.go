@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/twinedge/twinedge/api"
+	"github.com/twinedge/twinedge/api/dynamo"
 	"github.com/twinedge/twinedge/internal/testtool"
 )
 
@@ -226,7 +226,7 @@ func TestBootstrapDynamoDB(t *testing.T) {
 	endpoint := testtool.Moto(t)
 	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	if err := api.CreateTable(context.Background(), client, "messages"); err != nil {
+	if err := dynamo.CreateTable(context.Background(), client, "messages"); err != nil {
 		t.Fatal(err)
 	}
 	rt := newFakeRuntime(t)

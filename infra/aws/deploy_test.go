@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/twinedge/twinedge/api"
+	"github.com/twinedge/twinedge/api/dynamo"
 	"github.com/twinedge/twinedge/internal/testtool"
 )
 
@@ -339,7 +339,7 @@ func TestTableMatchesAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := dynamodb.NewFromConfig(sess.configs[GlobalRegion])
-	if err := api.CreateTable(ctx, db, "layout"); err != nil {
+	if err := dynamo.CreateTable(ctx, db, "layout"); err != nil {
 		t.Fatal(err)
 	}
 	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("layout")})

@@ -46,7 +46,7 @@ const (
 // LogRetentionDays is how long the API's logs are kept.
 const LogRetentionDays = 30
 
-// Table layout, as api.CreateTable makes it (api/dynamo.go explains it): keyed by message
+// Table layout, as dynamo.CreateTable makes it (api/dynamo explains it): keyed by message
 // id, so "does this id exist?" is one conditional put, with the index api.NewestIndex
 // (board, sk) that lists the newest messages in one Query. TestTableMatchesAPI checks the
 // two agree.

@@ -1,4 +1,7 @@
-package api
+// Package dynamo is the api.Store on a DynamoDB table: the store of the Lambda
+// bootstrap on AWS. It is a package of its own so that programs which only host the
+// handler locally (the twinedge command) do not compile the DynamoDB client.
+package dynamo
 
 import (
 	"context"
@@ -9,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/twinedge/twinedge/api"
 )
 
 // Table layout.
@@ -17,8 +22,8 @@ import (
 // one conditional PutItem: attribute_not_exists(id). A key that contained the time could not
 // do that, because a retried write carries a new acceptance time.
 //
-// The newest N messages are one Query on the global secondary index NewestIndex:
-// HASH "board" (always BoardPartition), RANGE "sk" (Message.SortKey: fixed-width UTC time,
+// The newest N messages are one Query on the global secondary index api.NewestIndex:
+// HASH "board" (always api.BoardPartition), RANGE "sk" (api.Message.SortKey: fixed-width UTC time,
 // then the id), read backwards with Limit N. Pages continue with sk < cursor.
 //
 // Hot partition, chosen knowingly: every message lands in the one index partition "msg".
@@ -28,37 +33,32 @@ import (
 // writes by id. The way out, if a board outgrows that, is time buckets
 // ("msg#2026-11-26"): newest N becomes one Query in the common case and two across a bucket
 // boundary. It is not worth the second query for this demo.
-const (
-	// NewestIndex is the GSI that lists messages newest first.
-	NewestIndex = "newest"
-	// BoardPartition is the value of "board" on every message item.
-	BoardPartition = "msg"
-	// pingID is a key no message can have (ids are UUIDs), read by Ping.
-	pingID = "#ping"
-)
 
-// DynamoClient is the part of the DynamoDB API the store uses; *dynamodb.Client has it.
-type DynamoClient interface {
+// pingID is a key no message can have (ids are UUIDs), read by Ping.
+const pingID = "#ping"
+
+// Client is the part of the DynamoDB API the store uses; *dynamodb.Client has it.
+type Client interface {
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// DynamoStore is the Store on a DynamoDB table (a global table replica on AWS). Conditions are
+// Store is the api.Store on a DynamoDB table (a global table replica on AWS). Conditions are
 // evaluated in the local region only, as for every global table; the same id written in two
 // regions during a partition ends as last writer wins, with the same content on both sides.
-type DynamoStore struct {
-	client DynamoClient
+type Store struct {
+	client Client
 	table  string
 }
 
-// NewDynamoStore returns a store on the named table, laid out as CreateTable makes it.
-func NewDynamoStore(client DynamoClient, table string) *DynamoStore {
-	return &DynamoStore{client: client, table: table}
+// New returns a store on the named table, laid out as CreateTable makes it.
+func New(client Client, table string) *Store {
+	return &Store{client: client, table: table}
 }
 
 // Put implements Store with a conditional write.
-func (s *DynamoStore) Put(ctx context.Context, m Message) (Message, Outcome, error) {
+func (s *Store) Put(ctx context.Context, m api.Message) (api.Message, api.Outcome, error) {
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
 		Item:                                toItem(m),
@@ -66,11 +66,11 @@ func (s *DynamoStore) Put(ctx context.Context, m Message) (Message, Outcome, err
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err == nil {
-		return m, Created, nil
+		return m, api.Created, nil
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return Message{}, 0, fmt.Errorf("put message %s into %s: %w", m.ID, s.table, err)
+		return api.Message{}, 0, fmt.Errorf("put message %s into %s: %w", m.ID, s.table, err)
 	}
 	item := ccf.Item
 	if item == nil {
@@ -79,33 +79,33 @@ func (s *DynamoStore) Put(ctx context.Context, m Message) (Message, Outcome, err
 			TableName: aws.String(s.table), Key: idKey(m.ID), ConsistentRead: aws.Bool(true),
 		})
 		if err != nil {
-			return Message{}, 0, fmt.Errorf("read existing message %s from %s: %w", m.ID, s.table, err)
+			return api.Message{}, 0, fmt.Errorf("read existing message %s from %s: %w", m.ID, s.table, err)
 		}
 		item = out.Item
 	}
 	old, err := fromItem(item)
 	if err != nil {
-		return Message{}, 0, fmt.Errorf("existing message %s in %s: %w", m.ID, s.table, err)
+		return api.Message{}, 0, fmt.Errorf("existing message %s in %s: %w", m.ID, s.table, err)
 	}
 	if old.SameContent(m) {
-		return old, Existing, nil
+		return old, api.Existing, nil
 	}
-	return old, Conflict, nil
+	return old, api.Conflict, nil
 }
 
-// List implements Store with one Query on NewestIndex (more only if DynamoDB cuts a page at 1 MB).
-func (s *DynamoStore) List(ctx context.Context, limit int, cursor string) ([]Message, string, error) {
+// List implements Store with one Query on api.NewestIndex (more only if DynamoDB cuts a page at 1 MB).
+func (s *Store) List(ctx context.Context, limit int, cursor string) ([]api.Message, string, error) {
 	cond := "board = :b"
-	values := map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: BoardPartition}}
+	values := map[string]types.AttributeValue{":b": &types.AttributeValueMemberS{Value: api.BoardPartition}}
 	if cursor != "" {
-		sk, err := DecodeCursor(cursor)
+		sk, err := api.DecodeCursor(cursor)
 		if err != nil {
 			return nil, "", err
 		}
 		cond += " AND sk < :c"
 		values[":c"] = &types.AttributeValueMemberS{Value: sk}
 	}
-	var out []Message
+	var out []api.Message
 	var start map[string]types.AttributeValue
 	more := false
 	for {
@@ -113,7 +113,7 @@ func (s *DynamoStore) List(ctx context.Context, limit int, cursor string) ([]Mes
 		// extra, possibly empty, round trip.
 		res, err := s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
-			IndexName:                 aws.String(NewestIndex),
+			IndexName:                 aws.String(api.NewestIndex),
 			KeyConditionExpression:    aws.String(cond),
 			ExpressionAttributeValues: values,
 			ScanIndexForward:          aws.Bool(false),
@@ -141,14 +141,14 @@ func (s *DynamoStore) List(ctx context.Context, limit int, cursor string) ([]Mes
 	}
 	next := ""
 	if more {
-		next = EncodeCursor(out[len(out)-1].SortKey())
+		next = api.EncodeCursor(out[len(out)-1].SortKey())
 	}
 	return out, next, nil
 }
 
 // Ping implements Store: a read of a key that never exists proves the table answers and the
 // function may read it.
-func (s *DynamoStore) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) error {
 	_, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: idKey(pingID)})
 	if err != nil {
 		return fmt.Errorf("read %s: %w", s.table, err)
@@ -156,7 +156,7 @@ func (s *DynamoStore) Ping(ctx context.Context) error {
 	return nil
 }
 
-// CreateTable creates the table layout DynamoStore expects (on-demand capacity) and waits
+// CreateTable creates the table layout Store expects (on-demand capacity) and waits
 // until it is active. On AWS the table comes from CloudFormation; this is for tests and for
 // local stand-ins of DynamoDB.
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
@@ -169,7 +169,7 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 		AttributeDefinitions: []types.AttributeDefinition{s("id"), s("board"), s("sk")},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName: aws.String(NewestIndex),
+			IndexName: aws.String(api.NewestIndex),
 			KeySchema: []types.KeySchemaElement{
 				{AttributeName: aws.String("board"), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
@@ -191,11 +191,11 @@ func idKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}
 }
 
-func toItem(m Message) map[string]types.AttributeValue {
+func toItem(m api.Message) map[string]types.AttributeValue {
 	str := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	return map[string]types.AttributeValue{
 		"id":         str(m.ID),
-		"board":      str(BoardPartition),
+		"board":      str(api.BoardPartition),
 		"sk":         str(m.SortKey()),
 		"author":     str(m.Author),
 		"text":       str(m.Text),
@@ -204,7 +204,7 @@ func toItem(m Message) map[string]types.AttributeValue {
 	}
 }
 
-func fromItem(item map[string]types.AttributeValue) (Message, error) {
+func fromItem(item map[string]types.AttributeValue) (api.Message, error) {
 	get := func(name string) (string, error) {
 		v, ok := item[name].(*types.AttributeValueMemberS)
 		if !ok {
@@ -212,7 +212,7 @@ func fromItem(item map[string]types.AttributeValue) (Message, error) {
 		}
 		return v.Value, nil
 	}
-	var m Message
+	var m api.Message
 	var err error
 	var at string
 	for _, f := range []struct {
@@ -220,13 +220,13 @@ func fromItem(item map[string]types.AttributeValue) (Message, error) {
 		dst  *string
 	}{{"id", &m.ID}, {"author", &m.Author}, {"text", &m.Text}, {"acceptedIn", &m.AcceptedIn}, {"acceptedAt", &at}} {
 		if *f.dst, err = get(f.name); err != nil {
-			return Message{}, err
+			return api.Message{}, err
 		}
 	}
 	if m.AcceptedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
-		return Message{}, fmt.Errorf("attribute acceptedAt: %w", err)
+		return api.Message{}, fmt.Errorf("attribute acceptedAt: %w", err)
 	}
 	return m, nil
 }
 
-var _ Store = (*DynamoStore)(nil)
+var _ api.Store = (*Store)(nil)

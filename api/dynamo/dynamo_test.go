@@ -1,4 +1,4 @@
-package api_test
+package dynamo_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/twinedge/twinedge/api"
+	"github.com/twinedge/twinedge/api/dynamo"
 	"github.com/twinedge/twinedge/api/storetest"
 	"github.com/twinedge/twinedge/internal/testtool"
 )
@@ -35,14 +36,14 @@ func TestDynamoStoreContract(t *testing.T) {
 	var n atomic.Int64
 	storetest.Run(t, func(t *testing.T) api.Store {
 		table := fmt.Sprintf("messages-%d", n.Add(1))
-		if err := api.CreateTable(context.Background(), client, table); err != nil {
+		if err := dynamo.CreateTable(context.Background(), client, table); err != nil {
 			t.Fatal(err)
 		}
-		return api.NewDynamoStore(client, table)
+		return dynamo.New(client, table)
 	})
 
 	t.Run("ping fails without the table", func(t *testing.T) {
-		if err := api.NewDynamoStore(client, "missing").Ping(context.Background()); err == nil {
+		if err := dynamo.New(client, "missing").Ping(context.Background()); err == nil {
 			t.Error("ping on a missing table succeeded")
 		}
 	})
