@@ -233,6 +233,9 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	err := s.srv.Close()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil // the listener closed above is the one srv was serving
+	}
 	s.wg.Wait()
 	return err
 }

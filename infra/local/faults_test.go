@@ -343,3 +343,29 @@ func TestFaultNoGoroutineLeak(t *testing.T) {
 	buf := make([]byte, 1<<16)
 	t.Errorf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
 }
+
+// TestServerCloseAfterServingIsClean: closing a server that has served, and one that was
+// refused and relistened, reports no error (up prints what Close returns).
+func TestServerCloseAfterServingIsClean(t *testing.T) {
+	for _, name := range []string{"served", "refused then healed"} {
+		s, err := Listen("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "refused then healed" {
+			if err := s.SetFault(Fault{Mode: ModeRefuse}); err != nil {
+				t.Fatal(err)
+			}
+			s.Heal()
+		}
+		resp, err := http.Get(s.URL() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err := s.Close(); err != nil {
+			t.Errorf("%s: Close = %v", name, err)
+		}
+	}
+}

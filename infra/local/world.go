@@ -135,6 +135,8 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 	// Until the servers own them, the listeners are closed here on any failed start.
 	defer func() {
 		if err != nil && w.viewerLn == nil {
+			viewerLn.Close()
+			controlLn.Close()
 		}
 	}()
 

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -26,7 +27,11 @@ func startWorld(t *testing.T, stateDir string) *World {
 	if err != nil {
 		t.Fatalf("start world: %v", err)
 	}
-	t.Cleanup(func() { w.Close() })
+	t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			t.Errorf("close world: %v", err)
+		}
+	})
 	return w
 }
 
@@ -210,6 +215,29 @@ func TestWorldRefusesBadStart(t *testing.T) {
 			t.Fatalf("Start with region mars-1: %v", err)
 		}
 	})
+	t.Run("region that cannot start frees the ports", func(t *testing.T) {
+		dir := t.TempDir()
+		// A file where the region's directory belongs: the region fails after both
+		// listeners are open.
+		if err := os.MkdirAll(filepath.Join(dir, "regions"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "regions", "us-east-1"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		addr := freeAddr(t)
+		if _, err := Start(context.Background(), Config{StateDir: dir, Addr: addr}); err == nil || !strings.Contains(err.Error(), "us-east-1") {
+			t.Fatalf("Start with a broken region directory: %v", err)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("the failed start kept the edge port: %v", err)
+		}
+		ln.Close()
+		if _, err := os.Stat(filepath.Join(dir, WorldFileName)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a failed start wrote world.json: %v", err)
+		}
+	})
 	t.Run("state in use", func(t *testing.T) {
 		dir := t.TempDir()
 		startWorld(t, dir)
@@ -299,4 +327,15 @@ func TestAWSCLIAgainstWorld(t *testing.T) {
 	if r := get(t, info.Edge+"/extra/hello.txt"); r.body != "changed\n" {
 		t.Errorf("edge after invalidation = %q, want the new content", r.body)
 	}
+}
+
+// freeAddr returns a loopback address with a port nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
