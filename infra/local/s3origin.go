@@ -548,7 +548,7 @@ func (o *S3Origin) deleteObjects(req *s3Request) error {
 			out.Errors = append(out.Errors, delError{key, "InvalidArgument", "Invalid key"})
 			continue
 		}
-		if err := o.store.delete(req.bucket, key); err != nil {
+		if err := o.store.delete(req.bucket, key, nil); err != nil {
 			o.Logger.Error("s3 origin: delete", "bucket", req.bucket, "key", key, "err", err)
 			out.Errors = append(out.Errors, delError{key, "InternalError", "We encountered an internal error. Please try again."})
 			continue
@@ -613,7 +613,11 @@ func (o *S3Origin) serveObject(req *s3Request, q url.Values) error {
 		if q.Has("uploadId") {
 			return o.abortMultipartUpload(req, q)
 		}
-		if err := o.store.delete(req.bucket, req.key); err != nil {
+		cond, err := writeConditions(r.Header)
+		if err != nil {
+			return err
+		}
+		if err := o.store.delete(req.bucket, req.key, cond); err != nil {
 			return o.bucketError(err)
 		}
 		req.w.WriteHeader(204)
@@ -864,8 +868,14 @@ func (o *S3Origin) putObject(req *s3Request) error {
 	if err := requireContentLength(r); err != nil {
 		return err
 	}
-	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" {
-		if err := o.checkPutConditions(req); err != nil {
+	cond, err := writeConditions(r.Header)
+	if err != nil {
+		return err
+	}
+	if cond != nil {
+		// Fail before the upload when the outcome is already known; the check that
+		// counts is the one at commit.
+		if err := o.checkNow(req, cond); err != nil {
 			return err
 		}
 	}
@@ -883,14 +893,7 @@ func (o *S3Origin) putObject(req *s3Request) error {
 		return err
 	}
 	m.Checksums = sums
-	// Conditional writes are checked again at commit time by S3; here it is close enough to
-	// check before and after the upload.
-	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" {
-		if err := o.checkPutConditions(req); err != nil {
-			return err
-		}
-	}
-	if err := o.store.commit(w, req.bucket, m); err != nil {
+	if err := o.store.commit(w, req.bucket, m, cond); err != nil {
 		return o.bucketError(err)
 	}
 	h := req.w.Header()
@@ -917,27 +920,44 @@ func requireContentLength(r *http.Request) error {
 	return nil
 }
 
-// checkPutConditions applies conditional writes: If-None-Match: * (create only) and If-Match.
-func (o *S3Origin) checkPutConditions(req *s3Request) error {
+var errPreconditionFailed = s3Err(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+
+// writeConditions reads the conditions of a PUT or DELETE: If-None-Match: * (create
+// only) and If-Match (replace or delete only that ETag; * matches any object). nil: none.
+func writeConditions(h http.Header) (precondition, error) {
+	inm, im := h.Get("If-None-Match"), h.Get("If-Match")
+	if inm == "" && im == "" {
+		return nil, nil
+	}
+	if inm != "" && strings.TrimSpace(inm) != "*" {
+		return nil, s3Err(501, "NotImplemented", "If-None-Match on PUT supports only *")
+	}
+	return func(cur *objectMeta) error {
+		if inm != "" && cur != nil {
+			return errPreconditionFailed
+		}
+		if im != "" {
+			if cur == nil {
+				return s3Err(404, "NoSuchKey", "The specified key does not exist.")
+			}
+			if strings.TrimSpace(im) != "*" && !etagListMatch(im, cur.ETag, false) {
+				return errPreconditionFailed
+			}
+		}
+		return nil
+	}, nil
+}
+
+// checkNow evaluates cond against the object in place at this moment.
+func (o *S3Origin) checkNow(req *s3Request, cond precondition) error {
 	cur, err := o.store.head(req.bucket, req.key)
-	exists := err == nil
-	if inm := req.r.Header.Get("If-None-Match"); inm != "" {
-		if strings.TrimSpace(inm) != "*" {
-			return s3Err(501, "NotImplemented", "If-None-Match on PUT supports only *")
-		}
-		if exists {
-			return s3Err(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-		}
+	if errors.Is(err, errNoSuchKey) {
+		return cond(nil)
 	}
-	if im := req.r.Header.Get("If-Match"); im != "" {
-		if !exists {
-			return s3Err(404, "NoSuchKey", "The specified key does not exist.")
-		}
-		if !etagListMatch(im, cur.ETag, false) {
-			return s3Err(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-		}
+	if err != nil {
+		return o.bucketError(err)
 	}
-	return nil
+	return cond(cur)
 }
 
 func (o *S3Origin) copyObject(req *s3Request) error {
@@ -998,7 +1018,7 @@ func (o *S3Origin) copyObject(req *s3Request) error {
 	if _, err := io.Copy(w, obj.content); err != nil {
 		return err
 	}
-	if err := o.store.commit(w, req.bucket, m); err != nil {
+	if err := o.store.commit(w, req.bucket, m, nil); err != nil {
 		return o.bucketError(err)
 	}
 	return writeXML(req, 200, struct {

@@ -193,7 +193,7 @@ func (o *S3Origin) completeMultipartUpload(req *s3Request, q url.Values) error {
 	m.LastModified = o.Now().UTC()
 	m.ETag = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(all[:]), len(doc.Parts))
 	m.Parts = len(doc.Parts)
-	if err := o.store.commit(w, req.bucket, m); err != nil {
+	if err := o.store.commit(w, req.bucket, m, nil); err != nil {
 		return o.bucketError(err)
 	}
 	os.RemoveAll(dir)

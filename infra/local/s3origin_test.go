@@ -852,3 +852,62 @@ func TestS3RefusesUnknownLength(t *testing.T) {
 		t.Errorf("err = %v, want 501 NotImplemented", err)
 	}
 }
+
+// TestS3ConditionalWritesAreAtomic: of many simultaneous create-only PUTs (If-None-Match: *)
+// of one key, exactly one succeeds; of many PUTs replacing one ETag (If-Match), exactly
+// one succeeds; a DELETE with a stale If-Match changes nothing. A release lock relies on it.
+func TestS3ConditionalWritesAreAtomic(t *testing.T) {
+	f := newS3Fixture(t)
+	ctx := context.Background()
+	f.bucket(t, "site")
+	race := func(key, what string, mod func(*s3.PutObjectInput)) (won []string) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for w := range 16 {
+			wg.Go(func() {
+				body := fmt.Sprintf("%s by writer %d", what, w) // distinct: equal bodies share an ETag
+				in := &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String(key), Body: strings.NewReader(body)}
+				mod(in)
+				_, err := f.client.PutObject(ctx, in)
+				switch {
+				case err == nil:
+					mu.Lock()
+					won = append(won, body)
+					mu.Unlock()
+				case apiCode(err) != "PreconditionFailed":
+					t.Errorf("%s: %v", key, err)
+				}
+			})
+		}
+		wg.Wait()
+		return won
+	}
+	for round := range 10 {
+		key := fmt.Sprintf("lock-%d", round)
+		won := race(key, "create", func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") })
+		if len(won) != 1 {
+			t.Fatalf("round %d: %d create-only PUTs succeeded: %q", round, len(won), won)
+		}
+		if _, body, err := f.get(t, "site", key); err != nil || body != won[0] {
+			t.Fatalf("round %d: the key holds %q (%v), the winner wrote %q", round, body, err, won[0])
+		}
+		etag := etagOf(won[0])
+		if won := race(key, "replace", func(in *s3.PutObjectInput) { in.IfMatch = aws.String(etag) }); len(won) != 1 {
+			t.Fatalf("round %d: %d PUTs replaced ETag %s", round, len(won), etag)
+		}
+	}
+	_, err := f.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("site"), Key: aws.String("lock-0"), IfMatch: aws.String(`"0123456789abcdef0123456789abcdef"`)})
+	if apiCode(err) != "PreconditionFailed" {
+		t.Fatalf("DELETE with a stale If-Match: %v", err)
+	}
+	out, body, err := f.get(t, "site", "lock-0")
+	if err != nil {
+		t.Fatalf("the object went with the refused DELETE: %v", err)
+	}
+	if _, err := f.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("site"), Key: aws.String("lock-0"), IfMatch: out.ETag}); err != nil {
+		t.Fatalf("DELETE with the current If-Match (%q): %v", body, err)
+	}
+	if _, _, err := f.get(t, "site", "lock-0"); httpStatus(err) != 403 {
+		t.Errorf("after the DELETE: %v, want AccessDenied (missing key)", err)
+	}
+}

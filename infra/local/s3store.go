@@ -376,9 +376,21 @@ func (w *objectWriter) abort() {
 	}
 }
 
-// commit appends m (with Size, Key set) and renames the file into place. The ETag defaults to
-// the quoted hex MD5 of the content.
-func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta) error {
+// precondition decides, under the key's lock, whether a write or delete may replace cur, the
+// object in place (nil when there is none). Checked there, two conditional writes of one key
+// never both succeed, as S3 guarantees for If-None-Match and If-Match.
+type precondition func(cur *objectMeta) error
+
+// current returns the object in place, or nil. Call it holding the key's lock.
+func (b *s3Bucket) current(key string) *objectMeta {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.objects[key]
+}
+
+// commit appends m (with Size, Key set) and renames the file into place, if cond (when not
+// nil) allows it. The ETag defaults to the quoted hex MD5 of the content.
+func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta, cond precondition) error {
 	defer w.abort()
 	b, err := st.bucket(bucket)
 	if err != nil {
@@ -413,6 +425,12 @@ func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta) error {
 	l := st.keyLock(bucket, m.Key)
 	l.Lock()
 	defer l.Unlock()
+	if cond != nil {
+		if err := cond(b.current(m.Key)); err != nil {
+			os.Remove(w.f.Name())
+			return err
+		}
+	}
 	if err := os.Rename(w.f.Name(), path); err != nil {
 		os.Remove(w.f.Name())
 		return err
@@ -426,8 +444,9 @@ func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta) error {
 	return nil
 }
 
-// delete removes an object; deleting a missing key is not an error (S3 answers 204).
-func (st *s3Store) delete(bucket, key string) error {
+// delete removes an object, if cond (when not nil) allows it; deleting a missing key is not
+// an error (S3 answers 204).
+func (st *s3Store) delete(bucket, key string, cond precondition) error {
 	b, err := st.bucket(bucket)
 	if err != nil {
 		return err
@@ -435,6 +454,11 @@ func (st *s3Store) delete(bucket, key string) error {
 	l := st.keyLock(bucket, key)
 	l.Lock()
 	defer l.Unlock()
+	if cond != nil {
+		if err := cond(b.current(key)); err != nil {
+			return err
+		}
+	}
 	if err := os.Remove(st.objectPath(bucket, key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
