@@ -327,7 +327,7 @@ func init() {
 func init() {
 	register("release", command{
 		summary: "build the site and release it to both regions' buckets, then invalidate the edge",
-		usage:   "[--dry-run] [--json] [--dir DIR] [--config FILE] [--max-deletes N] [--keep N] [--rollback [ID]] [--target local|aws]",
+		usage:   "[--dry-run] [--json] [--dir DIR] [--config FILE] [--max-deletes N] [--keep N] [--break-lock] [--rollback [ID]] [--target local|aws]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			o := releaseFlags{}
 			fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
@@ -336,6 +336,7 @@ func init() {
 			fs.StringVar(&o.config, "config", "", "per-glob rules for --dir (default DIR/.twinedge.json)")
 			fs.IntVar(&o.maxDeletes, "max-deletes", 256, "fail if a bucket would lose more objects than this (-1: no limit)")
 			fs.IntVar(&o.keep, "keep", 3, "releases whose files stay in the buckets")
+			fs.BoolVar(&o.breakLock, "break-lock", false, "take over the release lock even if it has not expired (its release died)")
 			fs.BoolVar(&o.rollback, "rollback", false, "restore the previous release (or the release ID given as argument)")
 			target := fs.String("target", "local", "local: the world of --state; aws: the deployment in STATE/aws.json")
 			endpoint := fs.String("endpoint-url", "", "with --target aws, send every AWS call here (for example a moto_server)")
@@ -358,6 +359,7 @@ func init() {
 
 type releaseFlags struct {
 	dryRun, json, rollback  bool
+	breakLock               bool
 	dir, config, rollbackID string
 	maxDeletes, keep        int
 }
@@ -396,6 +398,7 @@ func release(ctx context.Context, connect connector, f releaseFlags, out, progre
 		DryRun:     f.dryRun,
 		MaxDeletes: f.maxDeletes,
 		Keep:       f.keep,
+		BreakLock:  f.breakLock,
 		Out:        out,
 		JSON:       f.json,
 	})

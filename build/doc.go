@@ -21,6 +21,15 @@
 // the secondaries before the primary, and deletes only remove keys that none of the
 // last Keep releases references, after everything else.
 //
+// # One release at a time
+//
+// A release that has something to change takes a lock in every region's record bucket
+// (releases/lock.json, an S3 conditional write that only one writer wins), then checks
+// that no release was recorded since it planned, and only then changes anything. A
+// second release meanwhile stops with ErrLocked, naming the holder; a lock left by a
+// release that died expires after Options.LockTTL, or is taken over with --break-lock.
+// Dry runs and unchanged rebuilds write nothing, not even the lock. See lock.go.
+//
 // # Where records live, and why not in the site bucket
 //
 // The edge serves every key of a site bucket: the default behaviour forwards any path

@@ -56,6 +56,12 @@ type Options struct {
 	// and the report carries the invalidation id. Negative: do not wait.
 	WaitTimeout time.Duration
 
+	// LockTTL is how long the release lock (lock.go) outlives a release that died
+	// holding it (default 30 minutes); a later release then takes it over with a
+	// warning. BreakLock takes over a lock that has not expired yet.
+	LockTTL   time.Duration
+	BreakLock bool
+
 	// Progress receives progress: a redrawn bar when it is a terminal, plain lines
 	// otherwise. Nil means quiet.
 	Progress io.Writer
@@ -146,6 +152,9 @@ func (o Options) withDefaults() (Options, error) {
 			return o, fmt.Errorf("bucket %s listed twice", t.Bucket)
 		}
 		seen[t.Bucket] = true
+	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = defaultLockTTL
 	}
 	if o.Keep <= 0 {
 		o.Keep = defaultKeep

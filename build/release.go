@@ -145,6 +145,13 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 			rep.Buckets[i].State = "unchanged: the release was stopped by the delete guard"
 		}
 	}
+	if o.DryRun && !rep.Unchanged {
+		for i := range o.Targets {
+			if w := lockWarning(ctx, &o.Targets[i], o.Now()); w != "" {
+				rep.Warnings = append(rep.Warnings, w)
+			}
+		}
+	}
 	if rep.Unchanged || o.DryRun || r.guardErr != nil {
 		// A dry run over the delete guard prints its plan, then fails like the release would.
 		return rep, r.output(r.guardErr)
@@ -370,6 +377,11 @@ func (r *run) execute(ctx context.Context) error {
 	for i := range all {
 		all[i] = i
 	}
+	unlock, err := r.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := r.writePending(ctx); err != nil {
 		return err
 	}
@@ -412,6 +424,8 @@ func (r *run) execute(ctx context.Context) error {
 	if err := r.writeRecords(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	// The release is complete; waiting for the invalidation needs no lock.
+	unlock()
 	if rep.InvalidationID != "" && o.WaitTimeout > 0 {
 		err := waitInvalidation(ctx, o.CloudFront, o.DistributionID, rep.InvalidationID, o.WaitTimeout,
 			func(s string) { r.prog.line("invalidate: %s", s) })

@@ -35,6 +35,7 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("StaticDir", func(t *testing.T) { testStaticDir(t, newWorld(t)) })
 	t.Run("Wildcards", func(t *testing.T) { testWildcards(t, newWorld(t)) })
 	t.Run("Drift", func(t *testing.T) { testDrift(t, newWorld(t)) })
+	t.Run("Lock", func(t *testing.T) { testLock(t, newWorld(t)) })
 }
 
 func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
@@ -283,7 +284,7 @@ func testRollback(t *testing.T, w *testWorld) {
 		t.Errorf("rollback to %s from %s, want to %s from %s", rep.RollbackTo, rep.Previous, rep1.ReleaseID, rep2.ReleaseID)
 	}
 	for i, c := range cs {
-		if c.puts.Load() > 2 { // the pending marker and the record; files are copied server-side
+		if c.puts.Load() > 3 { // the lock, the pending marker and the record; files are copied server-side
 			t.Errorf("rollback PUT %d objects to %s; it should copy, not upload", c.puts.Load(), w.targets[i].Bucket)
 		}
 	}
