@@ -327,7 +327,7 @@ func init() {
 func init() {
 	register("release", command{
 		summary: "build the site and release it to both regions' buckets, then invalidate the edge",
-		usage:   "[--dry-run] [--json] [--dir DIR] [--config FILE] [--max-deletes N] [--keep N] [--break-lock] [--rollback [ID]] [--target local|aws]",
+		usage:   "[--dry-run] [--json] [--dir DIR] [--config FILE] [--max-deletes N] [--keep N] [--history N] [--break-lock] [--rollback [ID]] [--target local|aws]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			o := releaseFlags{}
 			fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
@@ -336,6 +336,7 @@ func init() {
 			fs.StringVar(&o.config, "config", "", "per-glob rules for --dir (default DIR/.twinedge.json)")
 			fs.IntVar(&o.maxDeletes, "max-deletes", 256, "fail if a bucket would lose more objects than this (-1: no limit)")
 			fs.IntVar(&o.keep, "keep", 3, "releases whose files stay in the buckets")
+			fs.IntVar(&o.history, "history", 100, "release records kept in each region (at least --keep)")
 			fs.BoolVar(&o.breakLock, "break-lock", false, "take over the release lock even if it has not expired (its release died)")
 			fs.BoolVar(&o.rollback, "rollback", false, "restore the previous release (or the release ID given as argument)")
 			target := fs.String("target", "local", "local: the world of --state; aws: the deployment in STATE/aws.json")
@@ -362,6 +363,7 @@ type releaseFlags struct {
 	breakLock               bool
 	dir, config, rollbackID string
 	maxDeletes, keep        int
+	history                 int
 }
 
 // connector fills release options with the targets and CloudFront client of a world.
@@ -390,7 +392,7 @@ func releaseTarget(target, endpoint string) (connector, error) {
 
 // releaseLocal is the release `twinedge up` runs: twinedge's own site, quietly.
 func releaseLocal(ctx context.Context, w *local.WorldFile, progress io.Writer) error {
-	return release(ctx, w.Connect, releaseFlags{maxDeletes: 256, keep: 3}, nil, progress)
+	return release(ctx, w.Connect, releaseFlags{maxDeletes: 256, keep: 3, history: 100}, nil, progress)
 }
 
 func release(ctx context.Context, connect connector, f releaseFlags, out, progress io.Writer) error {
@@ -399,6 +401,7 @@ func release(ctx context.Context, connect connector, f releaseFlags, out, progre
 		MaxDeletes: f.maxDeletes,
 		Keep:       f.keep,
 		BreakLock:  f.breakLock,
+		History:    f.history,
 		Out:        out,
 		JSON:       f.json,
 	})

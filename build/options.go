@@ -56,6 +56,11 @@ type Options struct {
 	// and the report carries the invalidation id. Negative: do not wait.
 	WaitTimeout time.Duration
 
+	// History is how many release records each region keeps (default 100, never fewer
+	// than Keep); older ones are deleted after a release. Rollback reaches the Keep
+	// newest releases only, so older records are history, not a way back.
+	History int
+
 	// LockTTL is how long the release lock (lock.go) outlives a release that died
 	// holding it (default 30 minutes); a later release then takes it over with a
 	// warning. BreakLock takes over a lock that has not expired yet.
@@ -120,6 +125,7 @@ const DefaultMaxDeletes = 256
 
 const (
 	defaultKeep               = 3
+	defaultHistory            = 100
 	defaultConcurrency        = 32
 	defaultInvalidationBudget = 30
 	defaultWaitTimeout        = 10 * time.Minute
@@ -159,6 +165,10 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Keep <= 0 {
 		o.Keep = defaultKeep
 	}
+	if o.History <= 0 {
+		o.History = defaultHistory
+	}
+	o.History = max(o.History, o.Keep)
 	if o.Concurrency <= 0 {
 		o.Concurrency = defaultConcurrency
 	}

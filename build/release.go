@@ -423,6 +423,8 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	if err := r.writeRecords(ctx); err != nil {
 		errs = append(errs, err)
+	} else {
+		r.pruneRecords(ctx)
 	}
 	// The release is complete; waiting for the invalidation needs no lock.
 	unlock()
@@ -607,6 +609,28 @@ func (r *run) pruneCopies(ctx context.Context) {
 		r.rep.PrunedCopies += len(deleted)
 		if err != nil || len(failed) > 0 {
 			r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("%d old rollback copies in %s could not be deleted (%v); the next release retries", len(stale)-len(deleted), t.RecordBucket, err))
+		}
+	}
+}
+
+// pruneRecords deletes the records beyond the newest Options.History in every region.
+// Failures are warnings; the next release retries.
+func (r *run) pruneRecords(ctx context.Context) {
+	for _, rs := range r.stores {
+		// rs.refs is the listing before this release's record, oldest first.
+		excess := len(rs.refs) + 1 - r.o.History
+		if excess <= 0 {
+			continue
+		}
+		keys := make([]string, 0, excess)
+		for _, ref := range rs.refs[:excess] {
+			keys = append(keys, ref.Key)
+		}
+		t := rs.t
+		deleted, failed, err := deleteIn(ctx, t.Client, t.RecordBucket, t.Region, t.Prefix, keys)
+		r.rep.PrunedRecords += len(deleted)
+		if err != nil || len(failed) > 0 {
+			r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("%d old release records in %s could not be deleted (%v); the next release retries", len(keys)-len(deleted), t.RecordBucket, err))
 		}
 	}
 }

@@ -36,6 +36,7 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("Wildcards", func(t *testing.T) { testWildcards(t, newWorld(t)) })
 	t.Run("Drift", func(t *testing.T) { testDrift(t, newWorld(t)) })
 	t.Run("Lock", func(t *testing.T) { testLock(t, newWorld(t)) })
+	t.Run("History", func(t *testing.T) { testHistory(t, newWorld(t)) })
 }
 
 func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
@@ -579,4 +580,46 @@ func (d *distCF) GetDistributionConfig(context.Context, *cloudfront.GetDistribut
 		items = append(items, cftypes.Origin{Id: aws.String(fmt.Sprint("o", i)), DomainName: aws.String(dom), OriginPath: aws.String("")})
 	}
 	return &cloudfront.GetDistributionConfigOutput{DistributionConfig: &cftypes.DistributionConfig{Origins: &cftypes.Origins{Items: items}}}, nil
+}
+
+// testHistory: records beyond History are deleted, the newest kept, and rollback still works.
+func testHistory(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	var ids []string
+	pruned := 0
+	for _, v := range []string{"h1", "h2", "h3", "h4"} {
+		o := w.options(writeSite(t, siteVersion(v)))
+		o.Keep, o.History = 2, 2
+		rep, err := Release(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rep.ReleaseID)
+		pruned += rep.PrunedRecords
+	}
+	if pruned != 2*2 {
+		t.Errorf("pruned %d records, want h1's and h2's in each region", pruned)
+	}
+	for i := range w.targets {
+		tg := w.targets[i]
+		tg.RecordBucket = w.recordBucket(i)
+		rs, err := openRecords(ctx, &tg, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ref := range rs.refs {
+			got = append(got, ref.ID)
+		}
+		if want := ids[2:]; strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s keeps records %v, want %v", tg.RecordBucket, got, want)
+		}
+	}
+	o := w.options("")
+	o.Keep, o.History = 2, 2
+	rep, err := Rollback(ctx, o, "")
+	if err != nil || rep.RollbackTo != ids[2] {
+		t.Fatalf("rollback after pruning: %v, to %s, want %s", err, rep.RollbackTo, ids[2])
+	}
+	w.assertLive(t, "h3", "after the rollback")
 }

@@ -40,10 +40,12 @@ type Report struct {
 	InvalidationStatus string         `json:"invalidationStatus,omitempty"`
 	Buckets            []BucketReport `json:"buckets"`
 	// PrunedCopies counts rollback copies deleted because no kept release needs them.
-	PrunedCopies int      `json:"prunedRollbackCopies,omitempty"`
-	Warnings     []string `json:"warnings,omitempty"`
-	Error        string   `json:"error,omitempty"`
-	DurationMS   int64    `json:"durationMs"`
+	PrunedCopies int `json:"prunedRollbackCopies,omitempty"`
+	// PrunedRecords counts release records deleted beyond Options.History.
+	PrunedRecords int      `json:"prunedRecords,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
+	Error         string   `json:"error,omitempty"`
+	DurationMS    int64    `json:"durationMs"`
 }
 
 // BucketReport is the plan for one bucket and what became of it.
