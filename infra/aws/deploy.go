@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/twinedge/twinedge/infra"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -475,9 +477,40 @@ func ReadState(dir string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	s, err := ParseState(b)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt %s: %w (run twinedge deploy again to rewrite it)", path, err)
+	}
+	return s, nil
+}
+
+// ParseState decodes and validates an aws.json document as Deploy writes it.
+func ParseState(b []byte) (*State, error) {
 	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&s); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	switch {
+	case !infra.ValidDistributionID(s.DistributionID):
+		return nil, fmt.Errorf("invalid distributionId %q", s.DistributionID)
+	case strings.ContainsAny(s.DomainName, "/:@ \t\n"):
+		return nil, fmt.Errorf("invalid domainName %q", s.DomainName)
+	case len(s.Regions) != 2:
+		return nil, fmt.Errorf("want 2 regions, got %d", len(s.Regions))
+	case s.Regions[0].Name == s.Regions[1].Name || s.Regions[0].Primary == s.Regions[1].Primary:
+		return nil, errors.New("want two different regions, one of them primary")
+	}
+	for _, r := range s.Regions {
+		if !infra.ValidRegion(r.Name) {
+			return nil, fmt.Errorf("invalid region %q", r.Name)
+		}
+		if r.Bucket == "" {
+			return nil, fmt.Errorf("region %s has no bucket", r.Name)
+		}
 	}
 	return &s, nil
 }

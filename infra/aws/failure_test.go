@@ -112,7 +112,8 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := AccessOptions{StateDir: t.TempDir(), EndpointURL: url}
-	if _, err := WriteState(opts.StateDir, &State{Regions: []RegionState{{Name: region, Bucket: bucket, FunctionName: fn}}}); err != nil {
+	if _, err := WriteState(opts.StateDir, &State{StackName: "twinedge", DistributionID: "E2QWRUHAPOMQZL",
+		Regions: []RegionState{{Name: region, Primary: true, Bucket: bucket, FunctionName: fn}, {Name: "us-east-1", Bucket: "other", FunctionName: fn}}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -150,7 +151,7 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(true, "1")
-	if err := HealAWS(ctx, opts, ""); err != nil {
+	if err := HealAWS(ctx, opts, region); err != nil {
 		t.Fatal(err)
 	}
 	check(false, "0")

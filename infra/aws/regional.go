@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/twinedge/twinedge/api"
+
+	"github.com/twinedge/twinedge/infra"
 )
 
 // The regional stack: one template, deployed in each region. It holds the site bucket and
@@ -272,9 +274,9 @@ func RegionalTemplate(opts Options) (*Template, error) {
 		Description: fmt.Sprintf("twinedge regional stack (%s): site bucket, API function and URL; the global table in the primary region. Deployed by `twinedge deploy`.",
 			opts.StackName),
 		Parameters: map[string]Parameter{
-			ParamPrimaryRegion: {Type: "String", Default: str(opts.Regions[0]), AllowedPattern: regionRE.String(),
+			ParamPrimaryRegion: {Type: "String", Default: str(opts.Regions[0]), AllowedPattern: infra.RegionPattern,
 				Description: "Region of the primary origins; its stack owns the global table."},
-			ParamSecondaryRegion: {Type: "String", Default: str(opts.Regions[1]), AllowedPattern: regionRE.String(),
+			ParamSecondaryRegion: {Type: "String", Default: str(opts.Regions[1]), AllowedPattern: infra.RegionPattern,
 				Description: "Region of the secondary origins."},
 			ParamTableName: {Type: "String", Default: str(opts.StackName + "-messages"), AllowedPattern: `^[a-zA-Z0-9_.-]{3,255}$`,
 				Description: "Name of the global table, the same in every region."},

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/twinedge/twinedge/infra"
 )
 
 // GlobalRegion is where the global stack lives: CloudFront is a global service managed
@@ -40,7 +42,6 @@ type Options struct {
 }
 
 var (
-	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 	stackRE  = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]{0,39}$`)
 	domainRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
@@ -60,7 +61,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("primary and secondary region are both %s", o.Regions[0])
 	}
 	for _, r := range o.Regions {
-		if !regionRE.MatchString(r) {
+		if !infra.ValidRegion(r) {
 			return o, fmt.Errorf("%q is not an AWS region name (such as us-east-1)", r)
 		}
 	}

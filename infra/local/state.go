@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/twinedge/twinedge/infra"
 )
 
 // WorldFileName is the file under the state directory that describes the running world.
@@ -76,18 +79,48 @@ func ParseWorld(b []byte) (*WorldFile, error) {
 	if dec.More() {
 		return nil, errors.New("trailing data after the JSON object")
 	}
-	if !validDistributionID(w.DistributionID) {
+	if !infra.ValidDistributionID(w.DistributionID) {
 		return nil, fmt.Errorf("invalid distributionId %q", w.DistributionID)
 	}
 	if len(w.Regions) != 2 {
 		return nil, fmt.Errorf("want 2 regions, got %d", len(w.Regions))
 	}
-	for _, r := range w.Regions {
-		if !validRegion(r.Name) || r.Bucket == "" {
-			return nil, fmt.Errorf("invalid region entry %q", r.Name)
+	for name, u := range map[string]string{"edge": w.Edge, "control": w.Control} {
+		if err := checkLocalURL(u, false); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	primaries := 0
+	for _, r := range w.Regions {
+		if !infra.ValidRegion(r.Name) || r.Bucket == "" {
+			return nil, fmt.Errorf("invalid region entry %q", r.Name)
+		}
+		if err := checkLocalURL(r.Origin, false); err != nil {
+			return nil, fmt.Errorf("region %s origin: %w", r.Name, err)
+		}
+		if err := checkLocalURL(r.API, true); err != nil {
+			return nil, fmt.Errorf("region %s api: %w", r.Name, err)
+		}
+		if r.Primary {
+			primaries++
+		}
+	}
+	if w.Regions[0].Name == w.Regions[1].Name || primaries != 1 || !w.Regions[0].Primary {
+		return nil, errors.New("want two different regions, the first of them primary")
+	}
 	return &w, nil
+}
+
+// checkLocalURL accepts the URLs a world writes: http://host:port, nothing after.
+func checkLocalURL(s string, optional bool) error {
+	if s == "" && optional {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" || u.User != nil || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q is not an http://host:port URL", s)
+	}
+	return nil
 }
 
 // writeWorld writes world.json atomically, so a reader never sees half a file.
@@ -125,44 +158,4 @@ func newDistributionID() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return "E" + string(b)
-}
-
-func validDistributionID(id string) bool {
-	if len(id) < 2 || len(id) > 32 || id[0] != 'E' {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// validRegion accepts names shaped like AWS regions: "us-east-1", "eu-west-2", "ap-southeast-3".
-func validRegion(name string) bool {
-	parts := strings.Split(name, "-")
-	if len(parts) < 3 || len(name) > 32 {
-		return false
-	}
-	for _, p := range parts[:len(parts)-1] {
-		if p == "" {
-			return false
-		}
-		for _, c := range p {
-			if c < 'a' || c > 'z' {
-				return false
-			}
-		}
-	}
-	last := parts[len(parts)-1]
-	if last == "" {
-		return false
-	}
-	for _, c := range last {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -95,7 +95,7 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		return nil, fmt.Errorf("a world needs two different regions, got %v", cfg.Regions)
 	}
 	for _, r := range cfg.Regions {
-		if !validRegion(r) {
+		if !infra.ValidRegion(r) {
 			return nil, fmt.Errorf("unknown region %q: use AWS region names such as us-east-1", r)
 		}
 	}
