@@ -2,8 +2,9 @@ package local
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
+
+	"github.com/twinedge/twinedge/internal/testtool"
 )
 
 const goodWorld = `{"edge":"http://127.0.0.1:8080","control":"http://127.0.0.1:40001","distributionId":"E2QWRUHAPOMQZL",
@@ -12,10 +13,7 @@ const goodWorld = `{"edge":"http://127.0.0.1:8080","control":"http://127.0.0.1:4
 {"name":"eu-west-2","primary":false,"origin":"http://127.0.0.1:40004","api":"","bucket":"twinedge-site-eu-west-2","bucketDomain":"c"}]}`
 
 func TestParseWorldRefusesWhatNoWorldWrites(t *testing.T) {
-	if _, err := ParseWorld([]byte(goodWorld)); err != nil {
-		t.Fatalf("a world.json as up writes it: %v", err)
-	}
-	for _, c := range []struct{ name, from, to string }{
+	testtool.Refuses(t, goodWorld, ParseWorld, []testtool.Edit{
 		{"truncated", `"pid":0,`, `"pid":`},
 		{"trailing data", `}]}`, `}]}{}`},
 		{"bad id", `E2QWRUHAPOMQZL"`, `e2q"`},
@@ -27,15 +25,7 @@ func TestParseWorldRefusesWhatNoWorldWrites(t *testing.T) {
 		{"edge not http", `"http://127.0.0.1:8080"`, `"file:///etc/passwd"`},
 		{"origin without port", `"http://127.0.0.1:40002"`, `"http://127.0.0.1"`},
 		{"empty bucket", `"twinedge-site-us-east-1"`, `""`},
-	} {
-		doc := strings.Replace(goodWorld, c.from, c.to, 1)
-		if doc == goodWorld {
-			t.Fatalf("%s: the replacement did not apply", c.name)
-		}
-		if w, err := ParseWorld([]byte(doc)); err == nil {
-			t.Errorf("%s: accepted %+v", c.name, w)
-		}
-	}
+	})
 }
 
 // FuzzParseWorld: world.json is read by every command; whatever it holds, parsing never
