@@ -29,7 +29,9 @@ import (
 // its expiry belongs to a release that died; it is replaced with If-Match on its ETag,
 // so of two releases taking over a stale lock only one wins. Unlocking deletes the lock
 // with If-Match on the ETag this release wrote, so a release whose lock was taken over
-// never deletes the new holder's lock.
+// never deletes the new holder's lock. (S3 conditional writes and deletes, in general
+// purpose buckets: docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-requests.html
+// and conditional-deletes.html; a delete with an ETag needs s3:GetObject too.)
 //
 // Once locked, the release checks that the newest record is still the one it planned
 // from: a release that finished in between makes this one stop before changing anything.
