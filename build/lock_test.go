@@ -89,9 +89,14 @@ func testLock(t *testing.T, w *testWorld) {
 		planted := w.plantLock(t, i, time.Now().Add(time.Hour))
 		o := w.options(writeSite(t, siteVersion("v2")))
 		cs := counted(&o)
-		_, err := Release(ctx, o)
+		rep, err := Release(ctx, o)
 		if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "ci@elsewhere pid 42") || !strings.Contains(err.Error(), "--break-lock") {
 			t.Fatalf("release against a held lock in region %d: %v", i, err)
+		}
+		for _, b := range rep.Buckets {
+			if !strings.Contains(b.State, "another release holds the lock") {
+				t.Errorf("a locked-out release reports %s as %q", b.Bucket, b.State)
+			}
 		}
 		for j, c := range cs {
 			// At most the lock PUT (refused, or given back) in each region.

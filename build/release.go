@@ -158,6 +158,12 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	}
 	err := r.execute(ctx)
 	rep.Uploaded, rep.Bytes = int(r.uploaded.Load()), r.uploadedBytes.Load()
+	if errors.Is(err, ErrLocked) {
+		rep.Deleted = 0
+		for i := range rep.Buckets {
+			rep.Buckets[i].State = "unchanged: another release holds the lock"
+		}
+	}
 	return rep, r.output(err)
 }
 
