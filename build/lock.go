@@ -20,14 +20,15 @@ import (
 // live. A release therefore holds a lock in every region's record bucket while it
 // changes anything:
 //
-//	releases/lock.json   {"release", "holder", "acquired", "expires"}
+//	releases/lock.json   {"release", "holder", "acquired", "expires", "host", "pid"}
 //
 // It is taken after planning, so a dry run or an unchanged rebuild writes nothing, not
 // even the lock. Taking it is an S3 conditional write (If-None-Match: *), which S3
 // decides atomically: of two releases only one creates it. Regions are locked in the
 // order of Targets, primary first, so two releases never each hold a region. A lock past
-// its expiry belongs to a release that died; it is replaced with If-Match on its ETag,
-// so of two releases taking over a stale lock only one wins. Unlocking deletes the lock
+// its expiry, or one whose process ran on this machine and has exited, belongs to a
+// release that died; it is replaced with If-Match on its ETag, so of two releases taking
+// over a stale lock only one wins. Unlocking deletes the lock
 // with If-Match on the ETag this release wrote, so a release whose lock was taken over
 // never deletes the new holder's lock. (S3 conditional writes and deletes, in general
 // purpose buckets: docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-requests.html
@@ -50,6 +51,16 @@ type releaseLock struct {
 	Holder   string    `json:"holder"`
 	Acquired time.Time `json:"acquired"`
 	Expires  time.Time `json:"expires"`
+	// Host and PID name the holding process, so a release on the same machine can tell
+	// that the holder has exited (killed mid-release) without waiting for Expires.
+	Host string `json:"host,omitempty"`
+	PID  int    `json:"pid,omitempty"`
+}
+
+// holderGone reports whether the lock's process ran on this machine and has exited.
+func (lk releaseLock) holderGone() bool {
+	host, err := os.Hostname()
+	return err == nil && lk.Host != "" && lk.Host == host && lk.PID > 0 && processGone(lk.PID)
 }
 
 // heldLock is a lock this release wrote: the ETag is what unlocking matches.
@@ -74,7 +85,8 @@ func lockHolder() string {
 func (r *run) lock(ctx context.Context) (unlock func(), err error) {
 	o := r.o
 	now := o.Now().UTC()
-	lk := releaseLock{Release: r.id, Holder: lockHolder(), Acquired: now, Expires: now.Add(o.LockTTL)}
+	host, _ := os.Hostname()
+	lk := releaseLock{Release: r.id, Holder: lockHolder(), Acquired: now, Expires: now.Add(o.LockTTL), Host: host, PID: os.Getpid()}
 	var held []heldLock
 	unlock = func() {
 		// A cancelled release still unlocks.
@@ -177,7 +189,8 @@ func acquireLock(ctx context.Context, t *Target, lk releaseLock, now time.Time, 
 		if err != nil {
 			return "", "", err
 		}
-		if now.Before(cur.Expires) && !breakLock {
+		gone := cur.holderGone()
+		if now.Before(cur.Expires) && !breakLock && !gone {
 			return "", "", fmt.Errorf("release %s (%s) holds the lock in %s (%s) since %s, until %s; wait for it, or pass --break-lock if it died: %w",
 				cur.Release, cur.Holder, t.RecordBucket, t.Region, cur.Acquired.Format(time.RFC3339), cur.Expires.Format(time.RFC3339), ErrLocked)
 		}
@@ -185,7 +198,10 @@ func acquireLock(ctx context.Context, t *Target, lk releaseLock, now time.Time, 
 		switch code := apiErrorCode(err); {
 		case err == nil:
 			why := "expired at " + cur.Expires.Format(time.RFC3339)
-			if breakLock && now.Before(cur.Expires) {
+			switch {
+			case gone && now.Before(cur.Expires):
+				why = fmt.Sprintf("its process (pid %d on this machine) has exited", cur.PID)
+			case breakLock && now.Before(cur.Expires):
 				why = "broken with --break-lock"
 			}
 			return etag, fmt.Sprintf("took over the release lock in %s (%s) from release %s (%s): %s",
@@ -251,7 +267,7 @@ func apiErrorCode(err error) string {
 // lockWarning describes a lock found while planning a dry run, or "".
 func lockWarning(ctx context.Context, t *Target, now time.Time) string {
 	cur, _, err := readLock(ctx, t)
-	if err != nil || !now.Before(cur.Expires) {
+	if err != nil || !now.Before(cur.Expires) || cur.holderGone() {
 		return ""
 	}
 	return fmt.Sprintf("release %s (%s) holds the lock in %s (%s) until %s: a release now would stop",

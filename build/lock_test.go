@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -22,10 +24,15 @@ func (w *testWorld) recordBucket(i int) string {
 	return w.targets[i].Bucket + "-releases"
 }
 
-// plantLock stores a lock of another release in region i's record bucket.
-func (w *testWorld) plantLock(t *testing.T, i int, expires time.Time) string {
+// plantLock stores a lock of another release in region i's record bucket, held by a
+// process on another machine unless a host and pid are given.
+func (w *testWorld) plantLock(t *testing.T, i int, expires time.Time, hostPID ...any) string {
 	t.Helper()
-	body, _ := json.Marshal(releaseLock{Release: "0123456789ab", Holder: "ci@elsewhere pid 42", Acquired: expires.Add(-time.Hour), Expires: expires})
+	lk := releaseLock{Release: "0123456789ab", Holder: "ci@elsewhere pid 42", Acquired: expires.Add(-time.Hour), Expires: expires}
+	if len(hostPID) == 2 {
+		lk.Host, lk.PID = hostPID[0].(string), hostPID[1].(int)
+	}
+	body, _ := json.Marshal(lk)
 	if _, err := w.raw[i].PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(w.recordBucket(i)),
 		Key: aws.String(w.targets[i].Prefix + lockKey), Body: strings.NewReader(string(body))}); err != nil {
 		t.Fatal(err)
@@ -136,8 +143,25 @@ func testLock(t *testing.T, w *testWorld) {
 	w.assertLive(t, "v3", "after taking over an expired lock")
 	w.assertUnlocked(t, "after taking over an expired lock")
 
+	// A lock whose process ran on this machine: held while it lives, stale once it exited.
+	host, _ := os.Hostname()
+	w.plantLock(t, 0, time.Now().Add(time.Hour), host, os.Getpid())
+	if _, err := Release(ctx, w.options(writeSite(t, siteVersion("v4")))); !errors.Is(err, ErrLocked) {
+		t.Fatalf("release against a lock of a live process here: %v", err)
+	}
+	exited := exec.Command("true")
+	if err := exited.Run(); err != nil {
+		t.Fatal(err)
+	}
+	w.plantLock(t, 0, time.Now().Add(time.Hour), host, exited.Process.Pid)
+	if rep, err = Release(ctx, w.options(writeSite(t, siteVersion("v4")))); err != nil || !strings.Contains(strings.Join(rep.Warnings, "\n"), "has exited") {
+		t.Fatalf("release over the lock of an exited process: %v, warnings %q", err, rep.Warnings)
+	}
+	w.assertLive(t, "v4", "after taking over the lock of an exited process")
+	w.assertUnlocked(t, "after taking over the lock of an exited process")
+
 	// A release recorded between planning and locking makes this one stop unchanged.
-	o = w.options(writeSite(t, siteVersion("v4")))
+	o = w.options(writeSite(t, siteVersion("v5")))
 	intruder := recordsDir + time.Now().UTC().Add(time.Hour).Format(timeLayout) + "-abcdefabcdef.json"
 	hook := &lockHook{S3API: o.Targets[0].Client, before: func() {
 		if _, err := w.raw[1].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.recordBucket(1)),
@@ -149,7 +173,7 @@ func testLock(t *testing.T, w *testWorld) {
 	if _, err := Release(ctx, o); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "abcdefabcdef was recorded") {
 		t.Fatalf("release overtaken while planning: %v", err)
 	}
-	w.assertLive(t, "v3", "after an overtaken release")
+	w.assertLive(t, "v4", "after an overtaken release")
 	w.assertUnlocked(t, "after an overtaken release")
 	if _, err := w.raw[1].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(w.recordBucket(1)), Key: aws.String(w.targets[1].Prefix + intruder)}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package build
+
+// processGone cannot tell here, so a lock waits for its expiry (or --break-lock).
+func processGone(int) bool { return false }
