@@ -26,8 +26,9 @@
 // A release that has something to change takes a lock in every region's record bucket
 // (releases/lock.json, an S3 conditional write that only one writer wins), then checks
 // that no release was recorded since it planned, and only then changes anything. A
-// second release meanwhile stops with ErrLocked, naming the holder; a lock left by a
-// release that died expires after Options.LockTTL, or is taken over with --break-lock.
+// second release meanwhile stops with ErrLocked, naming the holder. A lock left by a
+// release that died is taken over at once when its process ran on this machine and has
+// exited, otherwise after Options.LockTTL, or with --break-lock.
 // Dry runs and unchanged rebuilds write nothing, not even the lock. See lock.go.
 //
 // # Where records live, and why not in the site bucket
