@@ -289,7 +289,8 @@ func up(ctx context.Context, addr string, verbose bool) error {
 	}
 	fmt.Printf("twinedge is up: %s\n", info.Edge)
 	fmt.Printf("  primary %s, secondary %s; world described in %s\n", info.Regions[0].Name, info.Regions[1].Name, filepath.Join(stateDir, local.WorldFileName))
-	fmt.Printf("  try: twinedge fail %s --mode 503   then reload, then: twinedge heal\n", info.Regions[0].Name)
+	self := invokedAs()
+	fmt.Printf("  try: %s fail %s --mode 503   then reload, then: %s heal\n", self, info.Regions[0].Name, self)
 	<-ctx.Done()
 	fmt.Println("twinedge: shutting down")
 	return w.Close()
@@ -388,6 +389,16 @@ func releaseTarget(target, endpoint string) (connector, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("%w: --target is local or aws, not %q", errUsage, target)
+}
+
+// invokedAs is how the user runs twinedge, for the hints it prints: "go run ." when the
+// binary is go run's temporary build (the README's way), "twinedge" otherwise.
+func invokedAs() string {
+	exe, err := os.Executable()
+	if err == nil && strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return "go run ."
+	}
+	return "twinedge"
 }
 
 // releaseLocal is the release `twinedge up` runs: twinedge's own site, quietly.
