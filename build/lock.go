@@ -130,9 +130,12 @@ func (r *run) lock(ctx context.Context) (unlock func(), err error) {
 		}
 		if newest != planned {
 			unlock()
-			ref, _ := parseRecordKey(newest)
-			return nil, fmt.Errorf("%s %s: nothing was changed: release %s was recorded in %s (%s) while this one was planned; run it again: %w",
-				r.kind, r.id, ref.ID, t.RecordBucket, t.Region, ErrLocked)
+			what := "the release records changed"
+			if ref, ok := parseRecordKey(newest); ok {
+				what = "release " + ref.ID + " was recorded"
+			}
+			return nil, fmt.Errorf("%s %s: nothing was changed: %s in %s (%s) while this one was planned; run it again: %w",
+				r.kind, r.id, what, t.RecordBucket, t.Region, ErrLocked)
 		}
 	}
 	return unlock, nil
