@@ -99,8 +99,9 @@ func BenchmarkOriginHealthy(b *testing.B) {
 
 // benchServe measures cache hits through Edge.Serve over loopback, one keep-alive
 // connection per parallel client; parser "net/http" turns the hit fast path off (the
-// server as it was before the fast path).
-func benchServe(b *testing.B, size int) {
+// server as it was before the fast path). With revalidate, every request carries the
+// object's ETag in If-None-Match and gets a 304, as a browser revalidating a page does.
+func benchServe(b *testing.B, size int, revalidate bool) {
 	for _, mode := range []string{"fast", "net/http"} {
 		b.Run(mode, func(b *testing.B) {
 			w := newWorld(b)
@@ -108,6 +109,7 @@ func benchServe(b *testing.B, size int) {
 			w.origins[bucketA].set(func(rw http.ResponseWriter, r *http.Request) {
 				rw.Header().Set("Content-Type", "application/octet-stream")
 				rw.Header().Set("Cache-Control", "max-age=31536000")
+				rw.Header().Set("ETag", `"bench"`)
 				rw.Write([]byte(body))
 			})
 			w.get("/assets/app-0123abcd.bin")
@@ -120,7 +122,12 @@ func benchServe(b *testing.B, size int) {
 			go func() { s.serve(l); close(done) }()
 			defer func() { l.Close(); <-done }()
 			req := []byte("GET /assets/app-0123abcd.bin HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n")
-			b.SetBytes(int64(size))
+			wantStatus, sent := 200, size
+			if revalidate {
+				req = []byte("GET /assets/app-0123abcd.bin HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\nIf-None-Match: \"bench\"\r\n\r\n")
+				wantStatus, sent = 304, 0
+			}
+			b.SetBytes(int64(sent))
 			b.ReportAllocs()
 			if p, err := strconv.Atoi(os.Getenv("EDGE_BENCH_CONNS_PER_CPU")); err == nil && p > 0 {
 				b.SetParallelism(p) // e.g. 32 on 2 CPUs: wrk's 64 connections
@@ -146,12 +153,12 @@ func benchServe(b *testing.B, size int) {
 						// only in values of fixed width here (the test clock stands still).
 						var raw bytes.Buffer
 						resp, err := http.ReadResponse(bufio.NewReader(io.TeeReader(br, &raw)), nil)
-						if err != nil || resp.StatusCode != 200 || resp.Header.Get("X-Cache") != "Hit from cloudfront" {
+						if err != nil || resp.StatusCode != wantStatus || resp.Header.Get("X-Cache") != "Hit from cloudfront" {
 							b.Errorf("first response: %v %v", resp, err)
 							return
 						}
 						io.Copy(io.Discard, resp.Body)
-						respLen = bytes.Index(raw.Bytes(), []byte("\r\n\r\n")) + 4 + size
+						respLen = bytes.Index(raw.Bytes(), []byte("\r\n\r\n")) + 4 + sent
 						if n := raw.Len(); n < respLen {
 							io.CopyN(io.Discard, br, int64(respLen-n))
 						}
@@ -172,7 +179,10 @@ func benchServe(b *testing.B, size int) {
 }
 
 // BenchmarkServeHit10KB: a cached 10 KB object through Edge.Serve over loopback.
-func BenchmarkServeHit10KB(b *testing.B) { benchServe(b, 10<<10) }
+func BenchmarkServeHit10KB(b *testing.B) { benchServe(b, 10<<10, false) }
+
+// BenchmarkServeRevalidate10KB: a conditional request for a cached 10 KB object (304).
+func BenchmarkServeRevalidate10KB(b *testing.B) { benchServe(b, 10<<10, true) }
 
 // BenchmarkServeHit1MB: a cached 1 MB object through Edge.Serve over loopback.
-func BenchmarkServeHit1MB(b *testing.B) { benchServe(b, 1<<20) }
+func BenchmarkServeHit1MB(b *testing.B) { benchServe(b, 1<<20, false) }

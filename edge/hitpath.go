@@ -17,7 +17,7 @@ import (
 // that does not change between requests. Only X-Amz-Cf-Id, Age and (when the origin sent
 // none) Date are written per request. Anything this path does not handle exactly as
 // ServeHTTP would (functions in JavaScript, viewer-response functions, CORS for a request
-// with Origin, conditional and Range requests, access logs, cache keys with query
+// with Origin, Range requests and conditions other than If-None-Match, access logs, cache keys with query
 // strings, headers or cookies, errors) goes to ServeHTTP instead, so the response a
 // viewer gets is the same either way; TestHitPathMatchesServeHTTP compares them.
 
@@ -28,6 +28,10 @@ type hitRequest struct {
 	acceptEncoding string // the one Accept-Encoding value, "" when none
 	origin         bool   // an Origin header was sent
 	close          bool   // Connection: close
+	ifNoneMatch    string // the one If-None-Match value, "" when none
+	// ifModifiedSince: an If-Modified-Since was sent (ignored beside If-None-Match;
+	// alone, the request goes to ServeHTTP).
+	ifModifiedSince bool
 }
 
 // wireSlot holds an entry's prepared response head. It is shared by copies of an entry
@@ -40,11 +44,18 @@ type wireSlot struct {
 type wireBlock struct {
 	ent *entry
 	b   *behaviour
-	// head is the status line and the static headers, each ending in CRLF.
-	head []byte
+	// head is the status line and the static headers, each ending in CRLF; head304 is
+	// the same for a 304 answer to a matching If-None-Match, without the content headers.
+	head, head304 []byte
+	// etag is the ETag the viewer gets, for If-None-Match.
+	etag string
 	// Which per-request headers follow head (a policy may remove or replace them).
 	id, age, date bool
 }
+
+// notModifiedDrops are the headers a 304 from the cache leaves out, as
+// conditionalAndRange does.
+var notModifiedDrops = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Language", "Content-Range"}
 
 // sentinels mark the per-request header values while a block is prepared, so a
 // response headers policy that removes or replaces them is honoured exactly.
@@ -109,7 +120,12 @@ func (e *Edge) serveHit(req *hitRequest, buf []byte) (head, body []byte, ok bool
 	if wb.head == nil {
 		return nil, nil, false
 	}
-	buf = append(buf, wb.head...)
+	notModified := req.ifNoneMatch != "" && wb.etag != "" && etagListMatchesWeak(req.ifNoneMatch, wb.etag)
+	if notModified {
+		buf = append(buf, wb.head304...)
+	} else {
+		buf = append(buf, wb.head...)
+	}
 	if wb.id {
 		buf = appendRequestID(append(buf, "X-Amz-Cf-Id: "...))
 		buf = append(buf, '\r', '\n')
@@ -126,7 +142,7 @@ func (e *Edge) serveHit(req *hitRequest, buf []byte) (head, body []byte, ok bool
 		buf = append(buf, "Connection: close\r\n"...)
 	}
 	buf = append(buf, '\r', '\n')
-	if req.head {
+	if req.head || notModified {
 		return buf, nil, true
 	}
 	return buf, ent.body, true
@@ -168,6 +184,7 @@ func (e *Edge) prepareHit(ent *entry, b *behaviour) *wireBlock {
 	}
 	slices.Sort(keys)
 	head := append([]byte(nil), "HTTP/1.1 200 OK\r\n"...)
+	head304 := append([]byte(nil), "HTTP/1.1 304 Not Modified\r\n"...)
 	for _, k := range keys {
 		vs := h[k]
 		if !validHeaderName(k) {
@@ -181,16 +198,19 @@ func (e *Edge) prepareHit(ent *entry, b *behaviour) *wireBlock {
 			wb.age = true
 			continue
 		}
+		content := slices.Contains(notModifiedDrops, k)
 		for _, v := range vs {
-			head = append(head, k...)
-			head = append(head, ':', ' ')
-			head = appendHeaderValue(head, v)
-			head = append(head, '\r', '\n')
+			line := append(appendHeaderValue([]byte(k+": "), v), '\r', '\n')
+			head = append(head, line...)
+			if !content {
+				head304 = append(head304, line...)
+			}
 		}
 	}
 	_, hasDate := h["Date"]
 	wb.date = !hasDate
-	wb.head = slices.Clip(head)
+	wb.head, wb.head304 = slices.Clip(head), slices.Clip(head304)
+	wb.etag = h.Get("Etag")
 	return wb
 }
 

@@ -116,7 +116,15 @@ func TestHitPathMatchesServeHTTP(t *testing.T) {
 		{name: "CORS with Origin", opt: cors, warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nOrigin: https://o.example\r\n\r\n", status: 200},
 		{name: "allow-all over http", opt: allowAll, warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\n\r\n", fast: true, status: 200},
 		{name: "redirect-to-https over http", opt: httpOnlyViewer, warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\n\r\n", status: 301},
-		{name: "if-none-match", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"e-/a.js\"\r\n\r\n", status: 304},
+		{name: "if-none-match", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"e-/a.js\"\r\n\r\n", fast: true, status: 304},
+		{name: "if-none-match HEAD", warm: []string{"/a.js"}, req: "HEAD /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"e-/a.js\"\r\n\r\n", fast: true, status: 304},
+		{name: "if-none-match list, weak, star", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"other\", W/\"e-/a.js\"\r\n\r\n", fast: true, status: 304},
+		{name: "if-none-match *", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n", fast: true, status: 304},
+		{name: "if-none-match other", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"other\"\r\n\r\n", fast: true, status: 200},
+		{name: "if-none-match beats if-modified-since", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: Wed, 21 Oct 2026 07:28:00 GMT\r\nIf-None-Match: \"other\"\r\n\r\n", fast: true, status: 200},
+		{name: "if-none-match gzip variant (weakened ETag)", warm: []string{"/big.txt", "Accept-Encoding", "gzip"}, req: "GET /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"big\"\r\n\r\n", fast: true, status: 304},
+		{name: "if-none-match with policy", opt: custom, warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"e-/a.js\"\r\n\r\n", fast: true, status: 304},
+		{name: "if-none-match twice", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"x\"\r\nIf-None-Match: \"e-/a.js\"\r\n\r\n", status: 304},
 		{name: "if-modified-since", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: Wed, 21 Oct 2026 07:28:00 GMT\r\n\r\n", status: 304},
 		{name: "range", warm: []string{"/a.js"}, req: "GET /a.js HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3\r\n\r\n", status: 206},
 		{name: "escaped path", cold: true, warm: []string{"/a.js"}, req: "GET /%61.js HTTP/1.1\r\nHost: x\r\n\r\n", status: 200},
@@ -259,8 +267,12 @@ func FuzzParseHitRequest(f *testing.F) {
 			t.Errorf("Accept-Encoding %q, net/http %q", hr.acceptEncoding, req.Header["Accept-Encoding"])
 		case (req.Header.Get("Origin") != "") != hr.origin && !(hr.origin && len(req.Header["Origin"]) > 0):
 			t.Errorf("origin %v, net/http %q", hr.origin, req.Header["Origin"])
-		case len(req.Header["Range"])+len(req.Header["If-None-Match"])+len(req.Header["If-Modified-Since"])+len(req.Header["Expect"]) > 0:
-			t.Errorf("conditional, Range or Expect accepted")
+		case len(req.Header["Range"])+len(req.Header["If-Range"])+len(req.Header["If-Match"])+len(req.Header["If-Unmodified-Since"])+len(req.Header["Expect"]) > 0:
+			t.Errorf("Range, a condition other than If-None-Match, or Expect accepted")
+		case strings.Join(req.Header["If-None-Match"], "\x00") != hr.ifNoneMatch:
+			t.Errorf("If-None-Match %q, net/http %q", hr.ifNoneMatch, req.Header["If-None-Match"])
+		case hr.ifNoneMatch == "" && len(req.Header["If-Modified-Since"]) > 0:
+			t.Errorf("If-Modified-Since without If-None-Match accepted")
 		}
 	})
 }

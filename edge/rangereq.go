@@ -142,18 +142,10 @@ func notModified(r *http.Request, h http.Header) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
+	// Repeated If-None-Match lines are one list (RFC 9110 §5.3).
+	if inm := strings.Join(r.Header.Values("If-None-Match"), ","); strings.Trim(inm, ", \t") != "" {
 		etag := h.Get("Etag")
-		if etag == "" {
-			return false
-		}
-		for _, t := range strings.Split(inm, ",") {
-			t = strings.TrimSpace(t)
-			if t == "*" || strings.TrimPrefix(t, "W/") == strings.TrimPrefix(etag, "W/") {
-				return true
-			}
-		}
-		return false
+		return etag != "" && etagListMatchesWeak(inm, etag)
 	}
 	ims := r.Header.Get("If-Modified-Since")
 	lm := h.Get("Last-Modified")
@@ -163,6 +155,19 @@ func notModified(r *http.Request, h http.Header) bool {
 	t1, err1 := http.ParseTime(ims)
 	t2, err2 := http.ParseTime(lm)
 	return err1 == nil && err2 == nil && !t2.After(t1)
+}
+
+// etagListMatchesWeak reports whether an If-None-Match list ("*", or ETags separated
+// by commas) matches etag by weak comparison (RFC 9110 §8.8.3.2).
+func etagListMatchesWeak(list, etag string) bool {
+	etag = strings.TrimPrefix(etag, "W/")
+	for t := range strings.SplitSeq(list, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
 }
 
 // ifRangeMatches: If-Range holds a strong ETag or a date (RFC 9110 §13.1.5).

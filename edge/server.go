@@ -456,7 +456,8 @@ func httpDate() string {
 
 // parseHitRequest parses a request head at the start of buf for the cache-hit fast
 // path and returns its length, or 0 when the request is not a candidate: incomplete,
-// not a plain GET or HEAD over HTTP/1.1, carrying a body, a condition, a Range, an
+// not a plain GET or HEAD over HTTP/1.1, carrying a body, a condition other than
+// If-None-Match, a Range, an
 // Expect or Connection options, or anything net/http's parser might judge differently
 // (bare LF, obs-fold, characters outside a conservative set, a missing or repeated
 // Host). Those go through http.ReadRequest, which also answers malformed requests.
@@ -501,7 +502,7 @@ func parseHitRequest(buf []byte, hr *hitRequest) int {
 			return 0
 		}
 		if i+1 < len(buf) && buf[i] == '\r' && buf[i+1] == '\n' {
-			if hosts != 1 {
+			if hosts != 1 || hr.ifModifiedSince && hr.ifNoneMatch == "" {
 				return 0
 			}
 			return i + 2
@@ -578,7 +579,12 @@ func parseHitRequest(buf []byte, hr *hitRequest) int {
 			}
 		case 13:
 			if asciiEqualFold(name, "if-none-match") {
-				return 0
+				// One non-empty If-None-Match is answered here; with it, If-Modified-Since
+				// is ignored (RFC 9110 §13.1.3), as ServeHTTP does.
+				if hr.ifNoneMatch != "" || len(value) == 0 {
+					return 0
+				}
+				hr.ifNoneMatch = string(value)
 			}
 		case 14:
 			if asciiEqualFold(name, "content-length") {
@@ -592,7 +598,9 @@ func parseHitRequest(buf []byte, hr *hitRequest) int {
 				hr.acceptEncoding = string(value)
 			}
 		case 17:
-			if asciiEqualFold(name, "if-modified-since") || asciiEqualFold(name, "transfer-encoding") {
+			if asciiEqualFold(name, "if-modified-since") {
+				hr.ifModifiedSince = true
+			} else if asciiEqualFold(name, "transfer-encoding") {
 				return 0
 			}
 		case 19:
