@@ -346,6 +346,9 @@ func init() {
 				if len(args) > 1 || (len(args) == 1 && !o.rollback) {
 					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 				}
+				if o.keep < 1 || o.history < 1 {
+					return fmt.Errorf("%w: --keep and --history count releases: at least 1", errUsage)
+				}
 				if len(args) == 1 {
 					o.rollbackID = args[0]
 				}

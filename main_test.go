@@ -29,6 +29,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"fail", "us-east-1"}, 2, "--mode is required"},
 		{[]string{"fail", "us-east-1", "--mode"}, 2, "flag needs an argument"},
 		{[]string{"up", "--help"}, 0, "usage: twinedge up"},
+		{[]string{"release", "--keep", "0"}, 2, "at least 1"},
+		{[]string{"release", "--history", "-3"}, 2, "at least 1"},
 		{[]string{"status", "--state", "/nonexistent/twinedge-state"}, 1, "no running world"},
 	}
 	for _, c := range cases {
