@@ -151,19 +151,27 @@ func init() {
 	})
 	register("fail", command{
 		summary: "break a region of the running world: --mode 500|502|503|504|403|404|refuse|blackhole|slow|reset|truncate|partition",
-		usage:   "REGION --mode M [--target origin|api|all] [--delay D]  |  REGION --target aws",
+		usage:   "REGION --mode M [--target origin|api|all] [--delay D]  |  REGION --aws [--target origin|api|all]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			mode := fs.String("mode", "", "fault mode (required)")
-			target := fs.String("target", "all", "what to break: origin, api or all; aws fails the deployed region on AWS")
+			mode := fs.String("mode", "", "fault mode (required, except with --aws)")
+			target := fs.String("target", "all", "what to break: origin, api or all (aws: the same as --aws --target all)")
+			onAWS := fs.Bool("aws", false, "fail the region of the deployment on AWS (STATE/aws.json): the origin answers CloudFront 403, the API 503")
 			delay := fs.Duration("delay", 0, "delay before headers for --mode slow (default 3s)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return fmt.Errorf("%w: want one REGION", errUsage)
 				}
-				if *target == "aws" {
-					// On AWS a region is failed as a whole: the bucket policy denies the
-					// distribution and the API answers 503 (see infra/aws/failure.go).
-					return awsinfra.FailAWS(ctx, awsinfra.AccessOptions{StateDir: stateDir}, args[0])
+				if *onAWS || *target == "aws" {
+					// On AWS a fault is what AWS lets one switch: the bucket policy denies
+					// the distribution, the API answers 503 (see infra/aws/failure.go).
+					if *mode != "" {
+						return fmt.Errorf("%w: --mode does not apply on AWS: the origin answers 403, the API 503", errUsage)
+					}
+					t := *target
+					if t == "aws" {
+						t = awsinfra.TargetAll
+					}
+					return awsinfra.FailAWS(ctx, awsinfra.AccessOptions{StateDir: stateDir}, args[0], t)
 				}
 				if *mode == "" {
 					return fmt.Errorf("%w: --mode is required", errUsage)
@@ -187,9 +195,10 @@ func init() {
 	})
 	register("heal", command{
 		summary: "clear the faults of one region, or of all regions",
-		usage:   "[REGION] [--target aws]",
+		usage:   "[REGION] [--aws]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			target := fs.String("target", "", "aws heals the deployed regions on AWS instead of the local world")
+			target := fs.String("target", "", "aws: the same as --aws")
+			onAWS := fs.Bool("aws", false, "heal the deployment on AWS (STATE/aws.json) instead of the local world")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 1 {
 					return fmt.Errorf("%w: at most one REGION", errUsage)
@@ -197,6 +206,9 @@ func init() {
 				region := ""
 				if len(args) == 1 {
 					region = args[0]
+				}
+				if *onAWS {
+					*target = "aws"
 				}
 				switch *target {
 				case "aws":

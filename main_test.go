@@ -30,6 +30,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"fail", "us-east-1", "--mode"}, 2, "flag needs an argument"},
 		{[]string{"up", "--help"}, 0, "usage: twinedge up"},
 		{[]string{"release", "--keep", "0"}, 2, "at least 1"},
+		{[]string{"fail", "us-east-1", "--aws", "--mode", "503"}, 2, "--mode does not apply on AWS"},
+		{[]string{"fail", "us-east-1", "--aws", "--target", "edge", "--state", "/nonexistent/twinedge-state"}, 1, "origin, api or all"},
 		{[]string{"release", "--history", "-3"}, 2, "at least 1"},
 		{[]string{"status", "--state", "/nonexistent/twinedge-state"}, 1, "no running world"},
 	}

@@ -17,8 +17,8 @@ import (
 
 // Failure switches for demonstrations on a real account. FailAWS breaks one region the
 // way an outage looks from CloudFront: its bucket answers 403 to the distribution (a
-// failover status, infra.FailoverStatusCodes) and its API answers 503. HealAWS undoes
-// both. Cached objects stay cached: invalidate (twinedge release or drill) to make the
+// failover status, infra.FailoverStatusCodes), its API answers 503, or both. HealAWS
+// undoes both. Cached objects stay cached: invalidate (twinedge release or drill) to make the
 // edge go back to the origins.
 //
 // Both act outside CloudFormation, so the stacks drift until healed. A deploy while a
@@ -45,18 +45,39 @@ type lambdaAPI interface {
 
 var _ lambdaAPI = (*lambda.Client)(nil)
 
-// FailAWS fails region: a Deny for CloudFront in its bucket policy and TWINEDGE_API_FAIL=1
-// on its function. It is idempotent.
-func FailAWS(ctx context.Context, opts AccessOptions, region string) error {
-	return switchRegion(ctx, opts, region, true)
+// What FailAWS breaks in a region: the bucket (origin), the API, or both (all), the
+// targets `twinedge fail` knows locally.
+const (
+	TargetOrigin = "origin"
+	TargetAPI    = "api"
+	TargetAll    = "all"
+)
+
+// FailAWS fails target in region: for the origin, a Deny for CloudFront in its bucket
+// policy; for the API, TWINEDGE_API_FAIL=1 on its function; for all (or ""), both. The
+// other part is left as it is. It is idempotent.
+func FailAWS(ctx context.Context, opts AccessOptions, region, target string) error {
+	var origin, api bool
+	switch target {
+	case TargetOrigin:
+		origin = true
+	case TargetAPI:
+		api = true
+	case TargetAll, "":
+		origin, api = true, true
+	default:
+		return fmt.Errorf("--target is origin, api or all on AWS, not %q", target)
+	}
+	return switchRegion(ctx, opts, region, true, origin, api)
 }
 
-// HealAWS undoes FailAWS in region, or in every region when region is empty.
+// HealAWS undoes FailAWS in region, or in every region when region is empty: both the
+// bucket policy and the API switch.
 func HealAWS(ctx context.Context, opts AccessOptions, region string) error {
-	return switchRegion(ctx, opts, region, false)
+	return switchRegion(ctx, opts, region, false, true, true)
 }
 
-func switchRegion(ctx context.Context, opts AccessOptions, region string, fail bool) error {
+func switchRegion(ctx context.Context, opts AccessOptions, region string, fail, origin, api bool) error {
 	if opts.StateDir == "" {
 		opts.StateDir = ".twinedge"
 	}
@@ -86,11 +107,18 @@ func switchRegion(ctx context.Context, opts AccessOptions, region string, fail b
 		return err
 	}
 	for _, r := range targets {
-		if err := setBucketDeny(ctx, sess.s3(r.Name), r.Bucket, fail); err != nil {
-			return fmt.Errorf("%s: bucket %s: %w", r.Name, r.Bucket, err)
+		if origin {
+			if err := setBucketDeny(ctx, sess.s3(r.Name), r.Bucket, fail); err != nil {
+				return fmt.Errorf("%s: bucket %s: %w", r.Name, r.Bucket, err)
+			}
 		}
-		if err := setAPIFail(ctx, sess.lambda(r.Name), r.FunctionName, fail); err != nil {
-			return fmt.Errorf("%s: function %s: %w", r.Name, r.FunctionName, err)
+		if api {
+			if r.FunctionName == "" {
+				return fmt.Errorf("%s: aws.json names no function: run twinedge deploy again", r.Name)
+			}
+			if err := setAPIFail(ctx, sess.lambda(r.Name), r.FunctionName, fail); err != nil {
+				return fmt.Errorf("%s: function %s: %w", r.Name, r.FunctionName, err)
+			}
 		}
 	}
 	return nil

@@ -143,21 +143,35 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 			t.Errorf("function environment %v, want %s=%s and the other variables kept", v, FailEnv, wantFail)
 		}
 	}
-	if err := FailAWS(ctx, opts, region); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		target   string
+		deny     bool
+		apiState string
+	}{
+		{TargetAll, true, "1"},
+		{"", true, "1"},
+		{TargetOrigin, true, "0"},
+		{TargetAPI, false, "1"},
+	} {
+		// Twice: failing is idempotent.
+		for range 2 {
+			if err := FailAWS(ctx, opts, region, c.target); err != nil {
+				t.Fatalf("fail %q: %v", c.target, err)
+			}
+			check(c.deny, c.apiState)
+		}
+		if err := HealAWS(ctx, opts, region); err != nil {
+			t.Fatal(err)
+		}
+		check(false, "0")
 	}
-	check(true, "1")
-	if err := FailAWS(ctx, opts, region); err != nil {
-		t.Fatal(err)
-	}
-	check(true, "1")
-	if err := HealAWS(ctx, opts, region); err != nil {
-		t.Fatal(err)
-	}
-	check(false, "0")
-	if err := FailAWS(ctx, opts, "us-west-1"); err == nil || !strings.Contains(err.Error(), "not deployed") {
+	if err := FailAWS(ctx, opts, "us-west-1", TargetAll); err == nil || !strings.Contains(err.Error(), "not deployed") {
 		t.Errorf("failing an undeployed region: %v", err)
 	}
+	if err := FailAWS(ctx, opts, region, "edge"); err == nil || !strings.Contains(err.Error(), "origin, api or all") {
+		t.Errorf("failing an unknown target: %v", err)
+	}
+	check(false, "0")
 }
 
 func stackOutput(t *testing.T, sess *session, region, stack, key string) string {

@@ -8,14 +8,14 @@ import (
 	awsinfra "github.com/twinedge/twinedge/infra/aws"
 )
 
-// AWSMode is the one fault a deployment on AWS can be put in: the region's bucket policy
-// denies the distribution, so S3 answers CloudFront 403 (a failover status), and the
-// region's API answers 503 (infra/aws/failure.go).
+// AWSMode is the fault a deployment on AWS can be put in, on the targets origin, api or
+// all: the region's bucket policy denies the distribution, so S3 answers CloudFront 403
+// (a failover status), and the region's API answers 503 (infra/aws/failure.go).
 const AWSMode = "aws"
 
 // ForAWS returns opts aimed at the deployment described by aws.json in stateDir: the
 // distribution's domain over HTTPS, AWS's own S3 and CloudFront endpoints, and a Switch
-// over `twinedge fail REGION --target aws`. The schedule is one phase of that fault.
+// over `twinedge fail REGION --aws`. The schedule fails the origin, the API, then both.
 func ForAWS(stateDir string, opts Options) (Options, error) {
 	s, err := awsinfra.ReadState(stateDir)
 	if err != nil {
@@ -40,7 +40,9 @@ func ForAWS(stateDir string, opts Options) (Options, error) {
 	}
 	access := awsinfra.AccessOptions{StateDir: stateDir}
 	opts.Switch = awsSwitch{
-		fail: func(ctx context.Context, region string) error { return awsinfra.FailAWS(ctx, access, region) },
+		fail: func(ctx context.Context, region, target string) error {
+			return awsinfra.FailAWS(ctx, access, region, target)
+		},
 		heal: func(ctx context.Context, region string) error { return awsinfra.HealAWS(ctx, access, region) },
 	}
 	if opts.Schedule == nil {
@@ -49,24 +51,30 @@ func ForAWS(stateDir string, opts Options) (Options, error) {
 	return opts, nil
 }
 
-// AWSSchedule fails the primary region of a deployment once, the only way AWS allows.
+// AWSSchedule fails the primary region of a deployment in the ways AWS allows: its
+// bucket alone, its API alone, then both.
 func AWSSchedule(primary string) []Step {
-	return []Step{{
-		Name: "aws", Fault: Fault{Region: primary, Mode: AWSMode}, FailsOver: true,
-		Expect: "bucket policy denies the distribution (S3 answers 403) and the API answers 503: GETs fail over, writes are retried pinned to the secondary",
-	}}
+	return []Step{
+		{Name: "aws origin", Fault: Fault{Region: primary, Mode: AWSMode, Target: awsinfra.TargetOrigin}, FailsOver: true,
+			Expect: "the bucket policy denies the distribution (S3 answers 403): pages and assets fail over, the API stays in the primary"},
+		{Name: "aws api", Fault: Fault{Region: primary, Mode: AWSMode, Target: awsinfra.TargetAPI}, FailsOver: true,
+			Expect: "the API answers 503: reads fail over, writes are retried pinned to the secondary; pages stay in the primary"},
+		{Name: "aws", Fault: Fault{Region: primary, Mode: AWSMode, Target: awsinfra.TargetAll}, FailsOver: true,
+			Expect: "bucket policy denies the distribution (S3 answers 403) and the API answers 503: GETs fail over, writes are retried pinned to the secondary"},
+	}
 }
 
 // awsSwitch applies AWSMode through the AWS failure switch.
 type awsSwitch struct {
-	fail, heal func(ctx context.Context, region string) error
+	fail func(ctx context.Context, region, target string) error
+	heal func(ctx context.Context, region string) error
 }
 
 func (s awsSwitch) Fail(ctx context.Context, f Fault) error {
 	if f.Mode != AWSMode {
-		return fmt.Errorf("mode %q cannot be applied on AWS; the AWS switch has one mode, %q", f.Mode, AWSMode)
+		return fmt.Errorf("mode %q cannot be applied on AWS; the AWS switch has one mode, %q, on the targets origin, api or all", f.Mode, AWSMode)
 	}
-	return s.fail(ctx, f.Region)
+	return s.fail(ctx, f.Region, f.Target)
 }
 
 func (s awsSwitch) Heal(ctx context.Context, region string) error { return s.heal(ctx, region) }

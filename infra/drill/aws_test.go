@@ -33,8 +33,15 @@ func TestForAWS(t *testing.T) {
 	if opts.Regions[0].Name != "us-east-1" || opts.Regions[1].Bucket != "b2" {
 		t.Errorf("regions %+v: want the primary first", opts.Regions)
 	}
-	if len(opts.Schedule) != 1 || opts.Schedule[0].Fault.Mode != AWSMode || opts.Schedule[0].Fault.Region != "us-east-1" {
-		t.Errorf("schedule %+v", opts.Schedule)
+	var targets []string
+	for _, st := range opts.Schedule {
+		if st.Fault.Mode != AWSMode || st.Fault.Region != "us-east-1" || !st.FailsOver {
+			t.Errorf("step %+v", st)
+		}
+		targets = append(targets, st.Fault.Target)
+	}
+	if strings.Join(targets, " ") != "origin api all" {
+		t.Errorf("schedule targets %v, want origin, api, all", targets)
 	}
 	if err := opts.Switch.Fail(context.Background(), Fault{Region: "us-east-1", Mode: "503"}); err == nil || !strings.Contains(err.Error(), "cannot be applied on AWS") {
 		t.Errorf("a local mode on AWS: %v", err)
