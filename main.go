@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/twinedge/twinedge/build"
+	"github.com/twinedge/twinedge/infra"
 	awsinfra "github.com/twinedge/twinedge/infra/aws"
 	"github.com/twinedge/twinedge/infra/drill"
 	"github.com/twinedge/twinedge/infra/local"
@@ -169,7 +170,7 @@ func init() {
 					}
 					t := *target
 					if t == "aws" {
-						t = awsinfra.TargetAll
+						t = string(infra.TargetAll)
 					}
 					return awsinfra.FailAWS(ctx, awsinfra.AccessOptions{StateDir: stateDir}, args[0], t)
 				}

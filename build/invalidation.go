@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
-	"github.com/aws/smithy-go"
 )
 
 // CloudFront limits (spec/cloudfront.md §4.2) and price (spec/release-tools.md §4).
@@ -240,8 +239,7 @@ func createInvalidation(ctx context.Context, cf CloudFrontAPI, dist, ref string,
 			}
 			return aws.ToString(out.Invalidation.Id), nil
 		}
-		var ae smithy.APIError
-		if !errors.As(err, &ae) || ae.ErrorCode() != "TooManyInvalidationsInProgress" {
+		if apiErrorCode(err) != "TooManyInvalidationsInProgress" {
 			return "", fmt.Errorf("create invalidation on %s: %w", dist, err)
 		}
 		if time.Now().Add(delay).After(deadline) {

@@ -1,19 +1,15 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 )
 
 // Two releases at once would interleave their uploads, and each would record itself as
@@ -69,14 +65,16 @@ type heldLock struct {
 	etag string
 }
 
-// lockHolder names this process for the lock: user@host and pid.
-func lockHolder() string {
+// newLock describes a lock for release id taken now by this process: user@host and pid.
+func newLock(id string, now time.Time, ttl time.Duration) releaseLock {
 	host, _ := os.Hostname()
 	who := os.Getenv("USER")
 	if who == "" {
 		who = "unknown"
 	}
-	return fmt.Sprintf("%s@%s pid %d", who, host, os.Getpid())
+	pid := os.Getpid()
+	return releaseLock{Release: id, Holder: fmt.Sprintf("%s@%s pid %d", who, host, pid),
+		Acquired: now, Expires: now.Add(ttl), Host: host, PID: pid}
 }
 
 // lock takes the lock in every region, then checks nothing was released meanwhile. The
@@ -85,8 +83,7 @@ func lockHolder() string {
 func (r *run) lock(ctx context.Context) (unlock func(), err error) {
 	o := r.o
 	now := o.Now().UTC()
-	host, _ := os.Hostname()
-	lk := releaseLock{Release: r.id, Holder: lockHolder(), Acquired: now, Expires: now.Add(o.LockTTL), Host: host, PID: os.Getpid()}
+	lk := newLock(r.id, now, o.LockTTL)
 	var held []heldLock
 	unlock = func() {
 		// A cancelled release still unlocks.
@@ -148,22 +145,9 @@ func acquireLock(ctx context.Context, t *Target, lk releaseLock, now time.Time, 
 	if err != nil {
 		return "", "", err
 	}
-	key := t.Prefix + lockKey
 	put := func(cond func(*s3.PutObjectInput)) (string, error) {
-		in := &s3.PutObjectInput{
-			Bucket:        aws.String(t.RecordBucket),
-			Key:           aws.String(key),
-			Body:          bytes.NewReader(body),
-			ContentLength: aws.Int64(int64(len(body))),
-			ContentType:   aws.String("application/json"),
-			CacheControl:  aws.String("no-store"),
-		}
-		cond(in)
-		out, err := t.Client.PutObject(ctx, in)
-		if err != nil {
-			return "", err
-		}
-		return aws.ToString(out.ETag), nil
+		return putBytes(ctx, t.Client, t.RecordBucket, t.Prefix+lockKey, "application/json", body, cond,
+			func(in *s3.PutObjectInput) { in.CacheControl = aws.String("no-store") })
 	}
 	// A few rounds: the lock can vanish between a refused create and the read of it,
 	// and S3 answers 409 ConditionalRequestConflict to a write racing another.
@@ -221,15 +205,10 @@ func acquireLock(ctx context.Context, t *Target, lk releaseLock, now time.Time, 
 // readLock reads the lock in t's record bucket with its ETag. A lock that cannot be
 // decoded counts as one that expires defaultLockTTL after it was written.
 func readLock(ctx context.Context, t *Target) (releaseLock, string, error) {
-	out, err := t.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(t.RecordBucket), Key: aws.String(t.Prefix + lockKey)})
-	if err != nil {
-		if isNotFound(err) {
-			return releaseLock{}, "", err
-		}
-		return releaseLock{}, "", fmt.Errorf("read the release lock in %s (%s): %w", t.RecordBucket, t.Region, err)
+	b, out, err := getBytes(ctx, t.Client, t.RecordBucket, t.Prefix+lockKey)
+	if isNotFound(err) {
+		return releaseLock{}, "", err
 	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Body, 64<<10))
 	if err != nil {
 		return releaseLock{}, "", fmt.Errorf("read the release lock in %s (%s): %w", t.RecordBucket, t.Region, err)
 	}
@@ -258,15 +237,6 @@ func releaseLockIn(ctx context.Context, h heldLock) error {
 	}
 }
 
-// apiErrorCode returns the S3 error code of err, or "".
-func apiErrorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 // lockWarning describes a lock found while planning a dry run, or "".
 func lockWarning(ctx context.Context, t *Target, now time.Time) string {
 	cur, _, err := readLock(ctx, t)
@@ -274,5 +244,5 @@ func lockWarning(ctx context.Context, t *Target, now time.Time) string {
 		return ""
 	}
 	return fmt.Sprintf("release %s (%s) holds the lock in %s (%s) until %s: a release now would stop",
-		cur.Release, strings.TrimSpace(cur.Holder), t.RecordBucket, t.Region, cur.Expires.Format(time.RFC3339))
+		cur.Release, cur.Holder, t.RecordBucket, t.Region, cur.Expires.Format(time.RFC3339))
 }

@@ -202,7 +202,7 @@ func (rs *recordStore) write(ctx context.Context, r *Record) error {
 	if err != nil {
 		return err
 	}
-	if err := putBytes(ctx, rs.t.Client, rs.t.RecordBucket, rs.t.Prefix+recordKey(r), "application/json", b); err != nil {
+	if _, err := putBytes(ctx, rs.t.Client, rs.t.RecordBucket, rs.t.Prefix+recordKey(r), "application/json", b); err != nil {
 		return fmt.Errorf("write release record %s to %s (%s): %w", r.ID, rs.t.RecordBucket, rs.t.Region, err)
 	}
 	return nil
@@ -293,7 +293,7 @@ func (rs *recordStore) writePending(ctx context.Context, p *pendingRelease) erro
 	if err != nil {
 		return err
 	}
-	if err := putBytes(ctx, rs.t.Client, rs.t.RecordBucket, rs.t.Prefix+pendingKey, "application/json", b); err != nil {
+	if _, err := putBytes(ctx, rs.t.Client, rs.t.RecordBucket, rs.t.Prefix+pendingKey, "application/json", b); err != nil {
 		return fmt.Errorf("write %s to %s (%s): %w", pendingKey, rs.t.RecordBucket, rs.t.Region, err)
 	}
 	return nil

@@ -140,10 +140,7 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	rep.Warnings = append(warnings, rep.Warnings...)
 	r.rep = rep
 	if r.guardErr != nil && !o.DryRun {
-		rep.Uploaded, rep.Deleted, rep.Bytes = 0, 0, 0
-		for i := range rep.Buckets {
-			rep.Buckets[i].State = "unchanged: the release was stopped by the delete guard"
-		}
+		rep.stoppedBefore("the release was stopped by the delete guard")
 	}
 	if o.DryRun && !rep.Unchanged {
 		for i := range o.Targets {
@@ -159,10 +156,7 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	err := r.execute(ctx)
 	rep.Uploaded, rep.Bytes = int(r.uploaded.Load()), r.uploadedBytes.Load()
 	if errors.Is(err, ErrLocked) {
-		rep.Deleted = 0
-		for i := range rep.Buckets {
-			rep.Buckets[i].State = "unchanged: another release holds the lock"
-		}
+		rep.stoppedBefore("another release holds the lock")
 	}
 	return rep, r.output(err)
 }

@@ -234,37 +234,54 @@ func deleteIn(ctx context.Context, c S3API, bucket, region, prefix string, keys 
 	return deleted, failed, nil
 }
 
-// getBytes reads a whole (small) object.
-func getBytes(ctx context.Context, c S3API, bucket, key string) ([]byte, time.Time, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+// getBytes reads a whole (small) object; out carries its metadata (ETag,
+// LastModified), its body already read.
+func getBytes(ctx context.Context, c S3API, bucket, key string) (b []byte, out *s3.GetObjectOutput, err error) {
+	out, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, nil, err
 	}
 	defer out.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Body, maxManifestBytes+1))
-	return b, aws.ToTime(out.LastModified), err
+	b, err = io.ReadAll(io.LimitReader(out.Body, maxManifestBytes+1))
+	return b, out, err
 }
 
-func putBytes(ctx context.Context, c S3API, bucket, key, contentType string, b []byte) error {
-	_, err := c.PutObject(ctx, &s3.PutObjectInput{
+// putBytes writes b as an object and returns its ETag; cond adds conditions such as
+// If-None-Match to the request.
+func putBytes(ctx context.Context, c S3API, bucket, key, contentType string, b []byte, cond ...func(*s3.PutObjectInput)) (etag string, err error) {
+	in := &s3.PutObjectInput{
 		Bucket:        aws.String(bucket),
 		Key:           aws.String(key),
 		Body:          bytes.NewReader(b),
 		ContentLength: aws.Int64(int64(len(b))),
 		ContentType:   aws.String(contentType),
-	})
-	return err
+	}
+	for _, f := range cond {
+		f(in)
+	}
+	out, err := c.PutObject(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// apiErrorCode returns the AWS error code of err ("NoSuchKey", "PreconditionFailed"),
+// or "".
+func apiErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
 }
 
 // isNotFound reports whether err is S3's answer for a missing key or bucket. A
 // private bucket answers 403 for a missing key when the caller may not list it.
 func isNotFound(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchKey", "NotFound", "NoSuchBucket":
-			return true
-		}
+	switch apiErrorCode(err) {
+	case "NoSuchKey", "NotFound", "NoSuchBucket":
+		return true
 	}
 	var nf *types.NotFound
 	var nk *types.NoSuchKey
@@ -287,8 +304,7 @@ func ensureBucket(ctx context.Context, c S3API, bucket, region string) error {
 		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(region)}
 	}
 	if _, err := c.CreateBucket(ctx, in); err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) && (ae.ErrorCode() == "BucketAlreadyOwnedByYou") {
+		if apiErrorCode(err) == "BucketAlreadyOwnedByYou" {
 			return nil
 		}
 		return fmt.Errorf("create record bucket %s in %s: %w", bucket, region, err)

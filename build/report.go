@@ -74,6 +74,15 @@ func (e *ReleaseError) Error() string {
 
 func (e *ReleaseError) Unwrap() error { return e.Err }
 
+// stoppedBefore records a release stopped before it changed anything, and why: nothing
+// uploaded or deleted, every bucket unchanged.
+func (r *Report) stoppedBefore(why string) {
+	r.Uploaded, r.Deleted, r.Bytes = 0, 0, 0
+	for i := range r.Buckets {
+		r.Buckets[i].State = "unchanged: " + why
+	}
+}
+
 // ErrTooManyDeletes is wrapped by the error of a release whose plan deletes more
 // objects from a bucket than Options.MaxDeletes allows. Nothing has been changed.
 var ErrTooManyDeletes = errors.New("too many deletes")

@@ -17,9 +17,10 @@ import (
 // that does not change between requests. Only X-Amz-Cf-Id, Age and (when the origin sent
 // none) Date are written per request. Anything this path does not handle exactly as
 // ServeHTTP would (functions in JavaScript, viewer-response functions, CORS for a request
-// with Origin, Range requests and conditions other than If-None-Match, access logs, cache keys with query
-// strings, headers or cookies, errors) goes to ServeHTTP instead, so the response a
-// viewer gets is the same either way; TestHitPathMatchesServeHTTP compares them.
+// with Origin, Range requests and conditions other than If-None-Match, access logs,
+// cache keys with query strings, headers or cookies, errors) goes to ServeHTTP instead,
+// so the response a viewer gets is the same either way; TestHitPathMatchesServeHTTP
+// compares them.
 
 // hitRequest is what the fast path needs from a viewer request, parsed by parseHitRequest.
 type hitRequest struct {
@@ -52,10 +53,6 @@ type wireBlock struct {
 	// Which per-request headers follow head (a policy may remove or replace them).
 	id, age, date bool
 }
-
-// notModifiedDrops are the headers a 304 from the cache leaves out, as
-// conditionalAndRange does.
-var notModifiedDrops = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Language", "Content-Range"}
 
 // sentinels mark the per-request header values while a block is prepared, so a
 // response headers policy that removes or replaces them is honoured exactly.

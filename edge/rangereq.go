@@ -13,6 +13,10 @@ import (
 	"time"
 )
 
+// notModifiedDrops are the headers a 304 from the cache leaves out (here and on the hit
+// fast path).
+var notModifiedDrops = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Language", "Content-Range"}
+
 // conditionalAndRange answers viewer conditional and Range requests from a complete 200
 // response the edge holds (cached objects are always complete: a cacheable request
 // fetches the whole object, spec/cloudfront.md §2.6 "serves a range from cache if the
@@ -30,7 +34,7 @@ func (e *Edge) conditionalAndRange(w http.ResponseWriter, rs *reqState, h http.H
 		return http.StatusOK, body, false
 	}
 	if notModified(r, h) {
-		for _, k := range []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Language", "Content-Range"} {
+		for _, k := range notModifiedDrops {
 			delete(h, k)
 		}
 		rs.status = http.StatusNotModified

@@ -457,10 +457,9 @@ func httpDate() string {
 // parseHitRequest parses a request head at the start of buf for the cache-hit fast
 // path and returns its length, or 0 when the request is not a candidate: incomplete,
 // not a plain GET or HEAD over HTTP/1.1, carrying a body, a condition other than
-// If-None-Match, a Range, an
-// Expect or Connection options, or anything net/http's parser might judge differently
-// (bare LF, obs-fold, characters outside a conservative set, a missing or repeated
-// Host). Those go through http.ReadRequest, which also answers malformed requests.
+// If-None-Match, a Range, an Expect or Connection options, or anything net/http's parser
+// might judge differently (bare LF, obs-fold, characters outside a conservative set, a
+// missing or repeated Host). Those go through http.ReadRequest, which also answers malformed requests.
 func parseHitRequest(buf []byte, hr *hitRequest) int {
 	*hr = hitRequest{}
 	// Request line: GET|HEAD SP origin-form SP HTTP/1.1 CRLF.

@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -21,4 +22,26 @@ func ValidDistributionID(id string) bool {
 		return false
 	}
 	return strings.IndexFunc(id, func(c rune) bool { return !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') }) < 0
+}
+
+// Target names what a fault breaks in a region, locally (infra/local) and on AWS
+// (infra/aws): the site's origin, the API, or both.
+type Target string
+
+// Fault targets.
+const (
+	TargetOrigin Target = "origin" // the region's bucket
+	TargetAPI    Target = "api"    // the region's function URL
+	TargetAll    Target = "all"    // both
+)
+
+// ParseTarget validates a --target value; "" is all.
+func ParseTarget(s string) (Target, error) {
+	switch t := Target(s); t {
+	case TargetOrigin, TargetAPI, TargetAll:
+		return t, nil
+	case "":
+		return TargetAll, nil
+	}
+	return "", fmt.Errorf("unknown target %q: use origin, api or all", s)
 }

@@ -13,6 +13,8 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/twinedge/twinedge/infra"
 )
 
 // Failure switches for demonstrations on a real account. FailAWS breaks one region the
@@ -45,30 +47,15 @@ type lambdaAPI interface {
 
 var _ lambdaAPI = (*lambda.Client)(nil)
 
-// What FailAWS breaks in a region: the bucket (origin), the API, or both (all), the
-// targets `twinedge fail` knows locally.
-const (
-	TargetOrigin = "origin"
-	TargetAPI    = "api"
-	TargetAll    = "all"
-)
-
-// FailAWS fails target in region: for the origin, a Deny for CloudFront in its bucket
-// policy; for the API, TWINEDGE_API_FAIL=1 on its function; for all (or ""), both. The
-// other part is left as it is. It is idempotent.
+// FailAWS fails target in region (infra.ParseTarget: origin, api, or all for ""): for
+// the origin, a Deny for CloudFront in its bucket policy; for the API,
+// TWINEDGE_API_FAIL=1 on its function. The other part is left as it is. It is idempotent.
 func FailAWS(ctx context.Context, opts AccessOptions, region, target string) error {
-	var origin, api bool
-	switch target {
-	case TargetOrigin:
-		origin = true
-	case TargetAPI:
-		api = true
-	case TargetAll, "":
-		origin, api = true, true
-	default:
-		return fmt.Errorf("--target is origin, api or all on AWS, not %q", target)
+	t, err := infra.ParseTarget(target)
+	if err != nil {
+		return err
 	}
-	return switchRegion(ctx, opts, region, true, origin, api)
+	return switchRegion(ctx, opts, region, true, t != infra.TargetAPI, t != infra.TargetOrigin)
 }
 
 // HealAWS undoes FailAWS in region, or in every region when region is empty: both the

@@ -148,10 +148,10 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 		deny     bool
 		apiState string
 	}{
-		{TargetAll, true, "1"},
+		{"all", true, "1"},
 		{"", true, "1"},
-		{TargetOrigin, true, "0"},
-		{TargetAPI, false, "1"},
+		{"origin", true, "0"},
+		{"api", false, "1"},
 	} {
 		// Twice: failing is idempotent.
 		for range 2 {
@@ -165,7 +165,7 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 		}
 		check(false, "0")
 	}
-	if err := FailAWS(ctx, opts, "us-west-1", TargetAll); err == nil || !strings.Contains(err.Error(), "not deployed") {
+	if err := FailAWS(ctx, opts, "us-west-1", "all"); err == nil || !strings.Contains(err.Error(), "not deployed") {
 		t.Errorf("failing an undeployed region: %v", err)
 	}
 	if err := FailAWS(ctx, opts, region, "edge"); err == nil || !strings.Contains(err.Error(), "origin, api or all") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/twinedge/twinedge/infra"
 	awsinfra "github.com/twinedge/twinedge/infra/aws"
 )
 
@@ -55,11 +56,11 @@ func ForAWS(stateDir string, opts Options) (Options, error) {
 // bucket alone, its API alone, then both.
 func AWSSchedule(primary string) []Step {
 	return []Step{
-		{Name: "aws origin", Fault: Fault{Region: primary, Mode: AWSMode, Target: awsinfra.TargetOrigin}, FailsOver: true,
+		{Name: "aws origin", Fault: Fault{Region: primary, Mode: AWSMode, Target: string(infra.TargetOrigin)}, FailsOver: true,
 			Expect: "the bucket policy denies the distribution (S3 answers 403): pages and assets fail over, the API stays in the primary"},
-		{Name: "aws api", Fault: Fault{Region: primary, Mode: AWSMode, Target: awsinfra.TargetAPI}, FailsOver: true,
+		{Name: "aws api", Fault: Fault{Region: primary, Mode: AWSMode, Target: string(infra.TargetAPI)}, FailsOver: true,
 			Expect: "the API answers 503: reads fail over, writes are retried pinned to the secondary; pages stay in the primary"},
-		{Name: "aws", Fault: Fault{Region: primary, Mode: AWSMode, Target: awsinfra.TargetAll}, FailsOver: true,
+		{Name: "aws", Fault: Fault{Region: primary, Mode: AWSMode, Target: string(infra.TargetAll)}, FailsOver: true,
 			Expect: "bucket policy denies the distribution (S3 answers 403) and the API answers 503: GETs fail over, writes are retried pinned to the secondary"},
 	}
 }

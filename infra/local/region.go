@@ -14,26 +14,19 @@ import (
 	"github.com/twinedge/twinedge/infra"
 )
 
-// Target names what a fault applies to in a region.
-type Target string
+// Target names what a fault applies to in a region; the vocabulary is infra's, shared
+// with the AWS failure switch.
+type Target = infra.Target
 
 // Fault targets.
 const (
-	TargetOrigin Target = "origin" // the region's S3 origin
-	TargetAPI    Target = "api"    // the region's function-URL host
-	TargetAll    Target = "all"    // both
+	TargetOrigin = infra.TargetOrigin
+	TargetAPI    = infra.TargetAPI
+	TargetAll    = infra.TargetAll
 )
 
 // ParseTarget validates a --target value.
-func ParseTarget(s string) (Target, error) {
-	switch t := Target(s); t {
-	case TargetOrigin, TargetAPI, TargetAll:
-		return t, nil
-	case "":
-		return TargetAll, nil
-	}
-	return "", fmt.Errorf("unknown target %q: use origin, api or all", s)
-}
+var ParseTarget = infra.ParseTarget
 
 // Region is one local region: an S3-compatible origin holding the site bucket and, when
 // the API is present, a function-URL host over the region's table replica.
