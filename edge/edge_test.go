@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"go/token"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/twinedge/twinedge/edge/jsfunc"
+	"github.com/twinedge/twinedge/internal/sigv4"
 )
 
 func TestSpec_2_8_CacheMissThenHit(t *testing.T) {
@@ -228,9 +231,15 @@ func TestApplyValidation(t *testing.T) {
 
 func TestSpec_5_2_OACSignsOriginRequests(t *testing.T) {
 	w := newWorld(t)
+	// The origins' own rules (infra/local s3origin.go, funcurl.go): the edge's OAC must sign for
+	// the origin's service and region, and cover a POST body with its hash.
 	verify := func(service string) http.HandlerFunc {
+		rule := sigv4.Rule{Service: service, Regions: []string{"us-east-1"}, MaxBody: 1 << 20}
+		if service == "s3" {
+			rule.Payload, rule.MaxBody = sigv4.StreamingAllowed, 0
+		}
 		return func(rw http.ResponseWriter, r *http.Request) {
-			if _, err := VerifySigV4(r, edgeCreds, service, w.clock.now()); err != nil {
+			if _, err := sigv4.Verify(r, edgeCreds, rule, w.clock.now()); err != nil {
 				http.Error(rw, err.Error(), http.StatusForbidden)
 				return
 			}
@@ -244,7 +253,7 @@ func TestSpec_5_2_OACSignsOriginRequests(t *testing.T) {
 	}
 	body := `{"id":"1","author":"a","text":"hi"}`
 	r := w.do(http.MethodPost, "/api/messages?x=1", strings.NewReader(body), "Content-Type", "application/json",
-		"X-Amz-Content-Sha256", sha256Hex([]byte(body)))
+		"X-Amz-Content-Sha256", sha256Hex(body))
 	if r.StatusCode != 200 {
 		t.Errorf("lambda OAC POST: %d %s", r.StatusCode, edgeBody(t, r))
 	}
@@ -444,4 +453,9 @@ func TestDisabledDistribution(t *testing.T) {
 	if r := w.get("/a.js"); r.StatusCode != http.StatusForbidden || w.origins[bucketA].hits.Load() != 0 {
 		t.Errorf("disabled distribution: %d", r.StatusCode)
 	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/twinedge/twinedge/edge"
+	"github.com/twinedge/twinedge/internal/sigv4"
 )
 
 // The admin API lives beside the CloudFront control API under /twinedge/. It is how
@@ -26,6 +26,17 @@ const (
 	maxAdminBody = 64 << 10
 	probeTimeout = time.Second
 )
+
+// adminAuth is what the admin API requires of a signature: service adminService in exactly
+// adminRegion, and the body's SHA-256 in a signed x-amz-content-sha256 (signRequest sends it).
+// Without the hash, a captured "fail us-east-1" could be replayed with another body within
+// the 15 minutes the signing time allows.
+var adminAuth = sigv4.Rule{
+	Service: adminService,
+	Regions: []string{adminRegion},
+	Payload: sigv4.SignedPayload,
+	MaxBody: maxAdminBody,
+}
 
 // ModePartition is the fault mode that cuts replication to and from a region.
 const ModePartition = "partition"
@@ -105,7 +116,7 @@ func (w *World) adminHandler() http.Handler {
 	})
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(rw, r.Body, maxAdminBody)
-		if _, err := edge.VerifySigV4(r, w.cfg.Credentials, adminService, time.Now()); err != nil {
+		if _, err := sigv4.Verify(r, w.cfg.Credentials, adminAuth, time.Now()); err != nil {
 			writeJSONError(rw, http.StatusForbidden, err)
 			return
 		}

@@ -31,7 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/uuid"
 
-	"github.com/twinedge/twinedge/edge"
+	"github.com/twinedge/twinedge/internal/sigv4"
 )
 
 // AuthType is a function URL's auth type.
@@ -239,25 +239,19 @@ type iamCaller struct {
 // handler is then not invoked.
 func (f *FunctionURL) authorize(w http.ResponseWriter, r *http.Request, now time.Time) (*iamCaller, bool) {
 	hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
-	declared := r.Header.Get("X-Amz-Content-Sha256")
 	// Lambda does not accept unsigned payloads: a body's hash must be declared and signed
-	// (spec/cloudfront.md §5.2). Checked before VerifySigV4, which would hash the body itself.
-	if hasBody && (declared == "" || declared == edge.UnsignedPayload) &&
-		(r.Header.Get("Authorization") != "" || r.URL.Query().Get("X-Amz-Algorithm") != "") {
-		lambdaError(w, http.StatusForbidden, "InvalidSignatureException", "message", msgSignatureMismatch)
-		return nil, false
-	}
-	sv, err := edge.VerifySigV4Scope(r, f.cfg.Credentials, "lambda", f.cfg.Region, now)
+	// (spec/cloudfront.md §5.2). The body is read and checked against it by ServeHTTP.
+	sv, err := sigv4.Verify(r, f.cfg.Credentials, sigv4.Rule{Service: "lambda", Regions: []string{f.cfg.Region}, Payload: sigv4.SignedPayload}, now)
 	if err != nil {
-		var se *edge.SigV4Error
+		var se *sigv4.Error
 		if !errors.As(err, &se) {
 			lambdaError(w, http.StatusForbidden, "AccessDeniedException", "Message", msgForbidden)
 			return nil, false
 		}
 		switch se.Kind {
-		case edge.SigV4Missing:
+		case sigv4.Missing:
 			lambdaError(w, http.StatusForbidden, "AccessDeniedException", "Message", msgForbidden)
-		case edge.SigV4Mismatch:
+		case sigv4.Mismatch:
 			lambdaError(w, http.StatusForbidden, "InvalidSignatureException", "message", msgSignatureMismatch)
 		default:
 			lambdaError(w, se.Status, se.Code, "message", se.Message)
@@ -265,7 +259,7 @@ func (f *FunctionURL) authorize(w http.ResponseWriter, r *http.Request, now time
 		return nil, false
 	}
 	c := &iamCaller{accessKey: sv.AccessKeyID}
-	if hasBody && !sv.BodyHashed {
+	if hasBody && !sv.BodyChecked {
 		c.payloadHash = strings.ToLower(sv.PayloadHash)
 	}
 	return c, true

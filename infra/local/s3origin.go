@@ -30,7 +30,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/twinedge/twinedge/edge"
+	"github.com/twinedge/twinedge/internal/sigv4"
 )
 
 // maxXMLBody bounds request bodies that are XML documents (DeleteObjects, CompleteMultipartUpload).
@@ -109,7 +109,7 @@ var (
 type s3Request struct {
 	w      http.ResponseWriter
 	r      *http.Request
-	sig    *edge.SigV4
+	sig    *sigv4.Signature
 	bucket string
 	key    string
 	id     string
@@ -144,9 +144,11 @@ func (o *S3Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (o *S3Origin) serve(req *s3Request) error {
 	r := req.r
-	sig, err := edge.VerifySigV4Scope(r, o.creds, "s3", o.region, o.Now())
+	// S3 takes UNSIGNED-PAYLOAD and aws-chunked bodies; receiveBody streams a body and checks
+	// its hash or chunk signatures.
+	sig, err := sigv4.Verify(r, o.creds, sigv4.Rule{Service: "s3", Regions: []string{o.region}, Payload: sigv4.StreamingAllowed}, o.Now())
 	if err != nil {
-		var ve *edge.SigV4Error
+		var ve *sigv4.Error
 		if errors.As(err, &ve) {
 			return &s3Error{Status: ve.Status, Code: ve.Code, Message: ve.Message, Region: ve.Region}
 		}

@@ -21,7 +21,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/twinedge/twinedge/edge"
+	"github.com/twinedge/twinedge/internal/sigv4"
 )
 
 const (
@@ -67,7 +67,7 @@ func receiveBody(req *s3Request, dst io.Writer) (map[string]string, error) {
 		return nil, s3Err(501, "NotImplemented", "x-amz-content-sha256 %s is not supported by this origin; use STREAMING-AWS4-HMAC-SHA256-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER", payload)
 	case chunkedEncoding:
 		return nil, s3Err(400, "InvalidRequest", "Content-Encoding aws-chunked requires a STREAMING-* x-amz-content-sha256")
-	case payload != edge.UnsignedPayload && !isHexSHA256(payload):
+	case payload != sigv4.UnsignedPayload && !isHexSHA256(payload):
 		return nil, s3Err(400, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a hex SHA-256")
 	}
 
@@ -166,7 +166,7 @@ func isHexSHA256(s string) bool {
 // verifying chunk signatures when sig is set and collecting trailers when trailer is set.
 type chunkDecoder struct {
 	br       *bufio.Reader
-	sig      *edge.SigV4 // nil: unsigned chunks
+	sig      *sigv4.Signature // nil: unsigned chunks
 	prevSig  string
 	trailer  bool
 	hash     hash.Hash // of the current chunk's data

@@ -1,9 +1,14 @@
-package edge
-
-// This file verifies AWS Signature Version 4 on incoming requests. The local S3 origins, the
-// function-URL hosts and the CloudFront control API all accept only requests signed with the
-// world's key pair, as AWS does; the edge's own OAC signatures (aws-sdk-go-v2 signer), the
-// release's SDK clients and the aws CLI must all pass.
+// Package sigv4 verifies AWS Signature Version 4 on incoming requests. Every local stand-in of
+// an AWS API accepts only requests signed with the world's key pair, as AWS does: the local S3
+// origins, the function-URL hosts, the edge's CloudFront control API and the world's admin
+// API. The edge's own OAC signatures (aws-sdk-go-v2 signer), the release's SDK clients and the
+// aws CLI must all pass.
+//
+// Each caller states, in a Rule, the service and region(s) the credential scope must name and
+// what the payload hash may be: the hex SHA-256 of the body (checked here for bodies read
+// whole), UNSIGNED-PAYLOAD (S3 only) or a STREAMING-* aws-chunked marker (S3 only). A
+// signature that does not cover the body it arrives with is refused, so a captured request
+// cannot be replayed with another body within the 15 minutes the signing time allows.
 //
 // The canonical request is rebuilt here by hand rather than by re-signing a clone with the SDK
 // signer: a signer decides itself which headers to sign, and a verifier must use exactly the
@@ -11,7 +16,9 @@ package edge
 //
 // References: https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html,
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html,
-// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html,
+// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html.
+package sigv4
 
 import (
 	"bytes"
@@ -19,10 +26,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,48 +42,83 @@ import (
 )
 
 const (
-	sigV4Algorithm = "AWS4-HMAC-SHA256"
-	sigV4TimeFmt   = "20060102T150405Z"
-	sigV4DateFmt   = "20060102"
+	algorithm = "AWS4-HMAC-SHA256"
+	timeFmt   = "20060102T150405Z"
+	dateFmt   = "20060102"
 
-	// MaxSigV4Skew is how far a request's signing time may be from the server's clock.
+	// MaxSkew is how far a request's signing time may be from the server's clock.
 	// S3: "The difference between the request time and the server's time is too large" beyond 15 minutes.
-	MaxSigV4Skew = 15 * time.Minute
+	MaxSkew = 15 * time.Minute
 
 	// maxPresignExpires is S3's limit on X-Amz-Expires (seven days).
 	maxPresignExpires = 7 * 24 * time.Hour
-
-	// maxHashedBody bounds how much of a body VerifySigV4 reads to hash it when the client
-	// did not send x-amz-content-sha256 (non-S3 services hash the body server side).
-	maxHashedBody = 16 << 20
 
 	// EmptyPayloadHash is the hex SHA-256 of an empty payload.
 	EmptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	// UnsignedPayload is the payload hash S3 accepts in place of a body hash.
 	UnsignedPayload = "UNSIGNED-PAYLOAD"
+	// streamingPrefix starts every aws-chunked payload marker, such as
+	// STREAMING-AWS4-HMAC-SHA256-PAYLOAD and STREAMING-UNSIGNED-PAYLOAD-TRAILER.
+	streamingPrefix = "STREAMING-"
 )
 
-// SigV4ErrorKind classifies a verification failure, so callers decide on the kind and not on
+// Payload is what a service lets x-amz-content-sha256 be. Each level allows the ones before it.
+type Payload int
+
+const (
+	// SignedPayload: the signature must cover the body's SHA-256. Lambda ("Lambda doesn't support
+	// unsigned payloads", spec/cloudfront.md §5.2), CloudFront's API and the admin API.
+	SignedPayload Payload = iota
+	// UnsignedAllowed: UNSIGNED-PAYLOAD may stand in for the hash (S3).
+	UnsignedAllowed
+	// StreamingAllowed: a STREAMING-* marker may too; the caller decodes the aws-chunked body
+	// and checks its chunk signatures with Signature.ChunkSignature (S3 PUT and UploadPart).
+	StreamingAllowed
+)
+
+// Rule is what one endpoint requires of a signature.
+type Rule struct {
+	// Service is the service the credential scope must name ("s3", "lambda", "cloudfront").
+	Service string
+	// Regions are the regions the scope may name; a request signed for any other is refused.
+	// It must not be empty: every AWS endpoint belongs to a region (CloudFront's API to us-east-1).
+	Regions []string
+	// Payload is what x-amz-content-sha256 may be; the zero value requires a signed hash.
+	Payload Payload
+	// ServerHashes: a body sent without x-amz-content-sha256 is hashed here and the signature
+	// must cover that hash, as query and REST-JSON services such as CloudFront do. Without it, a
+	// body needs the header (S3 requires the header on every request, body or not).
+	ServerHashes bool
+	// MaxBody bounds the bodies Verify reads whole: to hash them (ServerHashes) and to check a
+	// signed hex hash against them, the body then being put back for the handler. A larger body
+	// is refused with TooLarge (413). Zero means Verify does not read the body: the caller
+	// streams it and must compare its SHA-256 with a hex Signature.PayloadHash itself
+	// (Signature.BodyChecked is false). ServerHashes needs MaxBody.
+	MaxBody int64
+}
+
+// Kind classifies a verification failure, so callers decide on the kind and not on
 // service-specific code strings.
-type SigV4ErrorKind int
+type Kind int
 
 // The kinds of verification failures.
 const (
-	SigV4Missing    SigV4ErrorKind = iota + 1 // no Authorization header and no X-Amz-Algorithm query
-	SigV4Malformed                            // unparsable header/query, bad date, unknown algorithm
-	SigV4WrongScope                           // service or region in the credential scope is not ours
-	SigV4UnknownKey                           // access key id is not the world's
-	SigV4Mismatch                             // signature does not match
-	SigV4Skewed                               // signing time more than MaxSigV4Skew away
-	SigV4Expired                              // presigned URL past X-Amz-Expires
-	SigV4BadToken                             // session token missing or wrong
+	Missing    Kind = iota + 1 // no Authorization header and no X-Amz-Algorithm query
+	Malformed                  // unparsable header/query, bad date, unknown algorithm
+	WrongScope                 // service or region in the credential scope is not the endpoint's
+	UnknownKey                 // access key id is not the world's
+	Mismatch                   // signature does not match, or does not cover the body
+	Skewed                     // signing time more than MaxSkew away
+	Expired                    // presigned URL past X-Amz-Expires
+	BadToken                   // session token missing or wrong
+	TooLarge                   // body larger than Rule.MaxBody
 )
 
-// SigV4Error is a failed verification. Code is the error code the AWS service named by the
-// verifier's service argument answers with (S3 codes for "s3"; Lambda's for "lambda"; the
-// generic query/JSON protocol codes otherwise); Status is the HTTP status to answer.
-type SigV4Error struct {
-	Kind    SigV4ErrorKind
+// Error is a failed verification. Code is the error code the AWS service named by the rule's
+// Service answers with (S3 codes for "s3"; Lambda's for "lambda"; the generic query/JSON
+// protocol codes otherwise); Status is the HTTP status to answer.
+type Error struct {
+	Kind    Kind
 	Code    string
 	Message string
 	Status  int
@@ -83,11 +127,11 @@ type SigV4Error struct {
 	Region string
 }
 
-func (e *SigV4Error) Error() string { return "sigv4: " + e.Code + ": " + e.Message }
+func (e *Error) Error() string { return "sigv4: " + e.Code + ": " + e.Message }
 
-// SigV4 is a verified request's signature: who signed it, for what scope, and the payload hash
-// the signature covers.
-type SigV4 struct {
+// Signature is a verified request's signature: who signed it, for what scope, and the payload
+// hash the signature covers.
+type Signature struct {
 	AccessKeyID   string
 	Date          time.Time // signing time (X-Amz-Date)
 	Region        string
@@ -97,23 +141,24 @@ type SigV4 struct {
 	Presigned     bool
 	// PayloadHash is the payload hash the signature covers: the x-amz-content-sha256 value (a hex
 	// hash, UNSIGNED-PAYLOAD, or a STREAMING-* marker), or, when the client sent none, the hash
-	// VerifySigV4 computed from the body (BodyHashed is then true). A caller that consumes the
-	// body must check a hex PayloadHash against it unless BodyHashed.
+	// Verify computed from the body.
 	PayloadHash string
-	BodyHashed  bool
+	// BodyChecked: Verify read the body and it matches PayloadHash (Rule.MaxBody > 0, or an empty
+	// body). Otherwise a caller that consumes the body must check a hex PayloadHash against it.
+	BodyChecked bool
 
 	signingKey []byte
 	scope      string
 }
 
 // Scope returns the credential scope "YYYYMMDD/region/service/aws4_request".
-func (s *SigV4) Scope() string { return s.scope }
+func (s *Signature) Scope() string { return s.scope }
 
 // ChunkSignature returns the signature of one chunk of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD
 // body, given the previous signature (the seed signature for the first chunk) and the SHA-256
 // of the chunk's data. https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
-func (s *SigV4) ChunkSignature(prev string, chunkSHA256 []byte) string {
-	sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + s.Date.UTC().Format(sigV4TimeFmt) + "\n" + s.scope + "\n" +
+func (s *Signature) ChunkSignature(prev string, chunkSHA256 []byte) string {
+	sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + s.Date.UTC().Format(timeFmt) + "\n" + s.scope + "\n" +
 		prev + "\n" + EmptyPayloadHash + "\n" + hex.EncodeToString(chunkSHA256)
 	return hex.EncodeToString(hmacSHA256(s.signingKey, sts))
 }
@@ -121,33 +166,26 @@ func (s *SigV4) ChunkSignature(prev string, chunkSHA256 []byte) string {
 // TrailerSignature returns the signature of the trailing headers of a
 // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER body, given the last chunk's signature and the
 // SHA-256 of the trailer text (each "name:value\n").
-func (s *SigV4) TrailerSignature(prev string, trailerSHA256 []byte) string {
-	sts := "AWS4-HMAC-SHA256-TRAILER\n" + s.Date.UTC().Format(sigV4TimeFmt) + "\n" + s.scope + "\n" +
+func (s *Signature) TrailerSignature(prev string, trailerSHA256 []byte) string {
+	sts := "AWS4-HMAC-SHA256-TRAILER\n" + s.Date.UTC().Format(timeFmt) + "\n" + s.scope + "\n" +
 		prev + "\n" + hex.EncodeToString(trailerSHA256)
 	return hex.EncodeToString(hmacSHA256(s.signingKey, sts))
 }
 
-// VerifySigV4 verifies r's SigV4 signature (Authorization header or presigned query) against
-// creds for service in any region; see VerifySigV4Scope.
-func VerifySigV4(r *http.Request, creds aws.Credentials, service string, now time.Time) (*SigV4, error) {
-	return VerifySigV4Scope(r, creds, service, "", now)
-}
-
-// VerifySigV4Scope verifies r's SigV4 signature against creds, requiring the credential scope
-// to name service and, unless region is empty, region. It does not consume the body, except
-// when a non-S3 client sent no x-amz-content-sha256: the body (at most 16 MiB) is then read,
-// hashed and put back. It returns a *SigV4Error on failure.
-func VerifySigV4Scope(r *http.Request, creds aws.Credentials, service, region string, now time.Time) (*SigV4, error) {
-	ec := sigV4Codes(service)
-	p, err := parseSigV4(r)
+// Verify verifies r's SigV4 signature (Authorization header or presigned query) against creds
+// and rule. It reads the body only as rule.MaxBody says, and then puts it back. It returns an
+// *Error on failure.
+func Verify(r *http.Request, creds aws.Credentials, rule Rule, now time.Time) (*Signature, error) {
+	ec := codes(rule.Service)
+	p, err := parse(r)
 	if err != nil {
-		return nil, ec.err(err.(*sigV4ParseError))
+		return nil, ec.err(err.(*parseError))
 	}
-	if p.service != service {
-		return nil, ec.wrongService(p.service, service)
+	if p.service != rule.Service {
+		return nil, ec.wrongService(p.service, rule.Service)
 	}
-	if region != "" && p.region != region {
-		return nil, ec.wrongRegion(p.region, region)
+	if !slices.Contains(rule.Regions, p.region) {
+		return nil, ec.wrongRegion(p.region, strings.Join(rule.Regions, "' or '"))
 	}
 	if p.accessKey != creds.AccessKeyID {
 		return nil, ec.unknownKey()
@@ -156,17 +194,17 @@ func VerifySigV4Scope(r *http.Request, creds aws.Credentials, service, region st
 		return nil, ec.badToken()
 	}
 	if p.presigned {
-		if now.Before(p.date.Add(-MaxSigV4Skew)) {
+		if now.Before(p.date.Add(-MaxSkew)) {
 			return nil, ec.notYetValid()
 		}
 		if now.After(p.date.Add(p.expires)) {
 			return nil, ec.expired()
 		}
-	} else if d := now.Sub(p.date); d > MaxSigV4Skew || d < -MaxSigV4Skew {
+	} else if d := now.Sub(p.date); d > MaxSkew || d < -MaxSkew {
 		return nil, ec.skewed(p.date, now)
 	}
 
-	sv := &SigV4{
+	sv := &Signature{
 		AccessKeyID:   p.accessKey,
 		Date:          p.date,
 		Region:        p.region,
@@ -176,9 +214,10 @@ func VerifySigV4Scope(r *http.Request, creds aws.Credentials, service, region st
 		Presigned:     p.presigned,
 		scope:         p.scope,
 	}
-	sv.PayloadHash, sv.BodyHashed, err = payloadHash(r, service, p.presigned)
+	var body []byte // the body when read whole
+	sv.PayloadHash, body, err = payloadHash(r, rule, p.presigned)
 	if err != nil {
-		return nil, ec.malformed(err.Error())
+		return nil, err
 	}
 	sv.signingKey = signingKey(creds.SecretAccessKey, p.scopeDate, p.region, p.service)
 
@@ -187,21 +226,123 @@ func VerifySigV4Scope(r *http.Request, creds aws.Credentials, service, region st
 		return nil, ec.malformed(err.Error())
 	}
 	query := canonicalQuery(r.URL.RawQuery, p.presigned)
-	for _, uri := range canonicalURIs(r, service) {
+	matched := false
+	for _, uri := range canonicalURIs(r, rule.Service) {
 		creq := r.Method + "\n" + uri + "\n" + query + "\n" + headers + "\n" +
 			strings.Join(p.signedHeaders, ";") + "\n" + sv.PayloadHash
 		sum := sha256.Sum256([]byte(creq))
-		sts := sigV4Algorithm + "\n" + p.amzDate + "\n" + p.scope + "\n" + hex.EncodeToString(sum[:])
+		sts := algorithm + "\n" + p.amzDate + "\n" + p.scope + "\n" + hex.EncodeToString(sum[:])
 		want := hex.EncodeToString(hmacSHA256(sv.signingKey, sts))
 		if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(p.signature))) == 1 {
-			return sv, nil
+			matched = true
+			break
 		}
 	}
-	return nil, ec.mismatch()
+	if !matched {
+		return nil, ec.mismatch()
+	}
+	// Only now is the body read to be checked: an unauthenticated request costs no body read.
+	if body == nil && rule.MaxBody > 0 && isHexSHA256(sv.PayloadHash) {
+		if body, err = readBody(r, rule); err != nil {
+			return nil, err
+		}
+		if sum := sha256.Sum256(body); !strings.EqualFold(hex.EncodeToString(sum[:]), sv.PayloadHash) {
+			return nil, ec.bodyMismatch()
+		}
+	}
+	sv.BodyChecked = body != nil || !hasBody(r) && strings.EqualFold(sv.PayloadHash, EmptyPayloadHash)
+	return sv, nil
 }
 
-// sigV4Params are the signature parameters of a request, from the header or the query.
-type sigV4Params struct {
+// payloadHash returns the payload hash the signature covers, as rule allows it, and the body
+// when it had to be read to compute the hash.
+func payloadHash(r *http.Request, rule Rule, presigned bool) (string, []byte, error) {
+	ec := codes(rule.Service)
+	h := r.Header.Get("X-Amz-Content-Sha256")
+	if h == "" && presigned {
+		h = r.URL.Query().Get("X-Amz-Content-Sha256")
+		if h == "" && rule.Service == "s3" {
+			// A presigned S3 URL covers no body hash (sigv4-query-string-auth.html).
+			h = UnsignedPayload
+		}
+	}
+	switch {
+	case h == "" && rule.Service == "s3":
+		// S3: "Missing required header for this request: x-amz-content-sha256".
+		return "", nil, &Error{Kind: Malformed, Code: "InvalidRequest", Status: http.StatusBadRequest,
+			Message: "missing required header for this request: x-amz-content-sha256"}
+	case h == "" && !hasBody(r):
+		return EmptyPayloadHash, nil, nil
+	case h == "" && rule.ServerHashes:
+		body, err := readBody(r, rule)
+		if err != nil {
+			return "", nil, err
+		}
+		sum := sha256.Sum256(body)
+		return hex.EncodeToString(sum[:]), body, nil
+	case h == "":
+		return "", nil, ec.unsignedBody("a request body needs its SHA-256 in x-amz-content-sha256, signed")
+	case isHexSHA256(h):
+		return h, nil, nil
+	case h == UnsignedPayload:
+		if rule.Payload < UnsignedAllowed {
+			return "", nil, ec.unsignedBody("x-amz-content-sha256 UNSIGNED-PAYLOAD is not accepted here: the body's SHA-256 must be signed")
+		}
+		return h, nil, nil
+	case strings.HasPrefix(h, streamingPrefix):
+		if rule.Payload < StreamingAllowed {
+			return "", nil, ec.unsignedBody("x-amz-content-sha256 " + h + " is not accepted here: the body's SHA-256 must be signed")
+		}
+		return h, nil, nil
+	}
+	return "", nil, ec.badPayloadHash(h)
+}
+
+// hasBody reports whether r may carry a body.
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// readBody reads r's body whole, at most rule.MaxBody bytes, and puts it back.
+func readBody(r *http.Request, rule Rule) ([]byte, error) {
+	ec := codes(rule.Service)
+	if !hasBody(r) {
+		return []byte{}, nil
+	}
+	if rule.MaxBody <= 0 || r.ContentLength > rule.MaxBody {
+		return nil, ec.tooLarge(rule.MaxBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, rule.MaxBody+1))
+	r.Body.Close()
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, ec.tooLarge(mbe.Limit)
+		}
+		return nil, ec.malformed(fmt.Sprintf("read the body to hash it: %v", err))
+	}
+	if int64(len(body)) > rule.MaxBody {
+		return nil, ec.tooLarge(rule.MaxBody)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
+}
+
+func isHexSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// params are the signature parameters of a request, from the header or the query.
+type params struct {
 	presigned     bool
 	accessKey     string
 	scopeDate     string
@@ -216,22 +357,22 @@ type sigV4Params struct {
 	token         string
 }
 
-type sigV4ParseError struct {
-	kind SigV4ErrorKind
+type parseError struct {
+	kind Kind
 	msg  string
 }
 
-func (e *sigV4ParseError) Error() string { return e.msg }
+func (e *parseError) Error() string { return e.msg }
 
 func malformed(format string, args ...any) error {
-	return &sigV4ParseError{kind: SigV4Malformed, msg: fmt.Sprintf(format, args...)}
+	return &parseError{kind: Malformed, msg: fmt.Sprintf(format, args...)}
 }
 
-// parseSigV4 extracts the signature parameters from the Authorization header or the query.
-func parseSigV4(r *http.Request) (*sigV4Params, error) {
+// parse extracts the signature parameters from the Authorization header or the query.
+func parse(r *http.Request) (*params, error) {
 	auth := r.Header.Get("Authorization")
 	q := r.URL.Query()
-	var p sigV4Params
+	var p params
 	switch {
 	case auth != "":
 		if err := parseAuthorization(auth, &p); err != nil {
@@ -245,7 +386,7 @@ func parseSigV4(r *http.Request) (*sigV4Params, error) {
 				if err != nil {
 					return nil, malformed("the Date header %q is not a valid HTTP date", d)
 				}
-				p.amzDate = t.UTC().Format(sigV4TimeFmt)
+				p.amzDate = t.UTC().Format(timeFmt)
 			}
 		}
 		if p.amzDate == "" {
@@ -254,8 +395,8 @@ func parseSigV4(r *http.Request) (*sigV4Params, error) {
 		p.token = r.Header.Get("X-Amz-Security-Token")
 	case q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature"):
 		p.presigned = true
-		if alg := q.Get("X-Amz-Algorithm"); alg != sigV4Algorithm {
-			return nil, malformed("X-Amz-Algorithm only supports %q", sigV4Algorithm)
+		if alg := q.Get("X-Amz-Algorithm"); alg != algorithm {
+			return nil, malformed("X-Amz-Algorithm only supports %q", algorithm)
 		}
 		for _, k := range []string{"X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date", "X-Amz-Expires"} {
 			if q.Get(k) == "" {
@@ -278,16 +419,16 @@ func parseSigV4(r *http.Request) (*sigV4Params, error) {
 		}
 		p.token = q.Get("X-Amz-Security-Token")
 	default:
-		return nil, &sigV4ParseError{kind: SigV4Missing, msg: "no Authorization header and no X-Amz-Algorithm query parameter"}
+		return nil, &parseError{kind: Missing, msg: "no Authorization header and no X-Amz-Algorithm query parameter"}
 	}
 
-	t, err := time.Parse(sigV4TimeFmt, p.amzDate)
+	t, err := time.Parse(timeFmt, p.amzDate)
 	if err != nil {
 		return nil, malformed("X-Amz-Date %q must be in the ISO8601 long format yyyyMMdd'T'HHmmss'Z'", p.amzDate)
 	}
 	p.date = t
-	if p.scopeDate != t.Format(sigV4DateFmt) {
-		return nil, malformed("invalid credential date %q: it does not match the request date %q", p.scopeDate, t.Format(sigV4DateFmt))
+	if p.scopeDate != t.Format(dateFmt) {
+		return nil, malformed("invalid credential date %q: it does not match the request date %q", p.scopeDate, t.Format(dateFmt))
 	}
 	if len(p.signedHeaders) == 0 || p.signedHeaders[0] == "" {
 		return nil, malformed("SignedHeaders is empty")
@@ -306,20 +447,20 @@ func parseSigV4(r *http.Request) (*sigV4Params, error) {
 		return nil, malformed("the host header must be signed")
 	}
 	if len(p.signature) != 64 {
-		return nil, &sigV4ParseError{kind: SigV4Mismatch, msg: "the signature is not 64 hex digits"}
+		return nil, &parseError{kind: Mismatch, msg: "the signature is not 64 hex digits"}
 	}
 	return &p, nil
 }
 
 // parseAuthorization parses "AWS4-HMAC-SHA256 Credential=AK/20060102/region/service/aws4_request,
 // SignedHeaders=a;b, Signature=hex". Components are separated by commas and optional spaces.
-func parseAuthorization(auth string, p *sigV4Params) error {
+func parseAuthorization(auth string, p *params) error {
 	alg, rest, ok := strings.Cut(strings.TrimSpace(auth), " ")
-	if !ok || alg != sigV4Algorithm {
+	if !ok || alg != algorithm {
 		if strings.HasPrefix(auth, "AWS ") {
 			return malformed("signature version 2 is not supported; use AWS4-HMAC-SHA256")
 		}
-		return malformed("unsupported Authorization type; expected %s", sigV4Algorithm)
+		return malformed("unsupported Authorization type; expected %s", algorithm)
 	}
 	seen := map[string]bool{}
 	for part := range strings.SplitSeq(rest, ",") {
@@ -357,7 +498,7 @@ func parseAuthorization(auth string, p *sigV4Params) error {
 }
 
 // parseCredential parses "AKID/YYYYMMDD/region/service/aws4_request".
-func parseCredential(c string, p *sigV4Params) error {
+func parseCredential(c string, p *params) error {
 	parts := strings.Split(c, "/")
 	if len(parts) != 5 || parts[4] != "aws4_request" || parts[0] == "" || parts[2] == "" || parts[3] == "" {
 		return malformed("the Credential %q is malformed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"", c)
@@ -365,39 +506,6 @@ func parseCredential(c string, p *sigV4Params) error {
 	p.accessKey, p.scopeDate, p.region, p.service = parts[0], parts[1], parts[2], parts[3]
 	p.scope = strings.Join(parts[1:], "/")
 	return nil
-}
-
-// payloadHash returns the payload hash the signature covers.
-func payloadHash(r *http.Request, service string, presigned bool) (hash string, hashed bool, err error) {
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
-		return h, false, nil
-	}
-	if presigned {
-		if h := r.URL.Query().Get("X-Amz-Content-Sha256"); h != "" {
-			return h, false, nil
-		}
-		if service == "s3" {
-			return UnsignedPayload, false, nil
-		}
-	}
-	if service == "s3" {
-		// S3: "Missing required header for this request: x-amz-content-sha256".
-		return "", false, fmt.Errorf("missing required header for this request: x-amz-content-sha256")
-	}
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return EmptyPayloadHash, true, nil
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxHashedBody+1))
-	r.Body.Close()
-	if err != nil {
-		return "", false, fmt.Errorf("read body to hash it: %v", err)
-	}
-	if len(body) > maxHashedBody {
-		return "", false, fmt.Errorf("body larger than %d bytes without x-amz-content-sha256", maxHashedBody)
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:]), true, nil
 }
 
 // canonicalHeaders renders the signed headers as "name:value\n" lines. Values of a repeated
@@ -578,97 +686,130 @@ func signingKey(secret, date, region, service string) []byte {
 	return k
 }
 
-// sigV4ErrorCodes are the codes one service answers verification failures with.
-type sigV4ErrorCodes struct {
+// errorCodes are the codes one service answers verification failures with.
+type errorCodes struct {
 	service                                              string
 	missing, malformedCode, unknownKeyCode, mismatchCode string
 	skewedCode, expiredCode                              string
 	missingStatus                                        int
 }
 
-func sigV4Codes(service string) sigV4ErrorCodes {
+func codes(service string) errorCodes {
 	switch service {
 	case "s3":
-		return sigV4ErrorCodes{service, "AccessDenied", "AuthorizationHeaderMalformed", "InvalidAccessKeyId",
+		return errorCodes{service, "AccessDenied", "AuthorizationHeaderMalformed", "InvalidAccessKeyId",
 			"SignatureDoesNotMatch", "RequestTimeTooSkewed", "AccessDenied", http.StatusForbidden}
 	case "lambda":
 		// Function URLs with AuthType AWS_IAM; spec/cloudfront.md §5.2 (x-amzn-errortype).
-		return sigV4ErrorCodes{service, "AccessDeniedException", "IncompleteSignatureException", "UnrecognizedClientException",
+		return errorCodes{service, "AccessDeniedException", "IncompleteSignatureException", "UnrecognizedClientException",
 			"InvalidSignatureException", "InvalidSignatureException", "InvalidSignatureException", http.StatusForbidden}
 	default:
 		// Query and REST-XML services such as CloudFront.
-		return sigV4ErrorCodes{service, "MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId",
+		return errorCodes{service, "MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId",
 			"SignatureDoesNotMatch", "RequestExpired", "RequestExpired", http.StatusForbidden}
 	}
 }
 
-func (c sigV4ErrorCodes) err(pe *sigV4ParseError) *SigV4Error {
+func (c errorCodes) err(pe *parseError) *Error {
 	switch pe.kind {
-	case SigV4Missing:
+	case Missing:
 		msg := "Access Denied"
 		if c.service != "s3" {
 			msg = "Missing Authentication Token"
 		}
-		return &SigV4Error{Kind: SigV4Missing, Code: c.missing, Message: msg, Status: c.missingStatus}
-	case SigV4Mismatch:
+		return &Error{Kind: Missing, Code: c.missing, Message: msg, Status: c.missingStatus}
+	case Mismatch:
 		return c.mismatch()
 	}
 	return c.malformed(pe.msg)
 }
 
-func (c sigV4ErrorCodes) malformed(msg string) *SigV4Error {
-	code := c.malformedCode
-	if c.service == "s3" && strings.HasPrefix(msg, "missing required header") {
-		code = "InvalidRequest"
-	}
-	return &SigV4Error{Kind: SigV4Malformed, Code: code, Message: msg, Status: http.StatusBadRequest}
+func (c errorCodes) malformed(msg string) *Error {
+	return &Error{Kind: Malformed, Code: c.malformedCode, Message: msg, Status: http.StatusBadRequest}
 }
 
-func (c sigV4ErrorCodes) wrongService(got, want string) *SigV4Error {
-	return &SigV4Error{Kind: SigV4WrongScope, Code: c.malformedCode, Status: http.StatusBadRequest,
+// badPayloadHash: x-amz-content-sha256 is none of the values SigV4 defines.
+func (c errorCodes) badPayloadHash(h string) *Error {
+	e := c.malformed(fmt.Sprintf("x-amz-content-sha256 %q must be UNSIGNED-PAYLOAD, STREAMING-… or a hex SHA-256", h))
+	if c.service == "s3" {
+		e.Code = "InvalidArgument"
+	}
+	return e
+}
+
+// unsignedBody: the signature does not cover the body's hash, which the rule requires.
+func (c errorCodes) unsignedBody(msg string) *Error {
+	return &Error{Kind: Mismatch, Code: c.mismatchCode, Status: http.StatusForbidden, Message: msg}
+}
+
+// bodyMismatch: the body is not the one whose hash was signed.
+func (c errorCodes) bodyMismatch() *Error {
+	if c.service == "s3" {
+		return &Error{Kind: Mismatch, Code: "XAmzContentSHA256Mismatch", Status: http.StatusBadRequest,
+			Message: "The provided 'x-amz-content-sha256' header does not match what was computed."}
+	}
+	return &Error{Kind: Mismatch, Code: c.mismatchCode, Status: http.StatusForbidden,
+		Message: "The request body does not match the signed x-amz-content-sha256."}
+}
+
+func (c errorCodes) tooLarge(limit int64) *Error {
+	switch c.service {
+	case "s3":
+		return &Error{Kind: TooLarge, Code: "EntityTooLarge", Status: http.StatusBadRequest,
+			Message: "Your proposed upload exceeds the maximum allowed size"}
+	case "lambda":
+		return &Error{Kind: TooLarge, Code: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", limit)}
+	}
+	return &Error{Kind: TooLarge, Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge,
+		Message: fmt.Sprintf("the request body is larger than %d bytes", limit)}
+}
+
+func (c errorCodes) wrongService(got, want string) *Error {
+	return &Error{Kind: WrongScope, Code: c.malformedCode, Status: http.StatusBadRequest,
 		Message: fmt.Sprintf("the authorization header is malformed; incorrect service %q; this endpoint belongs to %q", got, want)}
 }
 
-func (c sigV4ErrorCodes) wrongRegion(got, want string) *SigV4Error {
+func (c errorCodes) wrongRegion(got, want string) *Error {
 	code := c.malformedCode
 	if c.service != "s3" {
 		code = c.mismatchCode
 	}
-	return &SigV4Error{Kind: SigV4WrongScope, Code: code, Status: http.StatusBadRequest, Region: want,
+	return &Error{Kind: WrongScope, Code: code, Status: http.StatusBadRequest, Region: want,
 		Message: fmt.Sprintf("the authorization header is malformed; the region '%s' is wrong; expecting '%s'", got, want)}
 }
 
-func (c sigV4ErrorCodes) unknownKey() *SigV4Error {
+func (c errorCodes) unknownKey() *Error {
 	msg := "The AWS Access Key Id you provided does not exist in our records."
 	if c.service != "s3" {
 		msg = "The security token included in the request is invalid."
 	}
-	return &SigV4Error{Kind: SigV4UnknownKey, Code: c.unknownKeyCode, Message: msg, Status: http.StatusForbidden}
+	return &Error{Kind: UnknownKey, Code: c.unknownKeyCode, Message: msg, Status: http.StatusForbidden}
 }
 
-func (c sigV4ErrorCodes) badToken() *SigV4Error {
+func (c errorCodes) badToken() *Error {
 	code := "InvalidToken"
 	if c.service != "s3" {
 		code = c.unknownKeyCode
 	}
-	return &SigV4Error{Kind: SigV4BadToken, Code: code, Message: "The provided token is malformed or otherwise invalid.", Status: http.StatusForbidden}
+	return &Error{Kind: BadToken, Code: code, Message: "The provided token is malformed or otherwise invalid.", Status: http.StatusForbidden}
 }
 
-func (c sigV4ErrorCodes) mismatch() *SigV4Error {
-	return &SigV4Error{Kind: SigV4Mismatch, Code: c.mismatchCode, Status: http.StatusForbidden,
+func (c errorCodes) mismatch() *Error {
+	return &Error{Kind: Mismatch, Code: c.mismatchCode, Status: http.StatusForbidden,
 		Message: "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
 }
 
-func (c sigV4ErrorCodes) skewed(date, now time.Time) *SigV4Error {
-	return &SigV4Error{Kind: SigV4Skewed, Code: c.skewedCode, Status: http.StatusForbidden,
+func (c errorCodes) skewed(date, now time.Time) *Error {
+	return &Error{Kind: Skewed, Code: c.skewedCode, Status: http.StatusForbidden,
 		Message: fmt.Sprintf("The difference between the request time (%s) and the current time (%s) is too large.",
-			date.UTC().Format(sigV4TimeFmt), now.UTC().Format(sigV4TimeFmt))}
+			date.UTC().Format(timeFmt), now.UTC().Format(timeFmt))}
 }
 
-func (c sigV4ErrorCodes) expired() *SigV4Error {
-	return &SigV4Error{Kind: SigV4Expired, Code: c.expiredCode, Message: "Request has expired", Status: http.StatusForbidden}
+func (c errorCodes) expired() *Error {
+	return &Error{Kind: Expired, Code: c.expiredCode, Message: "Request has expired", Status: http.StatusForbidden}
 }
 
-func (c sigV4ErrorCodes) notYetValid() *SigV4Error {
-	return &SigV4Error{Kind: SigV4Skewed, Code: c.expiredCode, Message: "Request is not valid yet", Status: http.StatusForbidden}
+func (c errorCodes) notYetValid() *Error {
+	return &Error{Kind: Skewed, Code: c.expiredCode, Message: "Request is not valid yet", Status: http.StatusForbidden}
 }
