@@ -447,10 +447,9 @@ func release(ctx context.Context, connect connector, f releaseFlags, out, progre
 		opts.Source = build.Source{Dir: f.dir, Static: true, Config: f.config}
 	} else {
 		opts.Routes = site.Routes()
-		opts.Source = build.Source{
-			Dir:   filepath.Join(stateDir, "dist"),
-			Build: func(dir string) error { _, err := site.Build(dir); return err },
-		}
+		// The pages name the release's regions, primary first, so the app posts to the
+		// primary's pinned path and retries on the secondary's (site.Options).
+		opts.Source = build.Source{Dir: filepath.Join(stateDir, "dist"), Build: site.Builder(opts.Regions())}
 	}
 	_, err = build.Release(ctx, opts)
 	return err

@@ -83,6 +83,15 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Regions returns the targets' regions, primary first: what site.Options.Regions needs.
+func (o Options) Regions() []string {
+	out := make([]string, 0, len(o.Targets))
+	for _, t := range o.Targets {
+		out = append(out, t.Region)
+	}
+	return out
+}
+
 // Source is the site to release: a directory built by site.Build (with manifest.json),
 // or any static directory (Static) such as a Hugo or Vite output.
 type Source struct {

@@ -161,7 +161,7 @@ func Distribution(ep Endpoints) (*types.DistributionConfig, error) {
 		CachePolicyId:           aws.String(CachingOptimized),
 		ResponseHeadersPolicyId: aws.String(rhp),
 		Compress:                aws.Bool(true),
-		AllowedMethods:          methods(types.MethodGet, types.MethodHead, types.MethodOptions),
+		AllowedMethods:          methods(readMethods...),
 		FunctionAssociations: &types.FunctionAssociations{
 			Quantity: aws.Int32(1),
 			Items: []types.FunctionAssociation{{
@@ -175,11 +175,19 @@ func Distribution(ep Endpoints) (*types.DistributionConfig, error) {
 	var behaviours []types.CacheBehavior
 	if withAPI {
 		// Region-pinned paths first: the first matching pattern wins (spec/cloudfront.md §2.1),
-		// and "/api/*" would otherwise swallow them.
+		// and "/api/*" would otherwise swallow them. Each names one origin, so it may allow
+		// every method: all writes go here (POST /api/r/<primary>/..., retried on the
+		// secondary's pinned path with the same id).
 		for _, r := range ep.Regions {
-			behaviours = append(behaviours, apiBehaviour("/api/r/"+r.Name+"/*", APIOriginID(r.Name)))
+			behaviours = append(behaviours, apiBehaviour("/api/r/"+r.Name+"/*", APIOriginID(r.Name), allMethods))
 		}
-		behaviours = append(behaviours, apiBehaviour("/api/*", APIGroupID))
+		// The group behaviour serves reads only. CloudFront refuses a behaviour bound to an
+		// origin group that allows POST, PUT, PATCH or DELETE ("The parameter AllowedMethods
+		// cannot include POST, PUT, PATCH, or DELETE for a cached behavior associated with an
+		// origin group.", reproduced in aws/aws-cdk#32450), and only GET, HEAD and OPTIONS fail
+		// over (Developer Guide, high-availability-origin-failover). A POST here gets
+		// CloudFront's 403 for a method the behaviour does not allow.
+		behaviours = append(behaviours, apiBehaviour("/api/*", APIGroupID, readMethods))
 	}
 
 	comment := ep.Comment
@@ -230,7 +238,13 @@ func group(id, primary, secondary string) types.OriginGroup {
 	}
 }
 
-func apiBehaviour(pattern, target string) types.CacheBehavior {
+// The two AllowedMethods sets the distribution uses.
+var (
+	readMethods = []types.Method{types.MethodGet, types.MethodHead, types.MethodOptions}
+	allMethods  = []types.Method{types.MethodGet, types.MethodHead, types.MethodOptions, types.MethodPut, types.MethodPatch, types.MethodPost, types.MethodDelete}
+)
+
+func apiBehaviour(pattern, target string, allowed []types.Method) types.CacheBehavior {
 	return types.CacheBehavior{
 		PathPattern:                aws.String(pattern),
 		TargetOriginId:             aws.String(target),
@@ -238,7 +252,7 @@ func apiBehaviour(pattern, target string) types.CacheBehavior {
 		CachePolicyId:              aws.String(CachingDisabled),
 		OriginRequestPolicyId:      aws.String(AllViewerExceptHostHeader),
 		Compress:                   aws.Bool(true),
-		AllowedMethods:             methods(types.MethodGet, types.MethodHead, types.MethodOptions, types.MethodPut, types.MethodPatch, types.MethodPost, types.MethodDelete),
+		AllowedMethods:             methods(allowed...),
 		FunctionAssociations:       &types.FunctionAssociations{Quantity: aws.Int32(0)},
 		LambdaFunctionAssociations: &types.LambdaFunctionAssociations{Quantity: aws.Int32(0)},
 	}
@@ -248,7 +262,7 @@ func apiBehaviour(pattern, target string) types.CacheBehavior {
 func methods(m ...types.Method) *types.AllowedMethods {
 	return &types.AllowedMethods{
 		Quantity: aws.Int32(int32(len(m))),
-		Items:    m,
+		Items:    append([]types.Method(nil), m...),
 		CachedMethods: &types.CachedMethods{
 			Quantity: aws.Int32(2),
 			Items:    []types.Method{types.MethodGet, types.MethodHead},

@@ -24,9 +24,10 @@ import (
 )
 
 // boardAPI is a stand-in for the two regions' APIs behind the edge, as the board sees them:
-// /api/* reaches the primary for writes (CloudFront never fails a POST over) and the first
-// healthy region for reads; /api/r/<region>/* reaches that region only. Like Lambda behind
-// OAC it refuses a body whose x-amz-content-sha256 is missing or wrong.
+// /api/* reaches the first healthy region for reads and refuses a POST with CloudFront's 403
+// (the behaviour targets an origin group, which allows GET, HEAD and OPTIONS only);
+// /api/r/<region>/* reaches that region only, every method. Like Lambda behind OAC it
+// refuses a body whose x-amz-content-sha256 is missing or wrong.
 type boardAPI struct {
 	mu       sync.Mutex
 	regions  []string
@@ -52,14 +53,22 @@ func (a *boardAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(path, "/api/r/"); ok {
 		region, path, _ = strings.Cut(rest, "/")
 		path = "/api/" + path
-	} else if r.Method == http.MethodPost || !a.down[a.regions[0]] {
+	} else if r.Method == http.MethodPost {
+		a.posts = append(a.posts, boardPost{r.URL.Path, "", 403})
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "This distribution is not configured to allow the HTTP request method that was used for this request.")
+		return
+	} else if !a.down[a.regions[0]] {
 		region = a.regions[0]
 	} else {
 		region = a.regions[1] // the origin group fails the read over
 	}
 	if a.down[region] {
 		if r.Method == http.MethodPost {
-			a.posts = append(a.posts, boardPost{r.URL.Path, "", 503})
+			var in struct{ ID string }
+			json.NewDecoder(r.Body).Decode(&in)
+			a.posts = append(a.posts, boardPost{r.URL.Path, in.ID, 503})
 		}
 		reply(503, map[string]string{"error": "switched off"})
 		return
@@ -108,12 +117,17 @@ func (a *boardAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// boardPage serves the built site through a fake edge, with a boardAPI answering /api/,
-// and returns the API, the server and a browser bounded by a hang guard (not a timing).
-func boardPage(t *testing.T) (*boardAPI, *httptest.Server, context.Context) {
+// boardPage serves the site, built for a release to us-east-1 then eu-west-2 (pageRegions
+// nil: built with no regions), through a fake edge, with a boardAPI answering /api/, and
+// returns the API, the server and a browser bounded by a hang guard (not a timing).
+func boardPage(t *testing.T, pageRegions []string) (*boardAPI, *httptest.Server, context.Context) {
 	t.Helper()
 	chromium := testtool.Require(t, "chromium")
-	out, m := build(t)
+	out := t.TempDir()
+	m, err := BuildWith(out, Options{Regions: pageRegions})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := fakeEdge(t, out, m, "us-east-1")
 	target, _ := url.Parse(pages.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
@@ -132,11 +146,11 @@ func boardPage(t *testing.T) (*boardAPI, *httptest.Server, context.Context) {
 }
 
 // TestBrowserBoard drives the message board in headless Chromium: a post lands in the
-// primary; with the primary down the same id is retried on the secondary's pinned path and
+// primary through its pinned path (the page names the release's regions); with the primary down the same id is retried on the secondary's pinned path and
 // the UI says where it landed; with both down the UI says so and keeps the text; a message
 // written elsewhere appears without a reload; user text stays text.
 func TestBrowserBoard(t *testing.T) {
-	a, srv, ctx := boardPage(t)
+	a, srv, ctx := boardPage(t, []string{"us-east-1", "eu-west-2"})
 	status := func() string {
 		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".board-status").textContent`))
 		return s
@@ -193,8 +207,9 @@ func TestBrowserBoard(t *testing.T) {
 	posts := append([]boardPost(nil), a.posts...)
 	a.mu.Unlock()
 	last := posts[len(posts)-1]
-	if len(posts) != 3 || posts[1].Path != "/api/messages" || posts[1].Status != 503 ||
-		last.Path != "/api/r/eu-west-2/messages" || last.Status != 201 {
+	if len(posts) != 3 || posts[0].Path != "/api/r/us-east-1/messages" || posts[0].Status != 201 ||
+		posts[1].Path != "/api/r/us-east-1/messages" || posts[1].Status != 503 ||
+		last.Path != "/api/r/eu-west-2/messages" || last.Status != 201 || last.ID != posts[1].ID || last.ID == posts[0].ID {
 		t.Fatalf("posts: %+v", posts)
 	}
 
@@ -238,7 +253,7 @@ func TestBrowserBoard(t *testing.T) {
 // TestBrowserBoardWithoutSubtleCrypto: over plain HTTP from another machine a browser has no
 // SubtleCrypto; the board's own SHA-256 must produce the hash the API checks.
 func TestBrowserBoardWithoutSubtleCrypto(t *testing.T) {
-	a, srv, ctx := boardPage(t)
+	a, srv, ctx := boardPage(t, []string{"us-east-1", "eu-west-2"})
 	text := strings.Repeat("ünïcødé 🌍 and a longer line to cross a 64-byte block. ", 5)
 	err := chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -266,5 +281,33 @@ func TestBrowserBoardWithoutSubtleCrypto(t *testing.T) {
 	if s != "Posted: accepted in us-east-1." {
 		a.mu.Lock()
 		t.Fatalf("status %q; posts %+v", s, a.posts)
+	}
+}
+
+// TestBrowserBoardWithoutRegions: a page built without a release names no regions; the
+// board then posts nowhere (not to /api/messages, which the edge refuses) and says why.
+func TestBrowserBoardWithoutRegions(t *testing.T) {
+	a, srv, ctx := boardPage(t, nil)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible("#board-text"),
+		chromedp.SetValue("#board-author", "ann"),
+		chromedp.SetValue("#board-text", "hello"),
+		chromedp.Click(`#board button[type=submit]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`/^Not sent/.test(document.querySelector(".board-status").textContent)`, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".board-status").textContent`))
+	if !strings.Contains(s, "does not name its regions") {
+		t.Errorf("status %q", s)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.posts) != 0 {
+		t.Errorf("posts %+v, want none", a.posts)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/a-h/templ"
 )
@@ -19,14 +21,47 @@ const description = "twinedge: a website served from two cloud regions behind on
 // Lighthouse) from receiving an error page as robots.txt.
 const robots = "User-agent: *\nAllow: /\n"
 
-// Build writes the site into out: index.html (every SPA route), 404.html,
+// Options are what a build knows about the world it is released into.
+type Options struct {
+	// Regions are the regions the release uploads to, primary first (default none). The
+	// pages carry them in <meta name="twinedge-regions" content="us-east-1 eu-west-2">,
+	// so the message board posts to the primary's pinned path /api/r/<primary>/ and
+	// retries on the secondary's: writes never go through the origin group, which
+	// CloudFront allows only GET, HEAD and OPTIONS. The list is part of the pages, so it
+	// arrives with the page it belongs to, from whichever bucket served it, and changes
+	// (and is invalidated) exactly when a release changes it. Without regions the board
+	// reads but cannot post, and says so.
+	Regions []string
+}
+
+// regionName is the shape of a region the board may put in a path.
+var regionName = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
+
+// Build writes the site into out with no regions: see BuildWith.
+func Build(out string) (*Manifest, error) { return BuildWith(out, Options{}) }
+
+// Builder returns a build step for build.Source.Build that builds the site with regions
+// (primary first) into its directory.
+func Builder(regions []string) func(dir string) error {
+	return func(dir string) error {
+		_, err := BuildWith(dir, Options{Regions: regions})
+		return err
+	}
+}
+
+// BuildWith writes the site into out: index.html (every SPA route), 404.html,
 // robots.txt, the hashed assets under assets/, and out/manifest.json describing
-// all of them. The same sources always give byte-identical output. Files already
-// in out that Build does not write are left alone and are not in the manifest.
-func Build(out string) (*Manifest, error) {
+// all of them. The same sources and options always give byte-identical output. Files
+// already in out that BuildWith does not write are left alone and are not in the manifest.
+func BuildWith(out string, o Options) (*Manifest, error) {
 	if out == "" {
 		// An empty path would silently write into the working directory.
 		return nil, errors.New("build site: no output directory given")
+	}
+	for _, r := range o.Regions {
+		if !regionName.MatchString(r) {
+			return nil, fmt.Errorf("build site: region %q is not a region name (lower-case letters, digits and -)", r)
+		}
 	}
 	a, err := bundle(web)
 	if err != nil {
@@ -36,7 +71,7 @@ func Build(out string) (*Manifest, error) {
 	for p, data := range a.files {
 		files[p] = data
 	}
-	p := page{CSS: a.css, JS: a.js, Icon: a.icon}
+	p := page{CSS: a.css, JS: a.js, Icon: a.icon, Regions: strings.Join(o.Regions, " ")}
 
 	home := p
 	home.Title, home.Description, home.Current = "Home", description, "/"

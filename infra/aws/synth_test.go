@@ -260,8 +260,16 @@ func TestGlobalTemplateDistribution(t *testing.T) {
 					if b["CachePolicyId"] != infra.CachingDisabled {
 						t.Errorf("%s: CachePolicyId %v, want CachingDisabled", p, b["CachePolicyId"])
 					}
-					if !slices.Contains(toStrings(b["AllowedMethods"]), "POST") {
-						t.Errorf("%s: AllowedMethods %v lacks POST", p, b["AllowedMethods"])
+					// Writes go to the region-pinned paths (one origin each); the group
+					// behaviour serves reads only, as CloudFront requires of a behaviour
+					// bound to an origin group (aws/aws-cdk#32450).
+					allowed := toStrings(b["AllowedMethods"])
+					if p == "/api/*" {
+						if want := []string{"GET", "HEAD", "OPTIONS"}; !slices.Equal(allowed, want) {
+							t.Errorf("%s: AllowedMethods %v, want %v (it targets the api origin group)", p, allowed, want)
+						}
+					} else if !slices.Contains(allowed, "POST") {
+						t.Errorf("%s: AllowedMethods %v lacks POST", p, allowed)
 					}
 					if b["OriginRequestPolicyId"] != infra.AllViewerExceptHostHeader {
 						t.Errorf("%s: OriginRequestPolicyId %v, want AllViewerExceptHostHeader (Host must stay the URL's)", p, b["OriginRequestPolicyId"])

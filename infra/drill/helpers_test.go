@@ -36,14 +36,12 @@ func startWorldIn(t testing.TB, stateDir string) *local.World {
 	opts, err := info.Connect(ctx, build.Options{
 		Routes:      site.Routes(),
 		WaitTimeout: -1,
-		Source: build.Source{
-			Dir:   filepath.Join(t.TempDir(), "dist"),
-			Build: func(dir string) error { _, err := site.Build(dir); return err },
-		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The pages name the world's regions, primary first, as `twinedge release` builds them.
+	opts.Source = build.Source{Dir: filepath.Join(t.TempDir(), "dist"), Build: site.Builder(opts.Regions())}
 	if _, err := build.Release(ctx, opts); err != nil {
 		t.Fatalf("release: %v", err)
 	}

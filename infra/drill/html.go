@@ -222,7 +222,7 @@ code{font-size:12px}
 <ul class="notes">
 <li>Every GET counts as succeeded only with status 200 and exactly the bytes the path holds; a truncated or foreign body is a failure.</li>
 <li>A cache hit never reaches an origin, so it proves nothing about failover. The drill invalidates <code>/*</code> at each fault and heal ({{.Invalidations}} invalidations) and requests {{.Probes}} probe objects it uploaded to both buckets, each once, so they miss the cache by construction. "To origin" is the share of site GETs that reached an origin (X-Cache not Hit).</li>
-<li>POSTs never fail over at CloudFront. Writes follow the app's rule: POST <code>/api/messages</code>, and on failure retry once on <code>/api/r/{{.Secondary}}/messages</code> with the same id. Lost and duplicated are counted after the final heal, once both regions list the same messages.</li>
+<li>POSTs never fail over at CloudFront. Writes follow the app's rule: POST <code>/api/r/{{.Primary}}/messages</code>, and on failure retry once on <code>/api/r/{{.Secondary}}/messages</code> with the same id (the <code>/api/*</code> behaviour, bound to the origin group, allows only GET, HEAD and OPTIONS). Lost and duplicated are counted after the final heal, once both regions list the same messages.</li>
 {{range .Notes}}<li>{{.}}</li>{{end}}
 </ul>
 </main>

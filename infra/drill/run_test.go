@@ -67,11 +67,14 @@ func (f *fakeWorld) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.api(w, r, region, "/api/"+route)
+	case strings.HasPrefix(p, "/api/") && r.Method == http.MethodPost:
+		// The /api/* behaviour targets the origin group: GET, HEAD and OPTIONS only.
+		http.Error(w, "This distribution is not configured to allow the HTTP request method that was used for this request.", http.StatusForbidden)
 	case strings.HasPrefix(p, "/api/"):
 		region := f.primary
 		if apiDown {
-			if r.Method == http.MethodPost || fault.Mode == "truncate" {
-				// CloudFront does not fail POSTs over, and a truncated body cannot be.
+			if fault.Mode == "truncate" {
+				// A truncated body cannot fail over.
 				http.Error(w, "down", http.StatusServiceUnavailable)
 				return
 			}

@@ -185,8 +185,10 @@ type message struct {
 	ServedBy   string    `json:"servedBy"`
 }
 
-// write posts one message by the app's rule: POST /api/messages; when that fails, retry
-// once on the secondary's pinned path with the same id. A write is accepted on 201
+// write posts one message by the app's rule (site/web/board.js): POST to the primary's
+// pinned path /api/r/<primary>/messages; when that fails, retry once on the secondary's
+// pinned path with the same id. POST /api/messages is never used: the /api/* behaviour
+// targets the api origin group, on which CloudFront allows only GET, HEAD and OPTIONS. A write is accepted on 201
 // (created) or 200 (the same id and content were already there: a retry of a write that
 // had succeeded).
 func (r *run) write(ctx context.Context, n int, at time.Duration) ([]Sample, WriteRecord) {
@@ -202,7 +204,7 @@ func (r *run) write(ctx context.Context, n int, at time.Duration) ([]Sample, Wri
 		// Lambda function URLs behind OAC require the payload hash from the viewer.
 		"X-Amz-Content-Sha256": {hex.EncodeToString(sum[:])},
 	}
-	first := r.post(ctx, KindWrite, "/api/messages", body, h, at)
+	first := r.post(ctx, KindWrite, "/api/r/"+r.primary+"/messages", body, h, at)
 	rec.First = first.Status
 	samples := []Sample{first}
 	if first.OK {

@@ -42,14 +42,12 @@ func releaseSite(t *testing.T, w *World) *build.Report {
 	opts, err := info.Connect(ctx, build.Options{
 		Routes:      site.Routes(),
 		WaitTimeout: time.Minute,
-		Source: build.Source{
-			Dir:   filepath.Join(t.TempDir(), "dist"),
-			Build: func(dir string) error { _, err := site.Build(dir); return err },
-		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The pages name the world's regions, primary first, as `twinedge release` builds them.
+	opts.Source = build.Source{Dir: filepath.Join(t.TempDir(), "dist"), Build: site.Builder(opts.Regions())}
 	rep, err := build.Release(ctx, opts)
 	if err != nil {
 		t.Fatalf("release: %v", err)

@@ -5,13 +5,19 @@
 // fails reads over to the secondary region), merged by message id, so a message
 // shows once however many reads return it.
 //
-// Writing: POST /api/messages goes to the primary region only; CloudFront never
-// fails a POST over. When it fails (no answer, 5xx, or the 403/404/408/429 a
-// failed region or a throttle gives), the same body, with the same id, is sent
-// once to the secondary's pinned path /api/r/<secondary>/messages. The id makes
-// the retry safe: if the first write had landed, the API answers 200 with the
-// stored message instead of storing it twice. Answers the other region would
-// repeat (400, 409, 413, 415) are not retried.
+// Writing: CloudFront allows only GET, HEAD and OPTIONS on a behaviour bound to
+// an origin group and never fails a POST over, so POST /api/messages at the edge
+// is refused (403). Every write goes to a region-pinned path instead: first
+// /api/r/<primary>/messages; when that fails (no answer, 5xx, or the
+// 403/404/408/429 a failed region or a throttle gives), the same body, with the
+// same id, is sent once to /api/r/<secondary>/messages. The id makes the retry
+// safe: if the first write had landed, the API answers 200 with the stored
+// message instead of storing it twice. Answers the other region would repeat
+// (400, 409, 413, 415) are not retried.
+//
+// The regions come from the release, not from this file: the page carries them,
+// primary first, in <meta name="twinedge-regions"> (site.Options.Regions), so the
+// page and the regions it posts to always belong to the same release.
 //
 // Function URLs behind CloudFront's origin access control need the body's
 // SHA-256 in x-amz-content-sha256 (Lambda accepts no unsigned payloads).
@@ -172,11 +178,19 @@ function describe(r) {
   return r.status === 0 ? "no answer" : r.status + " " + r.error;
 }
 
+// releaseRegions returns the release's regions, primary first, from the page's
+// <meta name="twinedge-regions">; an empty list when the page names none.
+export function releaseRegions(doc = document) {
+  const meta = doc.querySelector('meta[name="twinedge-regions"]');
+  const list = meta ? meta.content.split(" ").filter(Boolean) : [];
+  return list.every((r) => /^[a-z0-9-]{1,40}$/.test(r)) ? list : [];
+}
+
 class Board {
   constructor(root) {
     this.root = root;
     this.messages = new Map(); // id → {message, readFrom}
-    this.regions = null; // [primary, secondary] once /api/health has answered
+    this.regions = releaseRegions(); // [primary, secondary]
     this.timer = null;
     this.running = false;
     this.pending = null; // {id, author, text} of the last unsent post
@@ -233,20 +247,6 @@ class Board {
     if (this.ctrl) this.ctrl.abort();
   }
 
-  async learnRegions() {
-    if (this.regions) return this.regions;
-    try {
-      const res = await fetch("/api/health", { cache: "no-store" });
-      const body = await res.json();
-      if (body && Array.isArray(body.regions) && body.regions.every((r) => typeof r === "string" && /^[a-z0-9-]+$/.test(r))) {
-        this.regions = body.regions;
-      }
-    } catch (e) {
-      // unknown for now; asked again on the next post
-    }
-    return this.regions;
-  }
-
   async poll() {
     if (!this.running) return;
     this.ctrl = new AbortController();
@@ -300,15 +300,18 @@ class Board {
     this.submit.disabled = true;
     this.say("Sending…");
     try {
+      const [primary, secondary] = this.regions;
+      if (!primary) {
+        this.say("Not sent: this page does not name its regions (it was built without a release). Your message is kept.", "bad");
+        return;
+      }
       const hash = await sha256Hex(body);
-      const first = await send("/api/messages", body, hash);
+      const first = await send("/api/r/" + primary + "/messages", body, hash);
       let done = first.message ? first : null;
       let landedNote = "";
       if (!done && retryable(first.status)) {
-        const regions = await this.learnRegions();
-        const secondary = regions && regions.length > 1 ? regions[1] : null;
         if (!secondary) {
-          this.say("Not sent: the primary region failed (" + describe(first) + ") and the other region is unknown. Your message is kept; try again.", "bad");
+          this.say("Not sent: the primary region failed (" + describe(first) + ") and the release names no other region. Your message is kept; try again.", "bad");
           return;
         }
         this.say("The primary region failed (" + describe(first) + "); trying " + secondary + "…");
@@ -344,7 +347,6 @@ export function mountBoard(root) {
   if (!root) return;
   addStyles();
   if (!board || board.root !== root) board = new Board(root);
-  if (board.regions === null) board.learnRegions();
   board.start();
 }
 
