@@ -29,6 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/twinedge/twinedge/edge/jsfunc/fnapi"
 )
 
 // Options configure an Edge. The zero value of every field is a working default.
@@ -69,7 +71,7 @@ type Options struct {
 	// (cloudfront-js-2.0). nil: a distribution that associates such a function is
 	// refused. edge/jsfunc provides one (goja); it is kept out of this package so that
 	// a program running only the built-in, native functions compiles no JS engine.
-	JS func(name, code string) (run func(event []byte) ([]byte, error), err error)
+	JS func(name, code string) (fnapi.Program, error)
 	// CachePolicies adds custom cache policies by id (managed ones are built in).
 	CachePolicies map[string]types.CachePolicyConfig
 	// OriginRequestPolicies adds custom origin request policies by id.
@@ -124,7 +126,7 @@ type Edge struct {
 	viaHeader       string
 	pop             []string
 	access          *accessLog
-	jsRun           sync.Map // *Function → its compiled JS (Options.JS)
+	jsRun           sync.Map // *Function → its compiled JS, a fnapi.Program (Options.JS)
 }
 
 var _ http.Handler = (*Edge)(nil)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/twinedge/twinedge/edge/jsfunc"
+	"github.com/twinedge/twinedge/edge/jsfunc/fnapi"
 	"github.com/twinedge/twinedge/internal/sigv4"
 )
 
@@ -335,7 +336,7 @@ func TestBrokenFunctionFailsConfig(t *testing.T) {
 	cfg.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN = aws.String("arn:aws:cloudfront::1:function/broken")
 	for _, c := range []struct {
 		name, code string
-		js         func(name, code string) (func([]byte) ([]byte, error), error)
+		js         func(name, code string) (fnapi.Program, error)
 		want       string
 	}{
 		{"syntax error", "function handler(event) { return ", jsfunc.Compile, "SyntaxError"},

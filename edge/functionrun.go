@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/twinedge/twinedge/edge/jsfunc/fnapi"
 )
 
 // errFunction is a function that failed or returned something CloudFront rejects;
@@ -66,9 +68,9 @@ func (e *Edge) RunFunctionJS(fn *Function, ev *FunctionEvent) (*FunctionResult, 
 }
 
 // jsFor returns the compiled JS of fn, compiling it on first use.
-func (e *Edge) jsFor(fn *Function) (func(event []byte) ([]byte, error), error) {
-	if run, ok := e.jsRun.Load(fn); ok {
-		return run.(func(event []byte) ([]byte, error)), nil
+func (e *Edge) jsFor(fn *Function) (fnapi.Program, error) {
+	if prog, ok := e.jsRun.Load(fn); ok {
+		return prog.(fnapi.Program), nil
 	}
 	if e.opts.JS == nil {
 		return nil, fmt.Errorf("function %s has only JavaScript code, and this edge has no JS runtime (Options.JS; edge/jsfunc provides one)", fn.Name)
@@ -77,19 +79,23 @@ func (e *Edge) jsFor(fn *Function) (func(event []byte) ([]byte, error), error) {
 		return nil, fmt.Errorf("function %s: unsupported runtime %q", fn.Name, fn.Runtime)
 	}
 	// §3.4: functions are at most 10 KB.
-	if len(fn.Code) > 10240 {
+	if len(fn.Code) > MaxFunctionSize {
 		return nil, fmt.Errorf("function %s: code is %d bytes, over the 10 KB limit", fn.Name, len(fn.Code))
 	}
-	run, err := e.opts.JS(fn.Name, fn.Code)
+	prog, err := e.opts.JS(fn.Name, fn.Code)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	stored, _ := e.jsRun.LoadOrStore(fn, run)
-	return stored.(func(event []byte) ([]byte, error)), nil
+	stored, _ := e.jsRun.LoadOrStore(fn, prog)
+	return stored.(fnapi.Program), nil
 }
 
+// MaxFunctionSize is the largest function code CloudFront accepts: 10 KB
+// (DG cloudfront-limits, "Quotas on CloudFront Functions").
+const MaxFunctionSize = 10240
+
 func (e *Edge) runJS(fn *Function, ev *FunctionEvent) (*FunctionResult, error) {
-	run, err := e.jsFor(fn)
+	prog, err := e.jsFor(fn)
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +103,16 @@ func (e *Edge) runJS(fn *Function, ev *FunctionEvent) (*FunctionResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := run(in)
+	res, err := prog.Run(in, fnapi.Env{Now: e.opts.Now(), KVS: fn.KVS})
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	return decodeFunctionResult(ev.Context.EventType, out)
+	out, err := decodeFunctionResult(ev.Context.EventType, res.Output)
+	if err != nil {
+		return nil, err
+	}
+	out.Origin = res.Origin
+	return out, nil
 }
 
 // decodeFunctionResult reads what a JS handler returned: a response when it has a

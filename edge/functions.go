@@ -3,6 +3,8 @@ package edge
 import (
 	"fmt"
 	"strings"
+
+	"github.com/twinedge/twinedge/edge/jsfunc/fnapi"
 )
 
 // FunctionRuntime is the only CloudFront Functions runtime the edge accepts for source
@@ -59,12 +61,18 @@ type Function struct {
 	// viewer-request event it returns the (possibly modified) request, or a response to
 	// send instead; for viewer-response it returns the response.
 	Handle func(ev *FunctionEvent) (*FunctionResult, error)
+	// KVS is the key value store associated with the function (at most one, DG
+	// kvs-with-functions-associate), read by cf.kvs(). nil: none.
+	KVS fnapi.KVS
 }
 
 // FunctionResult is what a function returns: a request to continue with, or a response.
 type FunctionResult struct {
 	Request  *FunctionRequest
 	Response *FunctionResponse
+	// Origin lists the origin changes a viewer-request function asked for
+	// (cf.updateRequestOrigin and the other helper methods), in call order.
+	Origin []fnapi.OriginChange
 }
 
 // builtinFunctions are always available by name.
