@@ -283,6 +283,7 @@ type reqState struct {
 	uri     string      // path after functions and the default root object
 	query   string      // raw query string after functions
 	header  http.Header // viewer headers (after a viewer-request function)
+	target  *target     // origin chosen by a viewer-request function; nil: the behaviour's
 	body    []byte
 
 	// for the access log
@@ -560,26 +561,11 @@ func (e *Edge) writeEntry(w http.ResponseWriter, rs *reqState, ent *entry, resul
 		}
 	}
 	status, body := ent.status, ent.body
-	if rs.b != nil && rs.b.viewerResponse != nil && status < 400 {
-		// §3.4: viewer-response functions do not run when the origin status is ≥ 400.
-		s, err := e.runViewerResponse(h, rs, status)
-		if err != nil {
-			e.log.Info("viewer-response function failed", "function", rs.b.viewerResponse.Name, "err", err)
-			for k := range h {
-				delete(h, k)
-			}
-			fe := e.errorEntry(http.StatusServiceUnavailable, "The CloudFront function associated with the cache behavior failed.", rs.id)
-			for k, v := range fe.header {
-				h[k] = v
-			}
-			e.stamp(h, rs, "Error")
-			rs.detail = "FunctionExecutionError"
-			status, body = fe.status, fe.body
-		} else {
-			status = s
-		}
+	status, replaced := e.viewerResponse(h, rs, status)
+	if replaced != nil {
+		body = replaced
 	}
-	if status == http.StatusOK && ent.status == http.StatusOK && !ent.isError {
+	if status == http.StatusOK && ent.status == http.StatusOK && !ent.isError && replaced == nil {
 		var done bool
 		status, body, done = e.conditionalAndRange(w, rs, h, ent, body)
 		if done {

@@ -17,7 +17,11 @@ func canFailover(method string) bool {
 // could not be reached or timed out, and only for GET, HEAD and OPTIONS. The
 // secondary's answer, whatever it is, is the answer.
 func (e *Edge) fetch(ctx context.Context, rs *reqState, build func(o *originServer) (*originRequest, error)) (*originResponse, *OriginError) {
-	members := rs.b.target.members
+	t := rs.b.target
+	if rs.target != nil {
+		t = rs.target // chosen by a viewer-request function (functionorigin.go)
+	}
+	members := t.members
 	failover := canFailover(rs.r.Method)
 	var lastErr *OriginError
 	for i, o := range members {
@@ -33,11 +37,11 @@ func (e *Edge) fetch(ctx context.Context, rs *reqState, build func(o *originServ
 			if ctx.Err() != nil || last {
 				return nil, oerr
 			}
-			e.log.Debug("origin failover", "group", rs.b.target.id, "from", o.id, "reason", oerr.Kind.String(), "err", oerr.Err)
+			e.log.Debug("origin failover", "group", t.id, "from", o.id, "reason", oerr.Kind.String(), "err", oerr.Err)
 			continue
 		}
-		if !last && rs.b.target.failover[resp.status] {
-			e.log.Debug("origin failover", "group", rs.b.target.id, "from", o.id, "status", resp.status)
+		if !last && t.failover[resp.status] {
+			e.log.Debug("origin failover", "group", t.id, "from", o.id, "status", resp.status)
 			resp.close()
 			continue
 		}

@@ -129,6 +129,22 @@ func decodeFunctionResult(eventType string, out []byte) (*FunctionResult, error)
 		}
 		return &FunctionResult{Response: &resp}, nil
 	}
+	// A function may set request.querystring to a string, the query as it is to be sent
+	// (AWS's normalize-query-string-parameters sample does; DG functions-event-structure,
+	// "Request object").
+	var rawQuery *string
+	if raw, ok := probe["querystring"]; ok {
+		var qs string
+		if json.Unmarshal(raw, &qs) == nil {
+			qs = strings.TrimPrefix(qs, "?")
+			rawQuery = &qs
+			delete(probe, "querystring")
+			var err error
+			if out, err = json.Marshal(probe); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var req FunctionRequest
 	if err := json.Unmarshal(out, &req); err != nil {
 		return nil, fmt.Errorf("invalid request object: %w", err)
@@ -136,6 +152,7 @@ func decodeFunctionResult(eventType string, out []byte) (*FunctionResult, error)
 	if raw, ok := probe["querystring"]; ok {
 		req.queryOrder = objectKeys(raw)
 	}
+	req.rawQuery = rawQuery
 	return &FunctionResult{Request: &req}, nil
 }
 
@@ -301,8 +318,18 @@ func (e *Edge) runViewerRequest(w http.ResponseWriter, rs *reqState, fn *Functio
 		e.serveError(w, rs, http.StatusServiceUnavailable, "The CloudFront function returned an invalid value.", "Error")
 		return true
 	}
+	if len(res.Origin) > 0 {
+		if err := e.applyOriginChanges(rs, res.Origin); err != nil {
+			e.log.Info("viewer-request function failed", "function", fn.Name, "err", err)
+			rs.detail = "FunctionExecutionError"
+			e.serveError(w, rs, http.StatusServiceUnavailable, "The CloudFront function associated with the cache behavior failed.", "Error")
+			return true
+		}
+	}
 	rs.uri = req.URI
-	if !reflect.DeepEqual(req.QueryString, orig.QueryString) {
+	if req.rawQuery != nil {
+		rs.query = *req.rawQuery
+	} else if !reflect.DeepEqual(req.QueryString, orig.QueryString) {
 		rs.query = encodeQuery(req.QueryString, req.queryOrder)
 	}
 	if !reflect.DeepEqual(req.Headers, orig.Headers) || !reflect.DeepEqual(req.Cookies, orig.Cookies) {
@@ -383,17 +410,9 @@ func (e *Edge) writeGenerated(w http.ResponseWriter, rs *reqState, resp *Functio
 	}
 	var body []byte
 	if resp.Body != nil {
-		switch resp.Body.Encoding {
-		case "", "text":
-			body = []byte(resp.Body.Data)
-		case "base64":
-			b, err := base64.StdEncoding.DecodeString(resp.Body.Data)
-			if err != nil {
-				return fmt.Errorf("body: invalid base64")
-			}
-			body = b
-		default:
-			return fmt.Errorf("body encoding %q", resp.Body.Encoding)
+		var err error
+		if body, err = resp.Body.bytes(); err != nil {
+			return err
 		}
 	}
 	h := w.Header()
@@ -441,10 +460,37 @@ func setCookies(h http.Header, cookies map[string]FunctionValue) {
 	}
 }
 
-// runViewerResponse runs the behaviour's viewer-response function on a response about
-// to be sent (h holds its headers). It returns the status to send; an error means the
-// function failed and the viewer gets a 503 instead.
-func (e *Edge) runViewerResponse(h http.Header, rs *reqState, status int) (int, error) {
+// viewerResponse runs the behaviour's viewer-response function, if it has one, on a
+// response about to be sent with headers h; it does not run for statuses of 400 and
+// above (§3.4). It returns the status to send and, when body is not nil, the body to
+// send instead of the origin's: the one the function set, or CloudFront's 503 error page
+// when the function failed (h then holds that page's headers; the log says why).
+func (e *Edge) viewerResponse(h http.Header, rs *reqState, status int) (int, []byte) {
+	if rs.b == nil || rs.b.viewerResponse == nil || status >= 400 {
+		return status, nil
+	}
+	s, body, err := e.runViewerResponse(h, rs, status)
+	if err == nil {
+		return s, body
+	}
+	e.log.Info("viewer-response function failed", "function", rs.b.viewerResponse.Name, "err", err)
+	for k := range h {
+		delete(h, k)
+	}
+	fe := e.errorEntry(http.StatusServiceUnavailable, "The CloudFront function associated with the cache behavior failed.", rs.id)
+	for k, v := range fe.header {
+		h[k] = v
+	}
+	e.stamp(h, rs, "Error")
+	rs.detail = "FunctionExecutionError"
+	return fe.status, fe.body
+}
+
+// runViewerResponse runs the viewer-response function on a response about to be sent (h
+// holds its headers). It returns the status to send and the body the function set (nil:
+// the origin's body stays). The function does not see the origin's body; it may replace
+// it (DG functions-event-structure, "Response object").
+func (e *Edge) runViewerResponse(h http.Header, rs *reqState, status int) (int, []byte, error) {
 	fn := rs.b.viewerResponse
 	ev := e.newFunctionEvent(rs, "viewer-response")
 	resp := &FunctionResponse{StatusCode: status, StatusDescription: http.StatusText(status), Headers: map[string]FunctionValue{}, Cookies: map[string]FunctionValue{}}
@@ -466,16 +512,25 @@ func (e *Edge) runViewerResponse(h http.Header, rs *reqState, status int) (int, 
 	before := maps2(resp.Headers)
 	res, err := e.invoke(fn, ev)
 	if err != nil {
-		return 0, &functionError{err}
+		return 0, nil, &functionError{err}
 	}
 	if res == nil || res.Response == nil {
-		return 0, &functionError{errors.New("viewer-response handler must return the response")}
+		return 0, nil, &functionError{errors.New("viewer-response handler must return the response")}
 	}
 	out := res.Response
 	for name, v := range out.Headers {
 		ln := strings.ToLower(name)
 		if disallowedFunctionHeader(ln) && !reflect.DeepEqual(before[ln], v) {
-			return 0, &functionError{fmt.Errorf("header %s is read-only", ln)}
+			return 0, nil, &functionError{fmt.Errorf("header %s is read-only", ln)}
+		}
+	}
+	var body []byte
+	if out.Body != nil {
+		if body, err = out.Body.bytes(); err != nil {
+			return 0, nil, &functionError{err}
+		}
+		if body == nil {
+			body = []byte{}
 		}
 	}
 	// Rebuild the headers from the function's response; CloudFront's own headers stay.
@@ -494,11 +549,32 @@ func (e *Edge) runViewerResponse(h http.Header, rs *reqState, status int) (int, 
 	for k, v := range keep {
 		h[k] = v
 	}
+	if body != nil {
+		// The function's body replaces the origin's, as it is: not compressed, its length.
+		delete(h, "Content-Encoding")
+		delete(h, "Transfer-Encoding")
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	setCookies(h, out.Cookies)
 	if out.StatusCode >= 100 && out.StatusCode <= 599 {
 		status = out.StatusCode
 	}
-	return status, nil
+	return status, body, nil
+}
+
+// bytes decodes a function's body (§3.4): text as is, base64 decoded.
+func (b *FunctionBody) bytes() ([]byte, error) {
+	switch b.Encoding {
+	case "", "text":
+		return []byte(b.Data), nil
+	case "base64":
+		out, err := base64.StdEncoding.DecodeString(b.Data)
+		if err != nil {
+			return nil, errors.New("body: invalid base64")
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("body encoding %q", b.Encoding)
 }
 
 func maps2(m map[string]FunctionValue) map[string]FunctionValue {

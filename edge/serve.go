@@ -388,9 +388,22 @@ func (e *Edge) writeStream(w http.ResponseWriter, rs *reqState, resp *originResp
 	if rs.b.headers != nil {
 		rs.b.headers.apply(h, rs.r)
 	}
-	rs.status = resp.status
+	// A viewer-response function runs on a streamed response too; it does not see the
+	// body and may replace it.
+	status, replaced := e.viewerResponse(h, rs, resp.status)
+	if replaced != nil {
+		rs.status = status
+		rs.contentType = h.Get("Content-Type")
+		w.WriteHeader(status)
+		if rs.r.Method != http.MethodHead {
+			n, _ := w.Write(replaced)
+			rs.bytes = int64(n)
+		}
+		return
+	}
+	rs.status = status
 	rs.contentType = h.Get("Content-Type")
-	w.WriteHeader(resp.status)
+	w.WriteHeader(status)
 	n, _ := w.Write(resp.body)
 	rs.bytes = int64(n)
 	// Headers go out now, as CloudFront sends them as soon as the origin's arrive.
