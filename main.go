@@ -296,6 +296,7 @@ func up(ctx context.Context, addr string, verbose bool) error {
 		return err
 	}
 	defer w.Close()
+	fmt.Println(w.Integrity())
 	info := w.Info()
 	if err := releaseLocal(ctx, &info, os.Stderr); err != nil {
 		return fmt.Errorf("release the site: %w", err)

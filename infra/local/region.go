@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -40,6 +41,7 @@ type Region struct {
 	originSrv *Server
 
 	replica *Replica
+	found   string // what the integrity check at start found, for `up`'s integrity line
 	api     *FunctionURL
 	apiSrv  *Server
 
@@ -84,7 +86,7 @@ func startRegion(_ context.Context, cfg regionConfig) (*Region, error) {
 // function URL, as Lambda would.
 func (r *Region) startAPI(cfg regionConfig) error {
 	var err error
-	if r.replica, err = OpenReplica(filepath.Join(cfg.dir, "table.db"), cfg.name); err != nil {
+	if r.replica, r.found, err = OpenReplicaRecovering(filepath.Join(cfg.dir, "table.db"), cfg.name, time.Now()); err != nil {
 		return err
 	}
 	h, err := api.NewHandler(api.Config{

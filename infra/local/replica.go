@@ -18,6 +18,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/twinedge/twinedge/api"
 )
@@ -36,9 +38,39 @@ import (
 var (
 	bucketItems   = []byte("items")   // id → itemRecord
 	bucketNewest  = []byte("newest")  // Message.SortKey → id
-	bucketOutbox  = []byte("outbox")  // seq (8 bytes, big endian) → change
-	bucketApplied = []byte("applied") // source region → last seq applied from it
+	bucketOutbox  = []byte("outbox")  // seq (8 bytes, big endian) → change, this epoch's only
+	bucketApplied = []byte("applied") // source region → mark: the source epoch and last seq applied from it
 )
+
+// An epoch is one opening of a replica file. Sequence numbers, the outbox and the applied
+// marks are only meaningful between two epochs that are both still open: a file that comes
+// back deleted, emptied, corrupt or as an older copy cannot be told from one that merely
+// restarted, so every opening starts a new epoch, drops its outbox and its marks, and each
+// link to and from it begins with a backfill — a last-writer-wins merge of every item of
+// the source — before it delivers the outbox again (replicator.go says why this is what
+// DynamoDB global tables do).
+type epoch [16]byte
+
+func (e epoch) String() string { return fmt.Sprintf("%x", e[:4]) }
+
+// mark is what a destination records about a source: the source's epoch and the last
+// outbox sequence number of that epoch it has applied.
+type mark struct {
+	Epoch epoch
+	Seq   uint64
+}
+
+func (m mark) bytes() []byte { return append(m.Epoch[:], seqKey(m.Seq)...) }
+
+func parseMark(b []byte) (mark, bool) {
+	var m mark
+	if len(b) != len(m.Epoch)+8 {
+		return mark{}, false // a mark of an older format: no epoch matches it
+	}
+	copy(m.Epoch[:], b)
+	m.Seq = binary.BigEndian.Uint64(b[len(m.Epoch):])
+	return m, true
+}
 
 // itemRecord is a stored item with the private last-write version global tables keep per
 // item: replicated writes resolve by (TS, Region), last writer wins. Neither is visible
@@ -70,8 +102,11 @@ type change struct {
 // them to the other regions.
 type Replica struct {
 	region string
+	path   string
 	db     *bolt.DB
 	now    func() time.Time
+	epoch  epoch // this opening's; see epoch
+	items  int   // items found by the integrity check at open
 
 	mu     sync.Mutex
 	lastTS int64
@@ -79,8 +114,21 @@ type Replica struct {
 	closed bool
 }
 
-// OpenReplica opens (creating if needed) the replica of region in the bbolt file at path.
-// It fails rather than waits when another process holds the file.
+// CorruptError is returned by OpenReplica for a file that bbolt cannot open or whose
+// pages or items fail the integrity check. Nothing was written to the file.
+type CorruptError struct {
+	Path   string
+	Reason string
+}
+
+func (e *CorruptError) Error() string { return fmt.Sprintf("%s is corrupt: %s", e.Path, e.Reason) }
+
+// OpenReplica opens (creating if needed) the replica of region in the bbolt file at path
+// and checks it: bbolt's own consistency check over every page (Tx.Check), then a decode of
+// every item, so a damaged file is refused here with a *CorruptError and never reaches a
+// request handler. It fails rather than waits when another process holds the file. Every
+// opening is a new epoch (see epoch): the outbox and applied marks of the last one are
+// dropped, and the replicator backfills both directions.
 func OpenReplica(path, region string) (*Replica, error) {
 	if region == "" {
 		return nil, errors.New("replica: region is required")
@@ -88,14 +136,33 @@ func OpenReplica(path, region string) (*Replica, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("replica %s: %w", region, err)
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	db, err := openBolt(path)
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("replica %s: %s is in use by another twinedge; stop it or use another --state", region, path)
 		}
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("replica %s: open %s: %w", region, path, err)
 	}
+	r := &Replica{region: region, path: path, db: db, now: time.Now}
+	if r.items, err = checkReplica(db); err != nil {
+		db.Close()
+		return nil, &CorruptError{Path: path, Reason: err.Error()}
+	}
+	if _, err := rand.Read(r.epoch[:]); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("replica %s: epoch: %w", region, err)
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		// The last epoch's outbox and marks: the backfills that start this one supersede them.
+		for _, b := range [][]byte{bucketOutbox, bucketApplied} {
+			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return err
+			}
+		}
 		for _, b := range [][]byte{bucketItems, bucketNewest, bucketOutbox, bucketApplied} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -107,7 +174,60 @@ func OpenReplica(path, region string) (*Replica, error) {
 		db.Close()
 		return nil, fmt.Errorf("replica %s: init %s: %w", region, path, err)
 	}
-	return &Replica{region: region, db: db, now: time.Now}, nil
+	return r, nil
+}
+
+// openBolt opens a bbolt file, turning bbolt's refusals of a damaged file (and its panics:
+// some damaged pages panic while the freelist is read) into a *CorruptError.
+func openBolt(path string) (db *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, &CorruptError{Path: path, Reason: fmt.Sprint(p)}
+		}
+	}()
+	db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	if err != nil && (errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) ||
+		errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrInvalidMapping)) {
+		return nil, &CorruptError{Path: path, Reason: err.Error()}
+	}
+	return db, err
+}
+
+// checkReplica runs bbolt's page check and decodes every item and index entry; it returns
+// the number of items. A missing bucket is not damage (a new file has none yet).
+func checkReplica(db *bolt.DB) (n int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	err = db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err // the first is enough to refuse the file
+		}
+		items, newest := tx.Bucket(bucketItems), tx.Bucket(bucketNewest)
+		if items == nil {
+			return nil
+		}
+		if err := items.ForEach(func(k, v []byte) error {
+			var rec itemRecord
+			if err := json.Unmarshal(v, &rec); err != nil || rec.Message.ID != string(k) {
+				return fmt.Errorf("item %q does not decode", k)
+			}
+			if newest == nil || !bytes.Equal(newest.Get([]byte(rec.Message.SortKey())), k) {
+				return fmt.Errorf("item %q is missing from the newest index", k)
+			}
+			n++
+			return nil
+		}); err != nil {
+			return err
+		}
+		if newest != nil && newest.Stats().KeyN != n {
+			return fmt.Errorf("the newest index has %d entries for %d items", newest.Stats().KeyN, n)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // Region is the replica's region.
@@ -275,45 +395,119 @@ func (r *Replica) Ping(context.Context) error {
 }
 
 // apply stores replicated items from src that win by last-writer-wins and drops those that
-// lose, and records seq as the last change applied from src, all in one transaction: a change
-// is applied exactly once, and the receiver's own record says how far it got, so delivery
-// costs one commit. It never touches the outbox: a replicated write is not replicated again.
-func (r *Replica) apply(src string, seq uint64, items []itemRecord) error {
-	return r.db.Update(func(tx *bolt.Tx) error {
+// lose. With to set, it also records to as src's mark, in the same transaction: a change is
+// applied exactly once, and the receiver's own record says how far it got, so delivery costs
+// one commit. It never touches the outbox: a replicated write is not replicated again. It
+// returns how many items it stored.
+func (r *Replica) apply(src string, items []itemRecord, to *mark) (int, error) {
+	// Most items of a backfill are already here: a read first spares a commit for them.
+	var win []itemRecord
+	if err := r.db.View(func(tx *bolt.Tx) error {
+		var err error
+		win, err = winners(tx, items)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if len(win) == 0 && to == nil {
+		return 0, nil
+	}
+	n := 0
+	err := r.db.Update(func(tx *bolt.Tx) error {
+		n = 0
 		applied := tx.Bucket(bucketApplied)
-		if v := applied.Get([]byte(src)); v != nil && binary.BigEndian.Uint64(v) >= seq {
-			return nil // delivered already
+		if to != nil {
+			if m, ok := parseMark(applied.Get([]byte(src))); ok && m.Epoch == to.Epoch && m.Seq >= to.Seq {
+				return nil // delivered already
+			}
+		}
+		win, err := winners(tx, win)
+		if err != nil {
+			return err
 		}
 		b := tx.Bucket(bucketItems)
-		for _, rec := range items {
+		for _, rec := range win {
 			var old *itemRecord
 			if v := b.Get([]byte(rec.Message.ID)); v != nil {
 				old = new(itemRecord)
 				if err := json.Unmarshal(v, old); err != nil {
 					return fmt.Errorf("item %s: %w", rec.Message.ID, err)
 				}
-				if !rec.newer(*old) {
-					continue // the stored version wins (or is this very write)
-				}
 			}
 			if err := writeItem(tx, rec, old); err != nil {
 				return err
 			}
+			n++
 		}
-		return applied.Put([]byte(src), seqKey(seq))
+		if to == nil {
+			return nil
+		}
+		return applied.Put([]byte(src), to.bytes())
 	})
+	return n, err
 }
 
-// appliedFrom returns the last sequence number applied from src's outbox.
-func (r *Replica) appliedFrom(src string) (uint64, error) {
+// winners returns the items that win over the stored versions (or are not stored).
+func winners(tx *bolt.Tx, items []itemRecord) ([]itemRecord, error) {
+	b := tx.Bucket(bucketItems)
+	var out []itemRecord
+	for _, rec := range items {
+		if v := b.Get([]byte(rec.Message.ID)); v != nil {
+			var old itemRecord
+			if err := json.Unmarshal(v, &old); err != nil {
+				return nil, fmt.Errorf("item %s: %w", rec.Message.ID, err)
+			}
+			if !rec.newer(old) {
+				continue // the stored version wins (or is this very write)
+			}
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// markOf returns what this replica has applied from src: false when it has no mark, as
+// after its own reopening.
+func (r *Replica) markOf(src string) (mark, bool, error) {
+	var m mark
+	ok := false
+	err := r.db.View(func(tx *bolt.Tx) error {
+		m, ok = parseMark(tx.Bucket(bucketApplied).Get([]byte(src)))
+		return nil
+	})
+	return m, ok, err
+}
+
+// outboxSeq is the last sequence number given to a local write.
+func (r *Replica) outboxSeq() (uint64, error) {
 	var seq uint64
 	err := r.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketApplied).Get([]byte(src)); v != nil {
-			seq = binary.BigEndian.Uint64(v)
-		}
+		seq = tx.Bucket(bucketOutbox).Sequence()
 		return nil
 	})
 	return seq, err
+}
+
+// itemsAfter returns up to max items whose ids sort after after ("" for the first page),
+// in id order: one page of a backfill.
+func (r *Replica) itemsAfter(after string, max int) ([]itemRecord, error) {
+	var out []itemRecord
+	err := r.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketItems).Cursor()
+		k, v := c.Seek([]byte(after))
+		if k != nil && after != "" && string(k) == after {
+			k, v = c.Next()
+		}
+		for ; k != nil && len(out) < max; k, v = c.Next() {
+			var rec itemRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("item %s: %w", k, err)
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // pending returns up to max outbox entries after sequence number after, oldest first, with
@@ -397,4 +591,34 @@ func (r *Replica) get(id string) (itemRecord, bool, error) {
 		return json.Unmarshal(v, &rec)
 	})
 	return rec, found, err
+}
+
+// OpenReplicaRecovering opens the replica like OpenReplica, except that a corrupt file is
+// moved aside (to path.corrupt-<UTC time>, kept for salvage) and an empty replica opened in
+// its place, which the replicator backfills from its peers. It returns, in a few words,
+// what it found, for the integrity line `twinedge up` prints.
+func OpenReplicaRecovering(path, region string, now time.Time) (*Replica, string, error) {
+	fresh := true
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		fresh = false
+	}
+	r, err := OpenReplica(path, region)
+	var ce *CorruptError
+	if !errors.As(err, &ce) {
+		if err != nil {
+			return nil, "", err
+		}
+		if fresh {
+			return r, "table new, to be backfilled", nil
+		}
+		return r, fmt.Sprintf("table ok (%d items)", r.items), nil
+	}
+	aside := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	if err := os.Rename(path, aside); err != nil {
+		return nil, "", fmt.Errorf("replica %s: %w; moving it aside failed too: %v", region, ce, err)
+	}
+	if r, err = OpenReplica(path, region); err != nil {
+		return nil, "", err
+	}
+	return r, fmt.Sprintf("table CORRUPT (%s), moved to %s, starting empty, to be backfilled", ce.Reason, filepath.Base(aside)), nil
 }

@@ -59,13 +59,20 @@ func TestReplicaPersistsItemsAndOutbox(t *testing.T) {
 	if list, _, _ := a.List(ctx, 10, ""); len(list) != 1 {
 		t.Fatalf("after reopen: %v", list)
 	}
-	// The write was queued before any replicator existed and before the restart.
+	// The write was queued before any replicator existed and before the restart; the
+	// reopening started a new epoch, so it reaches the peer by the backfill.
 	p, _ := NewReplicator(nil, a, b)
+	if n, _ := p.Pending(); n != 1 {
+		t.Errorf("%d changes pending before delivery, want 1", n)
+	}
 	if n, _, err := p.deliver(a, b, time.Now(), 10); err != nil || n != 1 {
 		t.Fatalf("deliver queued change: %d %v", n, err)
 	}
 	if _, ok, _ := b.get(testMessage(1, "").ID); !ok {
 		t.Error("queued change did not reach the peer")
+	}
+	if _, _, err := p.deliver(b, a, time.Now(), 10); err != nil {
+		t.Fatal(err)
 	}
 	if n, _ := p.Pending(); n != 0 {
 		t.Errorf("%d changes still pending", n)
@@ -78,8 +85,11 @@ func TestReplicationDelayAndPartition(t *testing.T) {
 	a, b := openTestReplica(t, dir, "us-east-1"), openTestReplica(t, dir, "eu-west-2")
 	p, _ := NewReplicator(nil, a, b)
 	p.SetDelay(time.Minute)
-	a.Put(ctx, testMessage(1, "x"))
 	now := time.Now()
+	if _, _, err := p.deliver(a, b, now, 10); err != nil { // the link's backfill, which has no delay
+		t.Fatal(err)
+	}
+	a.Put(ctx, testMessage(1, "x"))
 	if n, due, _ := p.deliver(a, b, now, 10); n != 0 || due.Before(now.Add(59*time.Second)) {
 		t.Fatalf("delivered %d before the delay; next due %v", n, due)
 	}
@@ -107,15 +117,17 @@ func TestReplicationDelayAndPartition(t *testing.T) {
 // a final heal both replicas hold identical items; every id ever created is present (nothing
 // lost) with the version last-writer-wins picks among all created versions; and the newest
 // index agrees with the items.
-func TestReplicationConverges(t *testing.T) {
-	seeds := 200
+func TestReplicationConverges(t *testing.T) { forSeeds(t, 200, checkConvergence) }
+
+// forSeeds runs check in parallel subtests over seeds 0…n-1 (20 with -short).
+func forSeeds(t *testing.T, n int, check func(*testing.T, uint64)) {
 	if testing.Short() {
-		seeds = 20
+		n = 20
 	}
-	for seed := range seeds {
+	for seed := range n {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()
-			checkConvergence(t, uint64(seed))
+			check(t, uint64(seed))
 		})
 	}
 }
@@ -290,8 +302,8 @@ func TestReplicatorLive(t *testing.T) {
 	if d := cmp.Diff(sa, sb); d != "" {
 		t.Errorf("replicas differ\n%s", d)
 	}
-	if s := p.Stats(); s.Delivered < 200 {
-		t.Errorf("stats count %d deliveries", s.Delivered)
+	if s := p.Stats(); s.Delivered+s.Backfilled < 200 {
+		t.Errorf("stats count %d deliveries and %d backfilled", s.Delivered, s.Backfilled)
 	}
 }
 

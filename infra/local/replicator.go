@@ -12,6 +12,22 @@ package local
 //   - Partition(region) cuts replication to and from a region. Writes keep committing on both
 //     sides into the persistent outboxes and are delivered on Heal, so nothing is lost, not
 //     even across a restart of the world.
+//
+// A replica that comes back empty (table.db deleted, emptied, or moved aside as corrupt) or
+// older (an earlier copy of the file) is treated the way global tables treat a replica added
+// to a table: it is backfilled from the other replicas, and it backfills them, by the same
+// last-writer-wins rule ("When you add a new replica table to a global table, DynamoDB …
+// populates it with the existing data", DynamoDB Developer Guide, "Adding a new Region /
+// replica"; conflicts "resolved by last writer wins", "How global tables work"). Since no
+// file can prove it is the one last closed, every opening of a replica is a new epoch
+// (replica.go): the outbox carries only the writes of the current epoch, a destination's
+// mark names the source epoch it counts in, and a link whose destination holds no mark for
+// the source's current epoch first merges every source item, then reads the outbox from the
+// sequence number taken before that merge began. An outbox is trimmed only up to what every
+// peer has applied in the source's current epoch. Merging is idempotent (items are keyed by
+// id, the winner is a function of the versions), so an interrupted or repeated backfill
+// neither loses nor duplicates anything. What a lost file held and had not yet replicated is
+// gone, as a region's unreplicated writes would be: replication is asynchronous.
 
 import (
 	"context"
@@ -47,6 +63,8 @@ type Replicator struct {
 	lags    []time.Duration      // ring of the last lagWindow lags
 	next    int
 	count   int64
+	filled  int64                   // items stored by backfills
+	fills   map[[2]string]*backfill // backfills in progress, by (source, destination)
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -70,6 +88,7 @@ func NewReplicator(logger *slog.Logger, replicas ...*Replica) (*Replicator, erro
 	return &Replicator{
 		replicas: replicas, log: logger, now: time.Now,
 		delay: DefaultReplicationDelay, cut: map[string]bool{}, trimmed: map[string]time.Time{}, wakes: map[string][]chan struct{}{},
+		fills: map[[2]string]*backfill{},
 	}, nil
 }
 
@@ -178,17 +197,20 @@ func (p *Replicator) Partitioned() []string {
 // last few thousand. Lag runs from the source's write transaction (stamped inside it, so the
 // source's own commit is included) to the destination's commit.
 type ReplicationStats struct {
-	Delivered int64         `json:"delivered"`
-	LagP50    time.Duration `json:"lagP50"`
-	LagP99    time.Duration `json:"lagP99"`
-	LagMax    time.Duration `json:"lagMax"`
+	Delivered int64 `json:"delivered"`
+	// Backfilled counts the items stored by backfills (a replica reopened, emptied or
+	// older); they are not counted in Delivered nor in the lags.
+	Backfilled int64         `json:"backfilled"`
+	LagP50     time.Duration `json:"lagP50"`
+	LagP99     time.Duration `json:"lagP99"`
+	LagMax     time.Duration `json:"lagMax"`
 }
 
 // Stats returns the delivery counters.
 func (p *Replicator) Stats() ReplicationStats {
 	p.mu.Lock()
 	lags := slices.Clone(p.lags)
-	s := ReplicationStats{Delivered: p.count}
+	s := ReplicationStats{Delivered: p.count, Backfilled: p.filled}
 	p.mu.Unlock()
 	if len(lags) == 0 {
 		return s
@@ -200,6 +222,7 @@ func (p *Replicator) Stats() ReplicationStats {
 }
 
 // Pending returns how many changes wait for delivery, over all links (partitioned or not).
+// A link that still has to backfill counts every item of its source.
 func (p *Replicator) Pending() (int, error) {
 	n := 0
 	for _, src := range p.replicas {
@@ -207,11 +230,19 @@ func (p *Replicator) Pending() (int, error) {
 			if src == dst {
 				continue
 			}
-			after, err := dst.appliedFrom(src.region)
+			m, ok, err := dst.markOf(src.region)
 			if err != nil {
 				return 0, err
 			}
-			seqs, _, err := src.pending(after, 1<<30)
+			if !ok || m.Epoch != src.epoch {
+				items, err := src.Len()
+				if err != nil {
+					return 0, err
+				}
+				n += items
+				m = mark{}
+			}
+			seqs, _, err := src.pending(m.Seq, 1<<30)
 			if err != nil {
 				return 0, err
 			}
@@ -249,11 +280,14 @@ func (p *Replicator) trim(src *Replica, force bool) error {
 		if r == src {
 			continue
 		}
-		seq, err := r.appliedFrom(src.region)
+		m, ok, err := r.markOf(src.region)
 		if err != nil {
 			return err
 		}
-		low = min(low, seq)
+		if !ok || m.Epoch != src.epoch {
+			return nil // that peer still has to backfill: it will read the outbox after
+		}
+		low = min(low, m.Seq)
 	}
 	if low == 0 {
 		return nil
@@ -319,15 +353,40 @@ func (p *Replicator) run(ctx context.Context, src, dst *Replica, wake <-chan str
 	}
 }
 
+// backfill is the progress of one link's merge of every source item into the destination.
+type backfill struct {
+	src, dst epoch  // the epochs it runs between: a reopening of either starts it again
+	from     uint64 // the source's outbox sequence when it began: the outbox resumes after it
+	after    string // the last item id merged
+}
+
 // deliver applies up to max changes from src to dst that are due at now, and acknowledges
 // them. It returns how many it applied and, when more are queued, when the next one is due
-// (now when it is due already). It ignores partitions: callers check the link.
+// (now when it is due already). It ignores partitions: callers check the link. A link whose
+// destination has no mark for the source's epoch backfills first, max items at a time.
 func (p *Replicator) deliver(src, dst *Replica, now time.Time, max int) (int, time.Time, error) {
-	after, err := dst.appliedFrom(src.region)
+	m, ok, err := dst.markOf(src.region)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("read progress of %s: %w", dst.region, err)
 	}
-	seqs, chs, err := src.pending(after, max+1)
+	filled := 0
+	if !ok || m.Epoch != src.epoch {
+		var done bool
+		filled, done, err = p.backfill(src, dst, max)
+		if err != nil || !done {
+			return filled, now, err
+		}
+		if m, _, err = dst.markOf(src.region); err != nil {
+			return filled, time.Time{}, fmt.Errorf("read progress of %s: %w", dst.region, err)
+		}
+	}
+	n, due, err := p.deliverOutbox(src, dst, m, now, max)
+	return filled + n, due, err
+}
+
+// deliverOutbox applies the due outbox entries of src after m to dst.
+func (p *Replicator) deliverOutbox(src, dst *Replica, m mark, now time.Time, max int) (int, time.Time, error) {
+	seqs, chs, err := src.pending(m.Seq, max+1)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("read outbox of %s: %w", src.region, err)
 	}
@@ -350,7 +409,7 @@ func (p *Replicator) deliver(src, dst *Replica, now time.Time, max int) (int, ti
 	for i := range n {
 		items[i] = chs[i].Item
 	}
-	if err := dst.apply(src.region, seqs[n-1], items); err != nil {
+	if _, err := dst.apply(src.region, items, &mark{Epoch: src.epoch, Seq: seqs[n-1]}); err != nil {
 		return 0, time.Time{}, fmt.Errorf("apply to %s: %w", dst.region, err)
 	}
 	applied := p.now()
@@ -371,4 +430,50 @@ func (p *Replicator) deliver(src, dst *Replica, now time.Time, max int) (int, ti
 		p.log.Warn("replication: trim outbox", "region", src.region, "err", err)
 	}
 	return n, nextDue, nil
+}
+
+// backfill merges the next page of max source items into the destination. The outbox
+// sequence is read before the first page: every write numbered up to it is already among the
+// items a later page reads (items are never deleted), and every later one stays in the
+// outbox, which trim keeps until this link has a mark. The last page records the mark. It
+// returns how many items it read, so a caller draining the link sees progress, and whether
+// the backfill is complete.
+func (p *Replicator) backfill(src, dst *Replica, max int) (int, bool, error) {
+	key := [2]string{src.region, dst.region}
+	p.mu.Lock()
+	bf := p.fills[key]
+	p.mu.Unlock()
+	if bf == nil || bf.src != src.epoch || bf.dst != dst.epoch {
+		from, err := src.outboxSeq()
+		if err != nil {
+			return 0, false, fmt.Errorf("read outbox of %s: %w", src.region, err)
+		}
+		bf = &backfill{src: src.epoch, dst: dst.epoch, from: from}
+		p.log.Info("replication: backfill", "from", src.region, "to", dst.region)
+	}
+	items, err := src.itemsAfter(bf.after, max)
+	if err != nil {
+		return 0, false, fmt.Errorf("backfill from %s: %w", src.region, err)
+	}
+	var to *mark
+	if len(items) < max {
+		to = &mark{Epoch: src.epoch, Seq: bf.from}
+	}
+	stored, err := dst.apply(src.region, items, to)
+	if err != nil {
+		return 0, false, fmt.Errorf("backfill %s: %w", dst.region, err)
+	}
+	p.mu.Lock()
+	p.filled += int64(stored)
+	if to != nil {
+		delete(p.fills, key)
+	} else {
+		bf.after = items[len(items)-1].Message.ID
+		p.fills[key] = bf
+	}
+	p.mu.Unlock()
+	if to != nil {
+		p.log.Info("replication: backfilled", "from", src.region, "to", dst.region)
+	}
+	return len(items), to != nil, nil
 }
