@@ -16,9 +16,10 @@ package local
 // A replica that comes back empty (table.db deleted, emptied, or moved aside as corrupt) or
 // older (an earlier copy of the file) is treated the way global tables treat a replica added
 // to a table: it is backfilled from the other replicas, and it backfills them, by the same
-// last-writer-wins rule ("When you add a new replica table to a global table, DynamoDB …
-// populates it with the existing data", DynamoDB Developer Guide, "Adding a new Region /
-// replica"; conflicts "resolved by last writer wins", "How global tables work"). Since no
+// last-writer-wins rule. (Version 2019.11.21 adds a replica to a table that holds data with
+// UpdateTable ReplicaUpdates, and DynamoDB copies the existing items into it, unlike
+// 2017.11.29, whose UpdateGlobalTable wants every replica empty: API_UpdateGlobalTable.html;
+// concurrent writes resolve by last writer wins: globaltables-CoreConcepts.html.) Since no
 // file can prove it is the one last closed, every opening of a replica is a new epoch
 // (replica.go): the outbox carries only the writes of the current epoch, a destination's
 // mark names the source epoch it counts in, and a link whose destination holds no mark for
