@@ -44,7 +44,7 @@ var FailoverStatusCodes = []int32{403, 404, 500, 502, 503, 504}
 //     the secondary, which holds the same content;
 //   - a 1 s connection timeout (the minimum), far above a same-continent TCP handshake;
 //   - read timeouts of 2 s for S3 (first byte from S3 is typically tens of ms) and 5 s for
-//     the API, which leaves room for a Lambda cold start.
+//     the API (APIOriginReadTimeout, timeouts.go: derived from the function's timeout).
 //
 // The worst case a viewer waits on a blackholed primary before the secondary answers is
 // therefore ConnectionAttempts × OriginReadTimeout = 2 s for pages, 5 s for API reads.
@@ -52,7 +52,6 @@ const (
 	ConnectionAttempts    = 1
 	ConnectionTimeout     = 1
 	SiteOriginReadTimeout = 2
-	APIOriginReadTimeout  = 5
 )
 
 // Region describes one region's endpoints as CloudFront sees them: domain names, never

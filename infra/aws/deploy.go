@@ -17,9 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/twinedge/twinedge/infra"
 	"golang.org/x/sync/errgroup"
 )
@@ -120,6 +122,9 @@ type DeployOptions struct {
 	// Logger receives debug logs (default: discard).
 	Logger *slog.Logger
 
+	// apiOptions are added to every AWS client (tests record the calls made).
+	apiOptions []func(*middleware.Stack) error
+
 	// templates renders the regional and global templates (default: synthTemplates).
 	// Tests of the orchestration replace it with templates moto's CloudFormation can
 	// execute; the product always deploys the synthesised ones.
@@ -188,9 +193,18 @@ func (o DeployOptions) withDefaults() (DeployOptions, error) {
 type session struct {
 	endpoint string
 	configs  map[string]aws.Config
+	// owner is the account, once known (account): every S3 request then carries the
+	// bucket owner condition (expectBucketOwner).
+	owner string
 }
 
 func newSession(ctx context.Context, endpoint string, regions ...string) (*session, error) {
+	return newSessionWith(ctx, endpoint, nil, regions...)
+}
+
+// newSessionWith is newSession with extra client middleware on every client (tests record
+// the operations called through it).
+func newSessionWith(ctx context.Context, endpoint string, apiOptions []func(*middleware.Stack) error, regions ...string) (*session, error) {
 	s := &session{endpoint: endpoint, configs: map[string]aws.Config{}}
 	for _, r := range regions {
 		if _, ok := s.configs[r]; ok {
@@ -204,6 +218,7 @@ func newSession(ctx context.Context, endpoint string, regions ...string) (*sessi
 		if err != nil {
 			return nil, fmt.Errorf("AWS configuration for %s: %w", r, err)
 		}
+		cfg.APIOptions = append(cfg.APIOptions, apiOptions...)
 		s.configs[r] = cfg
 	}
 	return s, nil
@@ -218,6 +233,9 @@ func (s *session) s3(region string) *s3.Client {
 		// A single local endpoint (EndpointURL, or the SDK's standard AWS_ENDPOINT_URL
 		// variables) can't serve virtual-hosted bucket names.
 		o.UsePathStyle = s.endpoint != "" || os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+		if s.owner != "" {
+			o.APIOptions = append(o.APIOptions, expectBucketOwner(s.owner))
+		}
 	})
 }
 
@@ -225,13 +243,19 @@ func (s *session) lambda(region string) *lambda.Client {
 	return lambda.NewFromConfig(s.configs[region])
 }
 
+// account returns the caller's account, which from then on is the expected owner of
+// every bucket the session's S3 clients reach.
 func (s *session) account(ctx context.Context) (string, error) {
+	if s.owner != "" {
+		return s.owner, nil
+	}
 	for _, cfg := range s.configs {
 		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			return "", fmt.Errorf("who am I (sts GetCallerIdentity): %w; check AWS credentials", err)
 		}
-		return aws.ToString(out.Account), nil
+		s.owner = aws.ToString(out.Account)
+		return s.owner, nil
 	}
 	return "", errors.New("no region")
 }
@@ -240,8 +264,8 @@ func (s *session) account(ctx context.Context) (string, error) {
 // executed. They match the parameters' AllowedPatterns, so the change sets can be made.
 func pendingSiteDomain(region string) string { return "pending.s3." + region + ".amazonaws.com" }
 func pendingAPIDomain(region string) string  { return "pending.lambda-url." + region + ".on.aws" }
-func pendingDistributionArn(account string) string {
-	return "arn:aws:cloudfront::" + account + ":distribution/EPENDING"
+func pendingDistributionArn(partition, account string) string {
+	return "arn:" + partition + ":cloudfront::" + account + ":distribution/EPENDING"
 }
 
 // Deploy deploys the regional stacks and the global stack in the order documented
@@ -256,7 +280,7 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 	if err != nil {
 		return err
 	}
-	sess, err := newSession(ctx, opts.EndpointURL, append([]string{GlobalRegion}, opts.Regions...)...)
+	sess, err := newSessionWith(ctx, opts.EndpointURL, opts.apiOptions, append([]string{GlobalRegion}, opts.Regions...)...)
 	if err != nil {
 		return err
 	}
@@ -289,7 +313,8 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 	for _, r := range opts.Regions {
 		bucket := ArtifactBucketName(opts.StackName, account, r)
 		buckets[r] = bucket
-		g.Go(func() error { return ensureArtifact(gctx, sess.s3(r), out, r, bucket, key, zip, opts.DryRun) })
+		b := artifactBucket{Region: r, Name: bucket, Account: account}
+		g.Go(func() error { return ensureArtifact(gctx, sess.s3(r), out, b, key, zip, opts.DryRun) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -300,21 +325,33 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 		return err
 	}
 	distArn := globalOut[OutDistributionArn]
-	regionalSpec := func(r, arn string) stackSpec {
+	// The table's deletion protection stays off while a regional stack is created
+	// (ParamDeletionProtection explains why) and is on from phase 3, which therefore runs
+	// after every creation.
+	exists := map[string]bool{}
+	for _, r := range opts.Regions {
+		st, err := runner.describe(ctx, r, regionalName)
+		if err != nil {
+			return err
+		}
+		exists[r] = st != nil && st.StackStatus != cfntypes.StackStatusRollbackComplete && st.StackStatus != cfntypes.StackStatusReviewInProgress
+	}
+	regionalSpec := func(r, arn string, protect bool) stackSpec {
 		return stackSpec{Region: r, Name: regionalName, Template: regionalJSON, Parameters: map[string]string{
 			ParamPrimaryRegion: opts.Regions[0], ParamSecondaryRegion: opts.Regions[1],
 			ParamTableName:      opts.StackName + "-messages",
 			ParamArtifactBucket: buckets[r], ParamArtifactKey: key,
-			ParamDistributionArn: arn,
+			ParamDistributionArn:    arn,
+			ParamDeletionProtection: fmt.Sprint(protect),
 		}}
 	}
-	applyRegions := func(arn string) (map[string]*stackResult, error) {
+	applyRegions := func(arn string, phase3 bool) (map[string]*stackResult, error) {
 		results := make(map[string]*stackResult, len(opts.Regions))
 		res := make([]*stackResult, len(opts.Regions))
 		g, gctx := errgroup.WithContext(ctx)
 		for i, r := range opts.Regions {
 			g.Go(func() (err error) {
-				res[i], err = runner.apply(gctx, regionalSpec(r, arn))
+				res[i], err = runner.apply(gctx, regionalSpec(r, arn, phase3 || exists[r]))
 				return err
 			})
 		}
@@ -332,7 +369,7 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 		arnNote = "none yet"
 	}
 	out.phase("phase 1: regional stacks %s in %v, distribution %s%s", regionalName, opts.Regions, arnNote, mode)
-	regional, err := applyRegions(distArn)
+	regional, err := applyRegions(distArn, false)
 	if err != nil {
 		return err
 	}
@@ -360,8 +397,9 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 	}
 
 	newArn := global.Outputs[OutDistributionArn]
+	created := slices.ContainsFunc(opts.Regions, func(r string) bool { return regional[r].Created })
 	switch {
-	case newArn == distArn && newArn != "":
+	case newArn == distArn && newArn != "" && !created:
 		out.phase("phase 3: regional stacks already name distribution %s: nothing to do", newArn)
 	case opts.DryRun:
 		out.phase("phase 3: regional stacks would be updated with the distribution ARN created in phase 2 (bucket policy statement for OAC, two Lambda permissions)")
@@ -369,9 +407,9 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 		if existing {
 			planned := newArn
 			if planned == "" {
-				planned = pendingDistributionArn(account)
+				planned = pendingDistributionArn(Partition(GlobalRegion), account)
 			}
-			if _, err := applyRegions(planned); err != nil {
+			if _, err := applyRegions(planned, true); err != nil {
 				return err
 			}
 		}
@@ -379,8 +417,8 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 		if newArn == "" {
 			return fmt.Errorf("global stack %s has no %s output", globalName, OutDistributionArn)
 		}
-		out.phase("phase 3: regional stacks %s: allow distribution %s", regionalName, newArn)
-		if regional, err = applyRegions(newArn); err != nil {
+		out.phase("phase 3: regional stacks %s: allow distribution %s, protect the table", regionalName, newArn)
+		if regional, err = applyRegions(newArn, true); err != nil {
 			return err
 		}
 	}
@@ -389,7 +427,7 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 		return nil
 	}
 
-	st := &State{StackName: opts.StackName, DistributionID: global.Outputs[OutDistributionID], DistributionArn: newArn,
+	st := &State{StackName: opts.StackName, Account: account, DistributionID: global.Outputs[OutDistributionID], DistributionArn: newArn,
 		DomainName: global.Outputs[OutDistributionDomain]}
 	if opts.Domain != "" {
 		st.Aliases = []string{opts.Domain}
@@ -400,7 +438,7 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 			Name: r, Primary: i == 0, Stack: regionalName,
 			Bucket: o[OutSiteBucket], BucketDomain: o[OutSiteBucketDomain],
 			FunctionName: o[OutFunctionName], FunctionURL: o[OutFunctionURL], APIDomain: o[OutAPIDomain],
-			Table: o[OutTableName], ArtifactBucket: buckets[r], ArtifactKey: key,
+			Table: o[OutTableName], ArtifactBucket: buckets[r], ArtifactKey: key, ReleasesBucket: o[OutReleasesBucket],
 		})
 	}
 	path, err := WriteState(opts.StateDir, st)
@@ -417,7 +455,10 @@ const StateFile = "aws.json"
 // State is what Deploy writes to STATE/aws.json for `twinedge release`, `fail` and `heal`.
 // Keys shared with world.json (distributionId, regions[].name/primary/bucket) mean the same.
 type State struct {
-	StackName       string        `json:"stack"`
+	StackName string `json:"stack"`
+	// Account owns every resource of the deployment; S3 calls name it as the expected
+	// bucket owner. Empty in files written before it was recorded (then STS is asked).
+	Account         string        `json:"account,omitempty"`
 	DistributionID  string        `json:"distributionId"`
 	DistributionArn string        `json:"distributionArn"`
 	DomainName      string        `json:"domainName"`
@@ -437,6 +478,10 @@ type RegionState struct {
 	APIDomain      string `json:"apiDomain"`
 	Table          string `json:"table"`
 	ArtifactBucket string `json:"artifactBucket"`
+	// ReleasesBucket holds the release records and rollback copies (build.Target's
+	// RecordBucket), made by the regional stack; empty in files written before it was
+	// (then the release derives a name).
+	ReleasesBucket string `json:"releasesBucket,omitempty"`
 	ArtifactKey    string `json:"artifactKey"`
 }
 
@@ -513,4 +558,19 @@ func ParseState(b []byte) (*State, error) {
 		}
 	}
 	return &s, nil
+}
+
+// session opens the AWS clients for acting on the deployment in regions: S3 calls carry
+// the deployment's account as the expected bucket owner (asked of STS when an older
+// aws.json does not record it).
+func (s *State) session(ctx context.Context, opts AccessOptions, regions ...string) (*session, error) {
+	sess, err := newSessionWith(ctx, opts.EndpointURL, opts.apiOptions, regions...)
+	if err != nil {
+		return nil, err
+	}
+	sess.owner = s.Account
+	if _, err := sess.account(ctx); err != nil {
+		return nil, err
+	}
+	return sess, nil
 }

@@ -42,7 +42,7 @@ func motoRegionalTemplate() *Template {
 		Parameters: map[string]Parameter{
 			ParamPrimaryRegion: {Type: "String"}, ParamSecondaryRegion: {Type: "String"}, ParamTableName: {Type: "String"},
 			ParamArtifactBucket: {Type: "String"}, ParamArtifactKey: {Type: "String"},
-			ParamDistributionArn: {Type: "String", Default: str("")},
+			ParamDistributionArn: {Type: "String", Default: str("")}, ParamDeletionProtection: {Type: "String", Default: str("true")},
 		},
 		Conditions: map[string]any{
 			condIsPrimary:       Equals(Ref("AWS::Region"), Ref(ParamPrimaryRegion)),
@@ -135,6 +135,8 @@ func TestDeployAgainstMoto(t *testing.T) {
 	ctx := context.Background()
 	var out bytes.Buffer
 	opts := motoDeployOptions(t, url, &out)
+	rec := &callRecorder{}
+	opts.apiOptions = rec.options()
 	sess, err := newSession(ctx, url, append([]string{GlobalRegion}, DefaultRegions...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +185,7 @@ func TestDeployAgainstMoto(t *testing.T) {
 			t.Fatalf("Deploy: %v\n%s", err, out.String())
 		}
 		log := out.String()
-		if !strings.Contains(log, "phase 3: regional stacks twinedge-regional: allow distribution arn:aws:cloudfront::123456789012:distribution/"+motoDistributionID) {
+		if !strings.Contains(log, "phase 3: regional stacks twinedge-regional: allow distribution arn:aws:cloudfront::123456789012:distribution/"+motoDistributionID+", protect the table") {
 			t.Errorf("phase 3 did not run:\n%s", log)
 		}
 		st, err := ReadState(opts.StateDir)
@@ -197,9 +199,12 @@ func TestDeployAgainstMoto(t *testing.T) {
 			if r.Bucket == "" || r.FunctionName != "twinedge-regional-api" || !strings.HasPrefix(r.FunctionURL, "https://") || r.Table != "twinedge-messages" {
 				t.Errorf("region state %+v", r)
 			}
-			// Phase 3 gave each regional stack the distribution's ARN.
+			// Phase 3 gave each regional stack the distribution's ARN and protected the table.
 			if v := stackParam(t, sess, r.Name, RegionalStackName(DefaultStackName), ParamDistributionArn); v != st.DistributionArn {
 				t.Errorf("%s: regional stack names distribution %q, want %q", r.Name, v, st.DistributionArn)
+			}
+			if v := stackParam(t, sess, r.Name, RegionalStackName(DefaultStackName), ParamDeletionProtection); v != "true" {
+				t.Errorf("%s: table deletion protection %q after the first deploy, want true", r.Name, v)
 			}
 			// Phase 2 gave the global stack this region's outputs as origin domains.
 			if v := stackParam(t, sess, GlobalRegion, GlobalStackName(DefaultStackName), ParamSiteDomain(r.Name)); v != r.BucketDomain {
@@ -219,6 +224,26 @@ func TestDeployAgainstMoto(t *testing.T) {
 		}
 		if _, err := dynamodb.NewFromConfig(sess.configs[DefaultRegions[1]]).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("twinedge-messages")}); err == nil {
 			t.Error("secondary's stack created a table too")
+		}
+	})
+
+	t.Run("every S3 call names the owner; the artifacts bucket is hardened", func(t *testing.T) {
+		checkOwnerCondition(t, rec.all(), "123456789012")
+		for _, r := range DefaultRegions {
+			bucket := ArtifactBucketName(DefaultStackName, "123456789012", r)
+			c := sess.s3(r)
+			v, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(bucket)})
+			if err != nil || v.Status != "Enabled" {
+				t.Errorf("%s: versioning %v, %v; want Enabled", bucket, v, err)
+			}
+			p, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+			if err != nil || !strings.Contains(aws.ToString(p.Policy), `"aws:SecureTransport":"false"`) {
+				t.Errorf("%s: policy %v, %v; want the TLS-only Deny", bucket, p, err)
+			}
+			b, err := c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(bucket)})
+			if err != nil || !aws.ToBool(b.PublicAccessBlockConfiguration.BlockPublicPolicy) || !aws.ToBool(b.PublicAccessBlockConfiguration.RestrictPublicBuckets) {
+				t.Errorf("%s: public access block %v, %v", bucket, b, err)
+			}
 		}
 	})
 

@@ -13,6 +13,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/twinedge/twinedge/infra"
 )
@@ -37,6 +38,9 @@ type AccessOptions struct {
 	StateDir string
 	// EndpointURL sends every call to one endpoint (moto_server in tests); empty means AWS.
 	EndpointURL string
+
+	// apiOptions are added to every AWS client (tests record the calls made).
+	apiOptions []func(*middleware.Stack) error
 }
 
 // lambdaAPI is the part of the Lambda client the failure switch uses.
@@ -89,13 +93,13 @@ func switchRegion(ctx context.Context, opts AccessOptions, region string, fail, 
 	for _, r := range targets {
 		regions = append(regions, r.Name)
 	}
-	sess, err := newSession(ctx, opts.EndpointURL, regions...)
+	sess, err := st.session(ctx, opts, regions...)
 	if err != nil {
 		return err
 	}
 	for _, r := range targets {
 		if origin {
-			if err := setBucketDeny(ctx, sess.s3(r.Name), r.Bucket, fail); err != nil {
+			if err := setBucketDeny(ctx, sess.s3(r.Name), r.Bucket, Partition(r.Name), fail); err != nil {
 				return fmt.Errorf("%s: bucket %s: %w", r.Name, r.Bucket, err)
 			}
 		}
@@ -142,15 +146,15 @@ func (d *bucketPolicyDoc) UnmarshalJSON(b []byte) error {
 
 // DenyCloudFrontStatement is the statement FailAWS adds: an explicit Deny beats the OAC
 // Allow, so S3 answers the distribution 403 for every object.
-func DenyCloudFrontStatement(bucket string) Statement {
+func DenyCloudFrontStatement(partition, bucket string) Statement {
 	return Statement{
 		Sid: SidFailDrill, Effect: "Deny", Principal: cloudFrontPrincipal, Action: "s3:GetObject",
-		Resource: "arn:aws:s3:::" + bucket + "/*",
+		Resource: "arn:" + partition + ":s3:::" + bucket + "/*",
 	}
 }
 
 // withFailDrill returns the policy with the drill statement added (fail) or removed.
-func withFailDrill(policy []byte, bucket string, fail bool) ([]byte, bool, error) {
+func withFailDrill(policy []byte, partition, bucket string, fail bool) ([]byte, bool, error) {
 	var doc bucketPolicyDoc
 	if len(policy) > 0 {
 		if err := json.Unmarshal(policy, &doc); err != nil {
@@ -165,7 +169,7 @@ func withFailDrill(policy []byte, bucket string, fail bool) ([]byte, bool, error
 	case fail && i >= 0, !fail && i < 0:
 		return policy, false, nil
 	case fail:
-		doc.Statement = append(doc.Statement, DenyCloudFrontStatement(bucket))
+		doc.Statement = append(doc.Statement, DenyCloudFrontStatement(partition, bucket))
 	default:
 		doc.Statement = slices.Delete(doc.Statement, i, i+1)
 	}
@@ -173,7 +177,7 @@ func withFailDrill(policy []byte, bucket string, fail bool) ([]byte, bool, error
 	return b, true, err
 }
 
-func setBucketDeny(ctx context.Context, api s3API, bucket string, fail bool) error {
+func setBucketDeny(ctx context.Context, api s3API, bucket, partition string, fail bool) error {
 	var current []byte
 	out, err := api.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
 	switch {
@@ -183,7 +187,7 @@ func setBucketDeny(ctx context.Context, api s3API, bucket string, fail bool) err
 	default:
 		return fmt.Errorf("get policy: %w", err)
 	}
-	next, changed, err := withFailDrill(current, bucket, fail)
+	next, changed, err := withFailDrill(current, partition, bucket, fail)
 	if err != nil || !changed {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 func TestWithFailDrill(t *testing.T) {
 	// S3 may return a single statement as an object; the result is always a list.
 	single := `{"Version":"2012-10-17","Statement":{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}}`
-	failed, changed, err := withFailDrill([]byte(single), "b", true)
+	failed, changed, err := withFailDrill([]byte(single), "aws", "b", true)
 	if err != nil || !changed {
 		t.Fatalf("fail: changed %v, err %v", changed, err)
 	}
@@ -30,11 +30,11 @@ func TestWithFailDrill(t *testing.T) {
 	if len(doc.Statement) != 2 || doc.Statement[1].Sid != SidFailDrill || doc.Statement[1].Effect != "Deny" {
 		t.Fatalf("failed policy %s", failed)
 	}
-	again, changed, _ := withFailDrill(failed, "b", true)
+	again, changed, _ := withFailDrill(failed, "aws", "b", true)
 	if changed || string(again) != string(failed) {
 		t.Error("failing twice changed the policy again")
 	}
-	healed, changed, err := withFailDrill(failed, "b", false)
+	healed, changed, err := withFailDrill(failed, "aws", "b", false)
 	if err != nil || !changed {
 		t.Fatalf("heal: changed %v, err %v", changed, err)
 	}
@@ -44,7 +44,7 @@ func TestWithFailDrill(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("heal must restore the original statements (-want +got):\n%s", diff)
 	}
-	if _, _, err := withFailDrill([]byte("not json"), "b", true); err == nil {
+	if _, _, err := withFailDrill([]byte("not json"), "aws", "b", true); err == nil {
 		t.Error("a policy that is not JSON was accepted")
 	}
 }
@@ -54,11 +54,11 @@ func FuzzWithFailDrill(f *testing.F) {
 	f.Add([]byte(`{"Statement":{"Effect":"Deny"}}`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, policy []byte) {
-		failed, _, err := withFailDrill(policy, "b", true)
+		failed, _, err := withFailDrill(policy, "aws", "b", true)
 		if err != nil {
 			return
 		}
-		healed, _, err := withFailDrill(failed, "b", false)
+		healed, _, err := withFailDrill(failed, "aws", "b", false)
 		if err != nil {
 			t.Fatalf("heal of our own output: %v", err)
 		}
@@ -111,7 +111,8 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 		Environment: &lambdatypes.Environment{Variables: map[string]string{EnvTable: "twinedge-messages", FailEnv: "0"}}}); err != nil {
 		t.Fatal(err)
 	}
-	opts := AccessOptions{StateDir: t.TempDir(), EndpointURL: url}
+	rec := &callRecorder{}
+	opts := AccessOptions{StateDir: t.TempDir(), EndpointURL: url, apiOptions: rec.options()}
 	if _, err := WriteState(opts.StateDir, &State{StackName: "twinedge", DistributionID: "E2QWRUHAPOMQZL",
 		Regions: []RegionState{{Name: region, Primary: true, Bucket: bucket, FunctionName: fn}, {Name: "us-east-1", Bucket: "other", FunctionName: fn}}}); err != nil {
 		t.Fatal(err)
@@ -172,6 +173,7 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 		t.Errorf("failing an unknown target: %v", err)
 	}
 	check(false, "0")
+	checkOwnerCondition(t, rec.all(), "123456789012")
 }
 
 func stackOutput(t *testing.T, sess *session, region, stack, key string) string {

@@ -25,6 +25,22 @@ const (
 	// CloudFront permission. Deploy sets it once the global stack has created the
 	// distribution (see deploy.go for the order).
 	ParamDistributionArn = "DistributionArn"
+	// ParamDeletionProtection switches the table replicas' deletion protection. Deploy
+	// passes "false" while it creates a regional stack and "true" once the stack exists:
+	// a protected table cannot be deleted by the rollback of a failed creation, which
+	// would then end ROLLBACK_FAILED instead of leaving nothing behind
+	// (RetainExceptOnCreate, below).
+	ParamDeletionProtection = "DeletionProtection"
+)
+
+// The data of a deployment (site, release records, table) outlives its stack, except
+// when the stack's creation fails: RetainExceptOnCreate deletes what a failed creation
+// made, so the next deploy starts clean, and keeps it on every later delete
+// (CloudFormation User Guide, "DeletionPolicy attribute"). A replacement keeps the old
+// resource too. `twinedge destroy` deletes what is retained.
+const (
+	retainData        = "RetainExceptOnCreate"
+	retainReplacement = "Retain"
 )
 
 // Outputs of the regional stack, read by the deploy and written to the state file.
@@ -35,6 +51,7 @@ const (
 	OutFunctionURL      = "FunctionUrl"
 	OutAPIDomain        = "ApiDomain"
 	OutTableName        = "TableName"
+	OutReleasesBucket   = "ReleasesBucket"
 )
 
 // Environment of the API function, read by api/lambda's bootstrap. FailEnv is "0" in the
@@ -66,6 +83,8 @@ var (
 const (
 	idSiteBucket        = "SiteBucket"
 	idSiteBucketPolicy  = "SiteBucketPolicy"
+	idReleasesBucket    = "ReleasesBucket"
+	idReleasesPolicy    = "ReleasesBucketPolicy"
 	idAPIRole           = "ApiRole"
 	idAPILogGroup       = "ApiLogGroup"
 	idAPIFunction       = "ApiFunction"
@@ -76,6 +95,7 @@ const (
 
 	condIsPrimary       = "IsPrimary"
 	condHasDistribution = "HasDistribution"
+	condProtect         = "ProtectTable"
 )
 
 // Resource property shapes used by the regional stack.
@@ -218,7 +238,7 @@ type (
 		ProjectionType string `json:"ProjectionType"`
 	}
 	replica struct {
-		DeletionProtectionEnabled        bool  `json:"DeletionProtectionEnabled"`
+		DeletionProtectionEnabled        Value `json:"DeletionProtectionEnabled"`
 		PointInTimeRecoverySpecification pitr  `json:"PointInTimeRecoverySpecification"`
 		Region                           Value `json:"Region"`
 	}
@@ -287,32 +307,26 @@ func RegionalTemplate(opts Options) (*Template, error) {
 			ParamDistributionArn: {Type: "String", Default: str(""),
 				AllowedPattern: `^(arn:aws[a-z-]*:cloudfront::[0-9]{12}:distribution/[A-Z0-9]+)?$`,
 				Description:    "ARN of the distribution allowed to read the bucket and call the API; empty until the global stack exists."},
+			ParamDeletionProtection: {Type: "String", Default: str("true"), AllowedValues: []string{"true", "false"},
+				Description: "Deletion protection of the table replicas; false only while the stack is created, so a failed creation rolls back cleanly."},
 		},
 		Conditions: map[string]any{
 			condIsPrimary:       Equals(Ref("AWS::Region"), Ref(ParamPrimaryRegion)),
 			condHasDistribution: Not(Equals(Ref(ParamDistributionArn), "")),
+			condProtect:         Equals(Ref(ParamDeletionProtection), "true"),
 		},
 		Resources: map[string]Resource{
-			idSiteBucket: {
-				Type: "AWS::S3::Bucket",
-				// The site survives the stack: objects are the release's, not the stack's.
-				DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain",
-				Properties: s3Bucket{
-					// SSE-S3: OAC reads it without a KMS key policy (spec/cloudfront.md §5.3).
-					BucketEncryption: bucketEncryption{ServerSideEncryptionConfiguration: []sseRule{{
-						ServerSideEncryptionByDefault: sseDefault{SSEAlgorithm: "AES256"},
-					}}},
-					LifecycleConfiguration: &lifecycle{Rules: []lifecycleRule{{
-						Id: "ExpireOldVersions", Status: "Enabled",
-						AbortIncompleteMultipartUpload: &abortMultipart{DaysAfterInitiation: 1},
-						// Versions let a bad release be rolled back; 30 days is the window.
-						NoncurrentVersionExpiration: &noncurrentExpiration{NoncurrentDays: 30},
-					}}},
-					OwnershipControls: ownershipControls{Rules: []ownershipRule{{ObjectOwnership: "BucketOwnerEnforced"}}},
-					PublicAccessBlockConfiguration: publicAccessBlock{
-						BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
-					},
-					VersioningConfiguration: versioning{Status: "Enabled"},
+			// The site survives the stack: objects are the release's, not the stack's.
+			idSiteBucket: dataBucket(),
+			// Release records and rollback copies, apart from the site so no origin serves them.
+			idReleasesBucket: dataBucket(),
+			idReleasesPolicy: {
+				Type: "AWS::S3::BucketPolicy",
+				Properties: bucketPolicy{
+					Bucket: Ref(idReleasesBucket),
+					PolicyDocument: policyTemplate{Version: "2012-10-17", Statement: []Value{
+						denyInsecureTransport([]Value{GetAtt(idReleasesBucket, "Arn"), Sub("${" + idReleasesBucket + ".Arn}/*")}),
+					}},
 				},
 			},
 			idSiteBucketPolicy: {
@@ -320,11 +334,7 @@ func RegionalTemplate(opts Options) (*Template, error) {
 				Properties: bucketPolicy{
 					Bucket: Ref(idSiteBucket),
 					PolicyDocument: policyTemplate{Version: "2012-10-17", Statement: []Value{
-						Statement{
-							Sid: SidDenyInsecureTransport, Effect: "Deny", Principal: "*", Action: "s3:*",
-							Resource:  []Value{bucketArn, Sub("${" + idSiteBucket + ".Arn}/*")},
-							Condition: map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
-						},
+						denyInsecureTransport([]Value{bucketArn, Sub("${" + idSiteBucket + ".Arn}/*")}),
 						// The CloudFront statement exists only once the distribution does; until
 						// then the bucket is readable by nobody outside the account.
 						If(condHasDistribution, AllowCloudFrontStatement(Sub("${"+idSiteBucket+".Arn}/*"), Ref(ParamDistributionArn)), NoValue),
@@ -377,7 +387,7 @@ func RegionalTemplate(opts Options) (*Template, error) {
 					MemorySize:    256,
 					Role:          GetAtt(idAPIRole, "Arn"),
 					Runtime:       "provided.al2023",
-					Timeout:       10,
+					Timeout:       infra.APILambdaTimeout, // the timeout rule: infra/timeouts.go
 				},
 			},
 			idAPIFunctionURL: {
@@ -404,15 +414,15 @@ func RegionalTemplate(opts Options) (*Template, error) {
 			// replica in the other region, so no region is linked by hand.
 			idTable: {
 				Type: "AWS::DynamoDB::GlobalTable", Condition: condIsPrimary,
-				DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain",
+				DeletionPolicy: retainData, UpdateReplacePolicy: retainReplacement,
 				Properties: globalTable{
 					AttributeDefinitions:   tableAttributes,
 					BillingMode:            "PAY_PER_REQUEST",
 					GlobalSecondaryIndexes: tableIndexes,
 					KeySchema:              tableKeys,
 					Replicas: []replica{
-						{Region: Ref(ParamPrimaryRegion), DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: pitr{true}},
-						{Region: Ref(ParamSecondaryRegion), DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: pitr{true}},
+						{Region: Ref(ParamPrimaryRegion), DeletionProtectionEnabled: If(condProtect, true, false), PointInTimeRecoverySpecification: pitr{true}},
+						{Region: Ref(ParamSecondaryRegion), DeletionProtectionEnabled: If(condProtect, true, false), PointInTimeRecoverySpecification: pitr{true}},
 					},
 					SSESpecification: tableSSE{SSEEnabled: true},
 					// Required for a global table with more than one replica.
@@ -431,11 +441,48 @@ func RegionalTemplate(opts Options) (*Template, error) {
 			OutFunctionName: {Description: "API function name", Value: Ref(idAPIFunction)},
 			OutFunctionURL:  {Description: "API function URL", Value: GetAtt(idAPIFunctionURL, "FunctionUrl")},
 			// "https://<id>.lambda-url.<region>.on.aws/" → "<id>.lambda-url.<region>.on.aws"
-			OutAPIDomain: {Description: "Function URL host (origin domain)", Value: Select(2, Split("/", GetAtt(idAPIFunctionURL, "FunctionUrl")))},
-			OutTableName: {Description: "Global table name", Value: Ref(ParamTableName)},
+			OutAPIDomain:      {Description: "Function URL host (origin domain)", Value: Select(2, Split("/", GetAtt(idAPIFunctionURL, "FunctionUrl")))},
+			OutTableName:      {Description: "Global table name", Value: Ref(ParamTableName)},
+			OutReleasesBucket: {Description: "Bucket of the release records and rollback copies", Value: Ref(idReleasesBucket)},
 		},
 	}
 	return t, nil
+}
+
+// dataBucket is a bucket holding a deployment's data: private (Block Public Access,
+// bucket-owner-enforced ownership), encrypted, versioned with 30 days of old versions, and
+// kept when the stack is deleted (retainData).
+func dataBucket() Resource {
+	return Resource{
+		Type:           "AWS::S3::Bucket",
+		DeletionPolicy: retainData, UpdateReplacePolicy: retainReplacement,
+		Properties: s3Bucket{
+			// SSE-S3: OAC reads it without a KMS key policy (spec/cloudfront.md §5.3).
+			BucketEncryption: bucketEncryption{ServerSideEncryptionConfiguration: []sseRule{{
+				ServerSideEncryptionByDefault: sseDefault{SSEAlgorithm: "AES256"},
+			}}},
+			LifecycleConfiguration: &lifecycle{Rules: []lifecycleRule{{
+				Id: "ExpireOldVersions", Status: "Enabled",
+				AbortIncompleteMultipartUpload: &abortMultipart{DaysAfterInitiation: 1},
+				// Versions let a bad release be rolled back; 30 days is the window.
+				NoncurrentVersionExpiration: &noncurrentExpiration{NoncurrentDays: 30},
+			}}},
+			OwnershipControls: ownershipControls{Rules: []ownershipRule{{ObjectOwnership: "BucketOwnerEnforced"}}},
+			PublicAccessBlockConfiguration: publicAccessBlock{
+				BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+			},
+			VersioningConfiguration: versioning{Status: "Enabled"},
+		},
+	}
+}
+
+// denyInsecureTransport is the statement every bucket of a deployment carries: S3 refuses
+// any request over plain HTTP (AWS Security Hub control S3.5).
+func denyInsecureTransport(resources Value) Statement {
+	return Statement{
+		Sid: SidDenyInsecureTransport, Effect: "Deny", Principal: "*", Action: "s3:*", Resource: resources,
+		Condition: map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+	}
 }
 
 // AllowCloudFrontStatement is the bucket policy statement that lets one distribution read

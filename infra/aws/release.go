@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/twinedge/twinedge/build"
 )
 
@@ -26,12 +28,24 @@ func (s *State) Connect(ctx context.Context, endpoint string, opts build.Options
 	if !regions[0].Primary && regions[1].Primary {
 		regions[0], regions[1] = regions[1], regions[0]
 	}
+	account := s.Account
+	if account == "" {
+		sess, err := newSession(ctx, endpoint, regions[0].Name)
+		if err != nil {
+			return opts, err
+		}
+		if account, err = sess.account(ctx); err != nil {
+			return opts, err
+		}
+	}
 	for _, r := range regions {
 		c, err := build.NewS3Client(ctx, endpoint, r.Name)
 		if err != nil {
 			return opts, err
 		}
-		opts.Targets = append(opts.Targets, build.Target{Region: r.Name, Bucket: r.Bucket, Client: c})
+		// Every call of the release to these buckets carries the bucket owner condition.
+		c = s3.New(c.Options(), func(o *s3.Options) { o.APIOptions = append(o.APIOptions, expectBucketOwner(account)) })
+		opts.Targets = append(opts.Targets, build.Target{Region: r.Name, Bucket: r.Bucket, RecordBucket: r.ReleasesBucket, Client: c})
 	}
 	return opts, nil
 }
