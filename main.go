@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -342,7 +343,7 @@ func init() {
 func init() {
 	register("release", command{
 		summary: "build the site and release it to both regions' buckets, then invalidate the edge",
-		usage:   "[--dry-run] [--json] [--dir DIR] [--config FILE] [--max-deletes N] [--keep N] [--history N] [--break-lock] [--rollback [ID]] [--target local|aws]",
+		usage:   "[--dry-run] [--json] [--no-wait] [--dir DIR] [--config FILE] [--max-deletes N] [--keep N] [--history N] [--break-lock] [--rollback [ID] | --status [ID]] [--cpuprofile FILE] [--target local|aws]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			o := releaseFlags{}
 			fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
@@ -354,17 +355,31 @@ func init() {
 			fs.IntVar(&o.history, "history", 100, "release records kept in each region (at least --keep)")
 			fs.BoolVar(&o.breakLock, "break-lock", false, "take over the release lock even if it has not expired (its release died)")
 			fs.BoolVar(&o.rollback, "rollback", false, "restore the previous release (or the release ID given as argument)")
+			fs.BoolVar(&o.noWait, "no-wait", false, "return once CloudFront has accepted the invalidation, without waiting for it to complete")
+			fs.BoolVar(&o.status, "status", false, "report the newest release (or the release ID given as argument) and its invalidation; change nothing")
+			fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the release to this file")
+			fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight per region (default 32)")
 			target := fs.String("target", "local", "local: the world of --state; aws: the deployment in STATE/aws.json")
 			endpoint := fs.String("endpoint-url", "", "with --target aws, send every AWS call here (for example a moto_server)")
 			return func(ctx context.Context, args []string) error {
-				if len(args) > 1 || (len(args) == 1 && !o.rollback) {
+				if len(args) > 1 || (len(args) == 1 && !o.rollback && !o.status) {
 					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 				}
 				if o.keep < 1 || o.history < 1 {
 					return fmt.Errorf("%w: --keep and --history count releases: at least 1", errUsage)
 				}
+				if o.rollback && o.status {
+					return fmt.Errorf("%w: --rollback and --status exclude each other", errUsage)
+				}
 				if len(args) == 1 {
 					o.rollbackID = args[0]
+				}
+				if o.cpuProfile != "" {
+					stop, err := startCPUProfile(o.cpuProfile)
+					if err != nil {
+						return err
+					}
+					defer stop()
 				}
 				connect, err := releaseTarget(*target, *endpoint)
 				if err != nil {
@@ -378,10 +393,12 @@ func init() {
 
 type releaseFlags struct {
 	dryRun, json, rollback  bool
-	breakLock               bool
+	breakLock, noWait       bool
+	status                  bool
+	cpuProfile              string
 	dir, config, rollbackID string
 	maxDeletes, keep        int
-	history                 int
+	history, concurrency    int
 }
 
 // connector fills release options with the targets and CloudFront client of a world.
@@ -418,6 +435,19 @@ func invokedAs() string {
 	return "twinedge"
 }
 
+// startCPUProfile writes a CPU profile to file until the returned stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 // releaseLocal is the release `twinedge up` runs: twinedge's own site, quietly.
 func releaseLocal(ctx context.Context, w *local.WorldFile, progress io.Writer) error {
 	return release(ctx, w.Connect, releaseFlags{maxDeletes: 256, keep: 3, history: 100}, nil, progress)
@@ -425,19 +455,27 @@ func releaseLocal(ctx context.Context, w *local.WorldFile, progress io.Writer) e
 
 func release(ctx context.Context, connect connector, f releaseFlags, out, progress io.Writer) error {
 	opts, err := connect(ctx, build.Options{
-		DryRun:     f.dryRun,
-		MaxDeletes: f.maxDeletes,
-		Keep:       f.keep,
-		BreakLock:  f.breakLock,
-		History:    f.history,
-		Out:        out,
-		JSON:       f.json,
+		DryRun:      f.dryRun,
+		MaxDeletes:  f.maxDeletes,
+		Keep:        f.keep,
+		BreakLock:   f.breakLock,
+		History:     f.history,
+		Concurrency: f.concurrency,
+		Out:         out,
+		JSON:        f.json,
 	})
 	if err != nil {
 		return err
 	}
 	if !f.json {
 		opts.Progress = progress
+	}
+	if f.noWait {
+		opts.WaitTimeout = -1
+	}
+	if f.status {
+		_, err := build.Status(ctx, opts, f.rollbackID)
+		return err
 	}
 	if f.rollback {
 		_, err := build.Rollback(ctx, opts, f.rollbackID)

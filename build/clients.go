@@ -12,14 +12,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// NewS3Client returns an S3 client for region. With an empty endpoint it is a plain
-// AWS client built from the standard configuration chain (environment, shared config,
-// instance role). With an endpoint (a local S3 origin or moto_server) it also:
+// NewS3Client returns an S3 client for region, built from the standard configuration
+// chain (environment, shared config, instance role). It computes and validates
+// checksums only when an operation requires them (RequestChecksumCalculation
+// WhenRequired), on AWS as locally: by default the SDK computes a CRC32 of every
+// upload and, on HTTPS, streams it as aws-chunked with a trailing checksum. A release
+// needs neither: every PUT carries Content-MD5 (S3 refuses a body that does not match
+// it) and is signed with the body's SHA-256 (withPayloadSHA256), both known from the
+// manifest, so the SDK's CRC32 would be a third pass over each body proving nothing
+// more; and S3 stand-ins store aws-chunked bodies framed or refuse them
+// (spec/local-stand-ins.md §1). Operations that require a checksum (DeleteObjects)
+// still get one. With an endpoint (a local S3 origin or moto_server) it also:
 //   - uses path-style addressing, because local origins listen on 127.0.0.1 and cannot
 //     receive virtual-host names;
-//   - computes and validates checksums only when an operation requires them: by default
-//     the SDK streams uploads as aws-chunked with a trailing CRC32, which S3 stand-ins
-//     store framed or refuse (spec/local-stand-ins.md §1);
 //   - signs with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, defaulting to test/test when
 //     neither they nor AWS_PROFILE are set (the local world's key pair, TEAM.md). The
 //     default is applied before the chain runs, so no instance-metadata lookup stalls a
@@ -53,12 +58,11 @@ func NewCloudFrontClient(ctx context.Context, endpoint string) (*cloudfront.Clie
 }
 
 func loadConfig(ctx context.Context, endpoint, region string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region),
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+	}
 	if endpoint != "" {
-		opts = append(opts,
-			config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
-			config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
-		)
 		if os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
 			secret := os.Getenv("AWS_SECRET_ACCESS_KEY")
 			if secret == "" {

@@ -203,7 +203,7 @@ func testLock(t *testing.T, w *testWorld) {
 	}
 	tg := w.targets[0]
 	tg.RecordBucket = w.recordBucket(0)
-	rs, err := openRecords(ctx, &tg, false)
+	rs, err := openRecords(ctx, &tg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,30 +60,39 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if dec.More() {
 		return nil, errors.New("decode manifest: trailing data after the JSON object")
 	}
-	seen := make(map[string]bool, len(m.Files))
-	for i, f := range m.Files {
+	if err := validFiles(m.Files); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// validFiles checks a decoded file list (of a manifest or a release record) and sorts
+// it by path.
+func validFiles(files []File) error {
+	seen := make(map[string]bool, len(files))
+	for i, f := range files {
 		if err := validPath(f.Path); err != nil {
-			return nil, fmt.Errorf("manifest file %d: %w", i, err)
+			return fmt.Errorf("manifest file %d: %w", i, err)
 		}
 		if seen[f.Path] {
-			return nil, fmt.Errorf("manifest lists %q twice", f.Path)
+			return fmt.Errorf("manifest lists %q twice", f.Path)
 		}
 		seen[f.Path] = true
 		if !isHex(f.SHA256, 64) {
-			return nil, fmt.Errorf("manifest file %q: sha256 %q is not 64 lower-case hex digits", f.Path, f.SHA256)
+			return fmt.Errorf("manifest file %q: sha256 %q is not 64 lower-case hex digits", f.Path, f.SHA256)
 		}
 		if f.MD5 != "" && !isHex(f.MD5, 32) {
-			return nil, fmt.Errorf("manifest file %q: md5 %q is not 32 lower-case hex digits", f.Path, f.MD5)
+			return fmt.Errorf("manifest file %q: md5 %q is not 32 lower-case hex digits", f.Path, f.MD5)
 		}
 		if f.Size < 0 {
-			return nil, fmt.Errorf("manifest file %q: negative size %d", f.Path, f.Size)
+			return fmt.Errorf("manifest file %q: negative size %d", f.Path, f.Size)
 		}
 		if strings.ContainsAny(f.ContentType+f.CacheControl, "\r\n\x00") {
-			return nil, fmt.Errorf("manifest file %q: header value contains a control character", f.Path)
+			return fmt.Errorf("manifest file %q: header value contains a control character", f.Path)
 		}
 	}
-	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	return &m, nil
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return nil
 }
 
 // validPath reports whether p is a key-safe relative slash path.

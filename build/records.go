@@ -40,11 +40,17 @@ type Record struct {
 	Of     string    `json:"rollbackOf,omitempty"`
 	Time   time.Time `json:"time"`
 	Source string    `json:"source,omitempty"`
-	Files  []File    `json:"files"`
+	// Invalidation is the id of the CloudFront invalidation the release sent (none when
+	// no cached path changed), so `twinedge release --status` can report it later.
+	Invalidation string `json:"invalidationId,omitempty"`
+	Files        []File `json:"files"`
 }
 
 // ParseRecord decodes and validates a record read from a bucket.
 func ParseRecord(data []byte) (*Record, error) {
+	if len(data) > maxManifestBytes {
+		return nil, fmt.Errorf("release record is %d bytes, more than the %d allowed", len(data), maxManifestBytes)
+	}
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("decode release record: %w", err)
@@ -52,24 +58,36 @@ func ParseRecord(data []byte) (*Record, error) {
 	if !validID(r.ID) {
 		return nil, fmt.Errorf("release record has an invalid id %q", r.ID)
 	}
-	files, err := json.Marshal(Manifest{Files: r.Files})
-	if err != nil {
-		return nil, err
+	if !validInvalidationID(r.Invalidation) {
+		return nil, fmt.Errorf("release record %s has an invalid invalidation id %q", r.ID, r.Invalidation)
 	}
-	m, err := ParseManifest(files)
-	if err != nil {
+	if err := validFiles(r.Files); err != nil {
 		return nil, fmt.Errorf("release record %s: %w", r.ID, err)
 	}
-	r.Files = m.Files
 	return &r, nil
 }
 
 func validID(id string) bool { return isHex(id, 12) }
 
+// validInvalidationID accepts what CloudFront issues (letters and digits, such as
+// "I2J0I21PCUYOIK") or nothing.
+func validInvalidationID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // recordRef is a record found in a listing, not yet read.
 type recordRef struct {
 	Key  string
 	ID   string
+	ETag string    // the record object's, from the listing
 	Time time.Time // from the key
 	// Stored is the record object's LastModified, by the bucket's clock: objects
 	// modified before it were written by this release or an earlier one.
@@ -109,17 +127,46 @@ type recordStore struct {
 	refs       []recordRef     // oldest first
 	mu         sync.Mutex      // guards blobs while pages are archived concurrently
 	blobs      map[string]bool // sha256 of stored copies
+	cache      *recordCache    // shared by the regions of one run; nil: none
+}
+
+// recordCache holds the records one run has read, by key and ETag. Every region's
+// record bucket holds the same record under the same key, written from the same bytes
+// (writeRecords), so a record whose key and ETag (the MD5 of its bytes) match one
+// already read is that record: it is fetched and decoded once for all regions.
+type recordCache struct {
+	mu sync.Mutex
+	m  map[string]*cachedRecord
+}
+
+type cachedRecord struct {
+	once sync.Once
+	rec  *Record
+	err  error
+}
+
+func (c *recordCache) get(ref recordRef, read func() (*Record, error)) (*Record, error) {
+	if c == nil || ref.ETag == "" {
+		return read()
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]*cachedRecord{}
+	}
+	e := c.m[ref.Key+" "+ref.ETag]
+	if e == nil {
+		e = &cachedRecord{}
+		c.m[ref.Key+" "+ref.ETag] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.rec, e.err = read() })
+	return e.rec, e.err
 }
 
 // openRecords lists a region's records and blobs. A missing record bucket is an empty
-// store (dry runs must not create it); create says to create it.
-func openRecords(ctx context.Context, t *Target, create bool) (*recordStore, error) {
+// store: it is created (ensureRecordBucket) only when a release changes something.
+func openRecords(ctx context.Context, t *Target) (*recordStore, error) {
 	rs := &recordStore{t: t, blobs: map[string]bool{}}
-	if create {
-		if err := ensureBucket(ctx, t.Client, t.RecordBucket, t.Region); err != nil {
-			return nil, err
-		}
-	}
 	objs, err := listObjects(ctx, t.Client, t.RecordBucket, t.Prefix)
 	if err != nil {
 		if isNotFound(err) {
@@ -132,7 +179,7 @@ func openRecords(ctx context.Context, t *Target, create bool) (*recordStore, err
 		if key == pendingKey {
 			rs.hasPending = true
 		} else if ref, ok := parseRecordKey(key); ok {
-			ref.Stored = o.LastModified
+			ref.Stored, ref.ETag = o.LastModified, o.ETag
 			rs.refs = append(rs.refs, ref)
 		} else if sha, ok := strings.CutPrefix(key, blobsDir); ok && isHex(sha, 64) {
 			rs.blobs[sha] = true
@@ -142,8 +189,24 @@ func openRecords(ctx context.Context, t *Target, create bool) (*recordStore, err
 	return rs, nil
 }
 
-// read fetches one record.
+// ensureBucket creates the record bucket if the listing found none.
+func (rs *recordStore) ensureBucket(ctx context.Context) error {
+	if rs.exists {
+		return nil
+	}
+	if err := ensureBucket(ctx, rs.t.Client, rs.t.RecordBucket, rs.t.Region); err != nil {
+		return err
+	}
+	rs.exists = true
+	return nil
+}
+
+// read fetches one record (once per run for all regions, see recordCache).
 func (rs *recordStore) read(ctx context.Context, ref recordRef) (*Record, error) {
+	return rs.cache.get(ref, func() (*Record, error) { return rs.fetch(ctx, ref) })
+}
+
+func (rs *recordStore) fetch(ctx context.Context, ref recordRef) (*Record, error) {
 	b, _, err := getBytes(ctx, rs.t.Client, rs.t.RecordBucket, rs.t.Prefix+ref.Key)
 	if err != nil {
 		return nil, fmt.Errorf("read release record %s from %s: %w", ref.ID, rs.t.RecordBucket, err)
@@ -197,11 +260,8 @@ func (rs *recordStore) find(ctx context.Context, prefix string) (*Record, error)
 	return rs.read(ctx, match[len(match)-1])
 }
 
-func (rs *recordStore) write(ctx context.Context, r *Record) error {
-	b, err := json.MarshalIndent(r, "", " ")
-	if err != nil {
-		return err
-	}
+// write stores r, encoded as b (encodeRecord), in the region's record bucket.
+func (rs *recordStore) write(ctx context.Context, r *Record, b []byte) error {
 	if _, err := putBytes(ctx, rs.t.Client, rs.t.RecordBucket, rs.t.Prefix+recordKey(r), "application/json", b); err != nil {
 		return fmt.Errorf("write release record %s to %s (%s): %w", r.ID, rs.t.RecordBucket, rs.t.Region, err)
 	}

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -41,25 +42,32 @@ func Release(ctx context.Context, opts Options) (*Report, error) {
 	if src.Dir == "" {
 		return nil, errors.New("release needs a site directory")
 	}
+	started := time.Now()
 	if src.Build != nil {
 		if err := src.Build(src.Dir); err != nil {
 			return nil, fmt.Errorf("build site into %s: %w", src.Dir, err)
 		}
 	}
-	r := &run{o: o, kind: "release", routes: o.Routes, source: src.Dir, content: dirContent{src.Dir}}
-	if src.Static {
-		files, cfg, err := scanStatic(src.Dir, src.Config)
-		if err != nil {
-			return nil, err
+	r := &run{o: o, kind: "release", routes: o.Routes, source: src.Dir, content: dirContent{src.Dir}, started: started}
+	if src.Build != nil {
+		r.timed("build", "", r.started)
+	}
+	r.load = func() error {
+		if src.Static {
+			files, cfg, err := scanStatic(src.Dir, src.Config)
+			if err != nil {
+				return err
+			}
+			r.files = files
+			r.routes = append(append([]string(nil), r.routes...), cfg.Routes...)
+			return nil
 		}
-		r.files = files
-		r.routes = append(append([]string(nil), r.routes...), cfg.Routes...)
-	} else {
 		m, err := loadBuiltSite(src.Dir)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r.files = m.Files
+		return nil
 	}
 	return r.do(ctx)
 }
@@ -89,10 +97,12 @@ func (d dirContent) put(ctx context.Context, t *Target, _ *recordStore, f File, 
 
 // run is one release or rollback in progress.
 type run struct {
-	o       Options
-	kind    string // "release" or "rollback"
-	of      string // for a rollback: the release restored
-	files   []File // the desired site, sorted by path
+	o     Options
+	kind  string // "release" or "rollback"
+	of    string // for a rollback: the release restored
+	files []File // the desired site, sorted by path
+	// load, when set, fills files (and routes); it runs while the buckets are read.
+	load    func() error
 	routes  []string
 	source  string
 	content content
@@ -110,32 +120,49 @@ type run struct {
 	guardErr error // the plan deletes more than MaxDeletes allows
 	// uploaded counts the PUTs and copies done, for the report of a stopped release.
 	uploaded, uploadedBytes atomic.Int64
-	progress                struct {
+	phases                  struct {
+		sync.Mutex
+		list []PhaseTime
+	}
+	progress struct {
 		sync.Mutex
 		assetsDone, pagesStarted, pagesDone []bool
 	}
 }
 
+// timed records that phase (in region, or "" for all) ran from start until now.
+func (r *run) timed(phase, region string, start time.Time) {
+	d := time.Since(start)
+	r.phases.Lock()
+	r.phases.list = append(r.phases.list, PhaseTime{Phase: phase, Region: region, MS: float64(d.Microseconds()) / 1000})
+	r.phases.Unlock()
+	r.o.Logger.Debug("phase done", "phase", phase, "region", region, "took", d)
+}
+
 func (r *run) do(ctx context.Context) (*Report, error) {
 	o := r.o
-	r.started = time.Now()
-	r.prog = newProgress(o.Progress)
-	var warnings []string
-	if o.CloudFront != nil {
-		w, err := checkDistribution(ctx, o.CloudFront, o.DistributionID, o.Targets)
-		if err != nil {
-			return nil, err
-		}
-		warnings = w
+	if r.started.IsZero() {
+		r.started = time.Now()
 	}
-	if err := r.gather(ctx); err != nil {
+	planned := time.Now()
+	r.prog = newProgress(o.Progress)
+	// The distribution check and the buckets' state are independent reads: both at once.
+	var warnings []string
+	g, gctx := errgroup.WithContext(ctx)
+	if o.CloudFront != nil {
+		g.Go(func() (err error) {
+			warnings, err = checkDistribution(gctx, o.CloudFront, o.DistributionID, o.Targets)
+			return err
+		})
+	}
+	g.Go(func() error { return r.gather(gctx) })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	o.Logger.Debug("gathered bucket state", "took", time.Since(r.started))
 	if err := r.plan(ctx); err != nil {
 		return nil, err
 	}
-	o.Logger.Debug("planned", "took", time.Since(r.started), "release", r.id)
+	r.timed("plan", "", planned)
 	rep := r.report()
 	rep.Warnings = append(warnings, rep.Warnings...)
 	r.rep = rep
@@ -161,26 +188,60 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	return rep, r.output(err)
 }
 
-// gather reads every bucket's listing and records, all regions at once.
+// gather reads every bucket's listing and records, all regions at once, and meanwhile
+// r.load (the hashing of the site) when set: the plan needs both, neither needs the
+// other.
 func (r *run) gather(ctx context.Context) error {
 	n := len(r.o.Targets)
 	r.stores = make([]*recordStore, n)
 	r.states = make([]*bucketState, n)
 	lasts := make([]*Record, n)
+	cache := &recordCache{}
 	g, gctx := errgroup.WithContext(ctx)
+	if r.load != nil {
+		g.Go(func() error {
+			hashed := time.Now()
+			if err := r.load(); err != nil {
+				return err
+			}
+			r.timed("hash", "", hashed)
+			return nil
+		})
+	}
 	for i := range r.o.Targets {
 		t := &r.o.Targets[i]
 		g.Go(func() error {
-			rs, err := openRecords(gctx, t, !r.o.DryRun)
-			if err != nil {
-				return fmt.Errorf("%s (%s): %w", t.Bucket, t.Region, err)
-			}
-			objs, err := listObjects(gctx, t.Client, t.Bucket, t.Prefix)
-			if err != nil {
+			// The site bucket's listing and the record bucket's are independent.
+			var objs map[string]remoteObject
+			lg, lctx := errgroup.WithContext(gctx)
+			lg.Go(func() (err error) {
+				objs, err = listObjects(lctx, t.Client, t.Bucket, t.Prefix)
+				return err
+			})
+			var rs *recordStore
+			lg.Go(func() (err error) {
+				if rs, err = openRecords(lctx, t); err != nil {
+					return fmt.Errorf("%s (%s): %w", t.Bucket, t.Region, err)
+				}
+				rs.cache = cache
+				return nil
+			})
+			if err := lg.Wait(); err != nil {
 				return err
 			}
-			recs, refs, err := rs.latest(gctx, max(r.o.Keep-1, 1))
-			if err != nil {
+			var recs []*Record
+			var refs []recordRef
+			var pend *pendingRelease
+			lg, lctx = errgroup.WithContext(gctx)
+			lg.Go(func() (err error) {
+				recs, refs, err = rs.latest(lctx, max(r.o.Keep-1, 1))
+				return err
+			})
+			lg.Go(func() (err error) {
+				pend, err = rs.readPending(lctx)
+				return err
+			})
+			if err := lg.Wait(); err != nil {
 				return err
 			}
 			st := &bucketState{objects: objs, keep: map[string]bool{}, blobs: rs.blobs, heads: map[string]headMeta{}, untrusted: map[string]bool{}}
@@ -189,10 +250,6 @@ func (r *run) gather(ctx context.Context) error {
 				lasts[i] = recs[0]
 			}
 			st.detectOpaqueETags()
-			pend, err := rs.readPending(gctx)
-			if err != nil {
-				return err
-			}
 			if pend != nil && (st.last == nil || pend.ID != st.last.ID) {
 				for _, k := range pend.Keys {
 					st.untrusted[k] = true
@@ -349,6 +406,9 @@ func (r *run) report() *Report {
 // output writes the report to Out and finishes it with err.
 func (r *run) output(err error) error {
 	r.rep.DurationMS = time.Since(r.started).Milliseconds()
+	r.phases.Lock()
+	r.rep.Phases = append([]PhaseTime{}, r.phases.list...)
+	r.phases.Unlock()
 	if err != nil {
 		r.rep.Error = err.Error()
 	}
@@ -377,6 +437,14 @@ func (r *run) execute(ctx context.Context) error {
 	for i := range all {
 		all[i] = i
 	}
+	locked := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, rs := range r.stores {
+		g.Go(func() error { return rs.ensureBucket(gctx) })
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("%s %s: nothing was changed: %w", r.kind, r.id, err)
+	}
 	unlock, err := r.lock(ctx)
 	if err != nil {
 		return err
@@ -385,6 +453,7 @@ func (r *run) execute(ctx context.Context) error {
 	if err := r.writePending(ctx); err != nil {
 		return err
 	}
+	r.timed("lock", "", locked)
 	if err := r.upload(ctx, PhaseAssets, all); err != nil {
 		return r.stopped(PhaseAssets, err)
 	}
@@ -406,11 +475,14 @@ func (r *run) execute(ctx context.Context) error {
 	}
 
 	var errs []error
+	deleted := time.Now()
 	if err := r.deletes(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	r.pruneCopies(ctx)
+	r.timed("deletes", "", deleted)
 	if o.CloudFront != nil && len(r.paths) > 0 {
+		invalidated := time.Now()
 		deadline := time.Now().Add(max(o.WaitTimeout, defaultWaitTimeout))
 		id, err := createInvalidation(ctx, o.CloudFront, o.DistributionID, callerReference(r.id, r.paths), r.paths, deadline,
 			func(s string) { r.prog.line("invalidate: %s", s) })
@@ -420,7 +492,9 @@ func (r *run) execute(ctx context.Context) error {
 		}
 		rep.InvalidationID, rep.InvalidationStatus = id, "InProgress"
 		r.prog.line("invalidate: %s created for %d paths", id, len(r.paths))
+		r.timed("invalidate", "", invalidated)
 	}
+	recorded := time.Now()
 	if err := r.writeRecords(ctx); err != nil {
 		errs = append(errs, err)
 	} else {
@@ -428,7 +502,10 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	// The release is complete; waiting for the invalidation needs no lock.
 	unlock()
+	r.timed("records", "", recorded)
 	if rep.InvalidationID != "" && o.WaitTimeout > 0 {
+		waited := time.Now()
+		defer r.timed("wait", "", waited)
 		err := waitInvalidation(ctx, o.CloudFront, o.DistributionID, rep.InvalidationID, o.WaitTimeout,
 			func(s string) { r.prog.line("invalidate: %s", s) })
 		switch {
@@ -479,9 +556,7 @@ func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
 	}
 	bars := r.prog.start(phase, names, files, bytes)
 	defer r.prog.end()
-	defer func(start time.Time) {
-		o.Logger.Debug("phase done", "phase", phase, "buckets", names, "took", time.Since(start))
-	}(time.Now())
+	began := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	for j, i := range idxs {
 		t, rs, st := &o.Targets[i], r.stores[i], r.plans[i]
@@ -511,6 +586,7 @@ func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
 			if err := bg.Wait(); err != nil {
 				return err
 			}
+			r.timed(phase, t.Region, began)
 			r.prog.finish(bars[j])
 			r.progress.Lock()
 			if phase == PhasePages {
@@ -653,13 +729,18 @@ func (r *run) writePending(ctx context.Context) error {
 
 // writeRecords stores the release record in every region.
 func (r *run) writeRecords(ctx context.Context) error {
-	rec := &Record{ID: r.id, Parent: r.parent, Kind: r.kind, Of: r.of, Time: r.o.Now().UTC(), Source: r.source, Files: r.files}
+	rec := &Record{ID: r.id, Parent: r.parent, Kind: r.kind, Of: r.of, Time: r.o.Now().UTC(), Source: r.source, Files: r.files, Invalidation: r.rep.InvalidationID}
+	// One encoding for every region: identical bytes, so identical ETags (recordCache).
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	var mu sync.Mutex
 	var errs []error
 	for _, rs := range r.stores {
 		g.Go(func() error {
-			if err := rs.write(gctx, rec); err != nil {
+			if err := rs.write(gctx, rec, b); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("release %s is live, but %w (a later release re-checks its files with HEAD)", r.id, err))
 				mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -37,6 +38,73 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("Drift", func(t *testing.T) { testDrift(t, newWorld(t)) })
 	t.Run("Lock", func(t *testing.T) { testLock(t, newWorld(t)) })
 	t.Run("History", func(t *testing.T) { testHistory(t, newWorld(t)) })
+	t.Run("NoWaitAndStatus", func(t *testing.T) { testNoWaitAndStatus(t, newWorld(t)) })
+}
+
+// testNoWaitAndStatus: a release with a negative WaitTimeout (--no-wait) returns with
+// its invalidation in progress and no wait phase; Status reports that invalidation
+// from the record, until it completes.
+func testNoWaitAndStatus(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	if _, err := Release(ctx, w.options(writeSite(t, siteVersion("v1")))); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Status(ctx, w.options(""), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.InvalidationStatus != "none" || st.InvalidationID != "" {
+		t.Errorf("status of the first release (nothing cached, nothing invalidated) = %+v", st)
+	}
+	o := w.options(writeSite(t, siteVersion("v2")))
+	o.WaitTimeout = -1
+	rep, err := Release(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.InvalidationID == "" || rep.InvalidationStatus != "InProgress" {
+		t.Fatalf("--no-wait release: invalidation %q %q, want one in progress", rep.InvalidationID, rep.InvalidationStatus)
+	}
+	var names []string
+	for _, p := range rep.Phases {
+		names = append(names, p.Phase)
+	}
+	for _, want := range []string{"hash", "plan", "lock", PhaseAssets, PhasePages, "invalidate", "records"} {
+		if !contains(names, want) {
+			t.Errorf("phases %v lack %s", names, want)
+		}
+	}
+	if contains(names, "wait") {
+		t.Errorf("a --no-wait release reports a wait phase: %v", names)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "not waited for") {
+		t.Errorf("text report of a --no-wait release: %q (%v)", text.String(), err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		st, err := Status(ctx, w.options(""), rep.ReleaseID[:6])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ReleaseID != rep.ReleaseID || st.InvalidationID != rep.InvalidationID {
+			t.Fatalf("status = %+v, want release %s with invalidation %s", st, rep.ReleaseID, rep.InvalidationID)
+		}
+		if st.InvalidationStatus == "Completed" {
+			break
+		}
+		if st.InvalidationStatus != "InProgress" || time.Now().After(deadline) {
+			t.Fatalf("status = %+v", st)
+		}
+	}
+	// The default waits, and says for how long.
+	rep, err = Release(ctx, w.options(writeSite(t, siteVersion("v3"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text.Reset()
+	if err := rep.WriteText(&text); err != nil || rep.InvalidationStatus != "Completed" || !strings.Contains(text.String(), "waiting for the invalidation") {
+		t.Errorf("text report of a waiting release: %q (%v)", text.String(), err)
+	}
 }
 
 func testNoopAndHeaderChange(t *testing.T, w *testWorld) {
@@ -603,7 +671,7 @@ func testHistory(t *testing.T, w *testWorld) {
 	for i := range w.targets {
 		tg := w.targets[i]
 		tg.RecordBucket = w.recordBucket(i)
-		rs, err := openRecords(ctx, &tg, false)
+		rs, err := openRecords(ctx, &tg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // S3API is the part of the S3 client a release uses. *s3.Client implements it; tests
@@ -114,7 +116,7 @@ func putObject(ctx context.Context, t *Target, f File, body io.ReadSeeker, relea
 		CacheControl:  nonEmpty(f.CacheControl),
 		ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(md)),
 		Metadata:      objectMetadata(t, f, release),
-	})
+	}, withPayloadSHA256(f.SHA256))
 	if err != nil {
 		return fmt.Errorf("put %s to %s (%s): %w", f.Path, t.Bucket, t.Region, err)
 	}
@@ -124,6 +126,25 @@ func putObject(ctx context.Context, t *Target, f File, body io.ReadSeeker, relea
 		return fmt.Errorf("put %s to %s (%s): stored ETag %s is not the body's MD5 %s", f.Path, t.Bucket, t.Region, etag, f.MD5)
 	}
 	return nil
+}
+
+// withPayloadSHA256 signs a PUT with the body's SHA-256 from the manifest. Without it
+// the SDK reads every body once more before sending it to compute that hash (on plain
+// HTTP; on HTTPS it sends UNSIGNED-PAYLOAD: the v4 signer's
+// dynamicPayloadSigningMiddleware), and a preset hash is what that middleware is
+// documented to use instead ("Will not set the Unsigned Payload magic SHA value, if a
+// SHA has already been stored in the context (e.g. application pre-computed SHA256)").
+// The payload is then signed on every endpoint at no cost, and S3 checks the body
+// against it as well as against Content-MD5.
+func withPayloadSHA256(sum string) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("TwinedgePayloadSHA256",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					return next.HandleFinalize(v4.SetPayloadHash(ctx, sum), in)
+				}), "ComputePayloadHash", middleware.Before)
+		})
+	}
 }
 
 // copyObject copies src (in srcBucket) to the site key of f with f's headers, for

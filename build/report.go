@@ -46,6 +46,31 @@ type Report struct {
 	Warnings      []string `json:"warnings,omitempty"`
 	Error         string   `json:"error,omitempty"`
 	DurationMS    int64    `json:"durationMs"`
+	// Phases is where the time went, in the order the phases ended: hash, plan, lock,
+	// assets and pages per region (the regions' run at once), deletes, invalidate
+	// (until CloudFront accepted it), records, and wait (for the invalidation to
+	// complete; absent with --no-wait).
+	Phases []PhaseTime `json:"phases"`
+}
+
+// PhaseTime is the wall time of one phase of a release.
+type PhaseTime struct {
+	Phase string `json:"phase"`
+	// Region is set for the phases that run per region.
+	Region string  `json:"region,omitempty"`
+	MS     float64 `json:"ms"`
+}
+
+// phaseMS returns the time of phase (the longest region's), and whether it ran.
+func (r *Report) phaseMS(phase string) (float64, bool) {
+	var ms float64
+	ran := false
+	for _, p := range r.Phases {
+		if p.Phase == phase {
+			ms, ran = max(ms, p.MS), true
+		}
+	}
+	return ms, ran
 }
 
 // BucketReport is the plan for one bucket and what became of it.
@@ -144,6 +169,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			verb, len(r.InvalidationPaths), r.InvalidationCostUSD)
 		if r.InvalidationID != "" {
 			fmt.Fprintf(&b, " as %s, %s", r.InvalidationID, r.InvalidationStatus)
+			if ms, ok := r.phaseMS("wait"); ok {
+				fmt.Fprintf(&b, " after a %.1fs wait", ms/1000)
+			} else if r.InvalidationStatus == "InProgress" && r.Error == "" {
+				b.WriteString(" (not waited for; `twinedge release --status` reports it)")
+			}
 		}
 		fmt.Fprintf(&b, ": %s\n", strings.Join(r.InvalidationPaths, " "))
 	}
@@ -151,7 +181,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "warning: %s\n", wmsg)
 	}
 	if !r.DryRun {
-		fmt.Fprintf(&b, "uploaded %d (%s), deleted %d, skipped %d in %.1fs\n", r.Uploaded, humanBytes(r.Bytes), r.Deleted, r.Skipped, float64(r.DurationMS)/1000)
+		fmt.Fprintf(&b, "uploaded %d (%s), deleted %d, skipped %d in %.1fs", r.Uploaded, humanBytes(r.Bytes), r.Deleted, r.Skipped, float64(r.DurationMS)/1000)
+		if ms, ok := r.phaseMS("wait"); ok {
+			fmt.Fprintf(&b, " (%.1fs of it waiting for the invalidation)", ms/1000)
+		}
+		b.WriteString("\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

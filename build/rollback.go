@@ -40,35 +40,61 @@ func Rollback(ctx context.Context, opts Options, id string) (*Report, error) {
 
 // findRollbackTarget reads the records of the first region that has them.
 func findRollbackTarget(ctx context.Context, o Options, id string) (*Record, error) {
+	rs, err := firstRecords(ctx, o)
+	if err != nil || id != "" {
+		return findIn(ctx, rs, err, id)
+	}
+	recs, _, err := rs.latest(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	live := manifestDigest(recs[0].Files)
+	for j := len(rs.refs) - 2; j >= 0; j-- {
+		rec, err := rs.read(ctx, rs.refs[j])
+		if err != nil {
+			return nil, err
+		}
+		if manifestDigest(rec.Files) != live {
+			return rec, nil
+		}
+	}
+	return nil, fmt.Errorf("no release before %s to roll back to", recs[0].ID)
+}
+
+// findRecord reads release id (a prefix; empty: the newest) from the first region
+// that has records.
+func findRecord(ctx context.Context, o Options, id string) (*Record, error) {
+	rs, err := firstRecords(ctx, o)
+	return findIn(ctx, rs, err, id)
+}
+
+func findIn(ctx context.Context, rs *recordStore, err error, id string) (*Record, error) {
+	if err != nil {
+		return nil, err
+	}
+	if id != "" {
+		return rs.find(ctx, id)
+	}
+	recs, _, err := rs.latest(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	return recs[0], nil
+}
+
+// firstRecords opens the records of the first region that has any.
+func firstRecords(ctx context.Context, o Options) (*recordStore, error) {
 	var errs []error
 	for i := range o.Targets {
 		t := &o.Targets[i]
-		rs, err := openRecords(ctx, t, false)
+		rs, err := openRecords(ctx, t)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): %w", t.RecordBucket, t.Region, err))
 			continue
 		}
-		if len(rs.refs) == 0 {
-			continue
+		if len(rs.refs) > 0 {
+			return rs, nil
 		}
-		if id != "" {
-			return rs.find(ctx, id)
-		}
-		recs, _, err := rs.latest(ctx, 1)
-		if err != nil {
-			return nil, err
-		}
-		live := manifestDigest(recs[0].Files)
-		for j := len(rs.refs) - 2; j >= 0; j-- {
-			rec, err := rs.read(ctx, rs.refs[j])
-			if err != nil {
-				return nil, err
-			}
-			if manifestDigest(rec.Files) != live {
-				return rec, nil
-			}
-		}
-		return nil, fmt.Errorf("no release before %s to roll back to", recs[0].ID)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -1,315 +1,430 @@
-// Command bench compares a twinedge release to both regions with `aws s3 sync` to one,
-// against the same S3 endpoint in the same run, on a generated 2,000-file site:
+// Command bench times a twinedge release to both regions of a local world against
+// s3deploy and `aws s3 sync`, each run once per region, on the same two local origins:
 //
-//	go run ./build/bench [-s3 local|moto|URL] [-files 2000]
+//	go run ./build/bench [-files 2000] [-big-mb 200] [-runs 1]
+//	S3DEPLOY=/path/to/s3deploy go run ./build/bench
 //
-// Scenarios: the initial upload; an unchanged rebuild (every file rewritten, so every
-// mtime is new, as in CI); 1% of files changed in a fresh build; and 1% changed in
-// place (only the changed files get new mtimes: the best case for sync). Each tool's
-// requests pass through a counting proxy, so the PUT counts are what the server saw.
+// The world (two regions' S3 origins and the edge with its CloudFront API) runs in this
+// process; every tool runs as its own process, start-up included. twinedge runs the
+// CLI (`twinedge release --dir D --no-wait --json`), so its time ends when the
+// invalidation is accepted, as s3deploy's does (it never waits); the wait that
+// follows by default is timed apart with `twinedge release --status`.
+//
+// Scenarios: the initial release of a generated site; an unchanged rebuild (every file
+// written again, so every mtime is new, as in CI); 1% of files changed in a fresh
+// build; and, in a fresh world, the initial release of the site plus one 200 MB file.
 // Run on demand, never from tests: the timings depend on the machine.
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/twinedge/twinedge/build"
 	"github.com/twinedge/twinedge/infra/local"
 )
 
-var logger *slog.Logger
-
 func main() {
-	s3flag := flag.String("s3", "local", `S3 endpoint: "local" (infra/local origins in process), "moto" (start moto_server) or a URL`)
 	nfiles := flag.Int("files", 2000, "files in the generated site")
-	verbose := flag.Bool("v", false, "log twinedge's phases to stderr")
+	bigMB := flag.Int("big-mb", 200, "size of the large file of the last scenario in MB (0: skip it)")
+	runs := flag.Int("runs", 1, "repeat every scenario this many times (fresh worlds); the table shows min–max")
+	twinedge := flag.String("twinedge", "", "twinedge binary (default: go build . into a temporary directory)")
+	noSync := flag.Bool("no-sync", false, "skip aws s3 sync")
+	profile := flag.String("cpuprofile-dir", "", "pass --cpuprofile DIR/<scenario>.pprof to every twinedge run, and profile the world (DIR/world.pprof)")
 	flag.Parse()
-	if *verbose {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if *profile != "" {
+		f, err := os.Create(filepath.Join(*profile, "world.pprof"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
-	if err := run(*s3flag, *nfiles); err != nil {
+	if err := run(*nfiles, *bigMB, *runs, *twinedge, *noSync, *profile); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-// counter is a reverse proxy that counts requests by kind.
-type counter struct {
-	srv                       *httptest.Server
-	puts, deletes, reads, all atomic.Int64
+// tool is one release tool under test.
+type tool struct {
+	name string
+	// release publishes dir to both regions of w and returns the time each region (or,
+	// for twinedge, the one run) took.
+	release func(ctx context.Context, w *world, dir, scenario string) ([]time.Duration, error)
 }
 
-func newCounter(backend string) (*counter, error) {
-	u, err := url.Parse(backend)
-	if err != nil {
-		return nil, err
-	}
-	c := &counter{}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	// The Host header is left as the client sent it: SigV4 signs it.
-	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.all.Add(1)
-		switch {
-		case r.Method == http.MethodPut:
-			c.puts.Add(1)
-		case r.Method == http.MethodDelete || r.Method == http.MethodPost && r.URL.Query().Has("delete"):
-			c.deletes.Add(1)
-		default:
-			c.reads.Add(1)
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	return c, nil
+// result is one scenario's timings for every tool, over the runs.
+type result struct {
+	scenario string
+	times    map[string][]time.Duration // tool → one total per run
+	oneReg   map[string][]time.Duration // tool → the primary region's run alone
+	phases   []build.PhaseTime          // twinedge's phases in the last run
+	wait     []time.Duration            // twinedge: how long the invalidation then took
+	uploaded int
 }
 
-type snapshot struct{ puts, deletes, all int64 }
-
-func (c *counter) snap() snapshot { return snapshot{c.puts.Load(), c.deletes.Load(), c.all.Load()} }
-
-func run(s3flag string, nfiles int) error {
+func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir string) error {
 	ctx := context.Background()
-	awsBin, err := exec.LookPath("aws")
-	if err != nil {
-		return fmt.Errorf("the aws CLI is needed (pip install awscli): %w", err)
-	}
 	tmp, err := os.MkdirTemp("", "twinedge-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-
-	backends, stop, err := startS3(s3flag, tmp)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	regions := []string{"us-east-1", "eu-west-2"}
-	var proxies []*counter
-	var targets []build.Target
-	for i, r := range regions {
-		p, err := newCounter(backends[i])
-		if err != nil {
-			return err
-		}
-		defer p.srv.Close()
-		proxies = append(proxies, p)
-		c, err := build.NewS3Client(ctx, p.srv.URL, r)
-		if err != nil {
-			return err
-		}
-		targets = append(targets, build.Target{Region: r, Bucket: "bench-site-" + r, RecordBucket: "bench-records-" + r, Client: c})
-	}
-	// aws s3 sync goes to a bucket of its own behind the primary's proxy.
-	syncBucket := "bench-sync"
-	if err := createBuckets(ctx, awsBin, proxies[0].srv.URL, regions[0], syncBucket, targets[0].Bucket, targets[0].RecordBucket); err != nil {
-		return err
-	}
-	if err := createBuckets(ctx, awsBin, proxies[1].srv.URL, regions[1], targets[1].Bucket, targets[1].RecordBucket); err != nil {
-		return err
-	}
-
-	site := newSite(nfiles)
-	type row struct {
-		scenario       string
-		teTime, syTime time.Duration
-		tePuts, syPuts int64
-		teReqs, syReqs int64
-	}
-	var rows []row
-	step := func(name string, dir string) error {
-		before := [2]snapshot{proxies[0].snap(), proxies[1].snap()}
-		start := time.Now()
-		_, err := build.Release(ctx, build.Options{
-			Source:     build.Source{Dir: dir, Static: true},
-			Targets:    targets,
-			MaxDeletes: build.DefaultMaxDeletes,
-			Logger:     logger,
-		})
-		te := time.Since(start)
-		if err != nil {
-			return fmt.Errorf("%s: twinedge: %w", name, err)
-		}
-		after := [2]snapshot{proxies[0].snap(), proxies[1].snap()}
-		tePuts := after[0].puts - before[0].puts + after[1].puts - before[1].puts
-		teReqs := after[0].all - before[0].all + after[1].all - before[1].all
-
-		before[0] = proxies[0].snap()
-		start = time.Now()
-		cmd := exec.CommandContext(ctx, awsBin, "--endpoint-url", proxies[0].srv.URL, "s3", "sync", dir, "s3://"+syncBucket, "--only-show-errors")
-		cmd.Env = awsEnv(regions[0])
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if twinedgeBin == "" {
+		twinedgeBin = filepath.Join(tmp, "twinedge")
+		cmd := exec.Command("go", "build", "-o", twinedgeBin, ".")
+		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s: aws s3 sync: %w", name, err)
-		}
-		sy := time.Since(start)
-		after[0] = proxies[0].snap()
-		rows = append(rows, row{name, te, sy, tePuts, after[0].puts - before[0].puts, teReqs, after[0].all - before[0].all})
-		fmt.Fprintf(os.Stderr, "%s done\n", name)
-		return nil
-	}
-
-	if err := step("initial upload", site.write(filepath.Join(tmp, "b1"))); err != nil {
-		return err
-	}
-	if err := step("unchanged rebuild (all mtimes new)", site.write(filepath.Join(tmp, "b2"))); err != nil {
-		return err
-	}
-	changed := site.change(nfiles / 100)
-	if err := step("1% changed, fresh build", site.write(filepath.Join(tmp, "b3"))); err != nil {
-		return err
-	}
-	_ = changed
-	// In place: rewrite only the changed files of the last build (sync's best case).
-	dir := filepath.Join(tmp, "b3")
-	for _, p := range site.change(nfiles / 100) {
-		if err := site.writeOne(dir, p); err != nil {
-			return err
+			return fmt.Errorf("build twinedge: %w", err)
 		}
 	}
-	site.removeStale(dir)
-	if err := step("1% changed in place", dir); err != nil {
-		return err
+	tools := []tool{{name: "twinedge", release: twinedgeRelease(twinedgeBin, profileDir)}}
+	if bin := os.Getenv("S3DEPLOY"); bin != "" {
+		tools = append(tools, tool{name: "s3deploy", release: s3deployRelease(bin)})
+	} else {
+		fmt.Fprintln(os.Stderr, "bench: S3DEPLOY not set: s3deploy is not compared (build bep/s3deploy with go build and set S3DEPLOY to the binary)")
+	}
+	if !noSync {
+		bin, err := exec.LookPath("aws")
+		if err != nil {
+			return fmt.Errorf("the aws CLI is needed (pip install awscli), or pass -no-sync: %w", err)
+		}
+		tools = append(tools, tool{name: "aws s3 sync", release: syncRelease(bin)})
 	}
 
-	start := time.Now()
-	ver := exec.CommandContext(ctx, awsBin, "--version")
-	ver.Env = awsEnv(regions[0])
-	if err := ver.Run(); err != nil {
-		return err
+	if os.Getenv("BENCH_TWINEDGE_LAST") != "" {
+		tools = append(tools[1:], tools[0])
 	}
-	startup := time.Since(start)
-
-	before := [2]snapshot{proxies[0].snap(), proxies[1].snap()}
-	start = time.Now()
-	rb, err := build.Rollback(ctx, build.Options{Targets: targets, MaxDeletes: build.DefaultMaxDeletes, Logger: logger}, "")
-	if err != nil {
-		return fmt.Errorf("rollback: %w", err)
+	results := map[string]*result{}
+	var order []string
+	add := func(scenario string, tl tool, ts []time.Duration) *result {
+		r := results[scenario]
+		if r == nil {
+			r = &result{scenario: scenario, times: map[string][]time.Duration{}, oneReg: map[string][]time.Duration{}}
+			results[scenario] = r
+			order = append(order, scenario)
+		}
+		var total time.Duration
+		for _, t := range ts {
+			total += t
+		}
+		r.times[tl.name] = append(r.times[tl.name], total)
+		r.oneReg[tl.name] = append(r.oneReg[tl.name], ts[0])
+		return r
 	}
-	rollback := time.Since(start)
-	after := [2]snapshot{proxies[0].snap(), proxies[1].snap()}
+	var siteBytes int64
+	for n := range runs {
+		s := newSite(nfiles)
+		siteBytes = s.bytes()
+		scenarios := []struct {
+			name  string
+			dir   func() string
+			fresh bool
+		}{
+			{"initial", func() string { return s.write(filepath.Join(tmp, fmt.Sprint(n), "b1")) }, true},
+			{"unchanged rebuild (mtimes touched)", func() string { return s.write(filepath.Join(tmp, fmt.Sprint(n), "b2")) }, false},
+			{"1% changed", func() string { s.change(nfiles / 100); return s.write(filepath.Join(tmp, fmt.Sprint(n), "b3")) }, false},
+		}
+		if bigMB > 0 {
+			scenarios = append(scenarios, struct {
+				name  string
+				dir   func() string
+				fresh bool
+			}{fmt.Sprintf("initial with one %d MB file", bigMB), func() string {
+				d := s.write(filepath.Join(tmp, fmt.Sprint(n), "b4"))
+				if err := writeBig(filepath.Join(d, "media", "film.mp4"), int64(bigMB)<<20); err != nil {
+					panic(err)
+				}
+				return d
+			}, true})
+		}
+		// Every tool releases into a world of its own, so none finds another's objects or
+		// pays for another's first writes; the tools take turns within each scenario.
+		worlds := map[string]*world{}
+		closeAll := func() {
+			for _, w := range worlds {
+				w.close()
+			}
+			clear(worlds)
+		}
+		for _, sc := range scenarios {
+			if sc.fresh {
+				closeAll()
+				for _, tl := range tools {
+					state := filepath.Join(tmp, fmt.Sprint(n), fmt.Sprintf("state-%d-%s", len(order), strings.ReplaceAll(tl.name, " ", "-")))
+					if worlds[tl.name], err = startWorld(ctx, state); err != nil {
+						closeAll()
+						return err
+					}
+				}
+			}
+			dir := sc.dir()
+			for _, tl := range tools {
+				w := worlds[tl.name]
+				// Flush what was written before (the site, the previous tool's objects), so
+				// no tool pays for another's writeback.
+				syscall.Sync()
+				ts, err := tl.release(ctx, w, dir, sc.name)
+				if err != nil {
+					closeAll()
+					return fmt.Errorf("%s: %s: %w", sc.name, tl.name, err)
+				}
+				r := add(sc.name, tl, ts)
+				if tl.name == "twinedge" {
+					r.phases, r.uploaded = lastPhases, lastUploaded
+					if wait, err := twinedgeWait(ctx, twinedgeBin, w); err == nil {
+						r.wait = append(r.wait, wait)
+					} else {
+						fmt.Fprintln(os.Stderr, "bench: status:", err)
+					}
+				}
+			}
+			fmt.Fprintf(os.Stderr, "run %d: %s done\n", n+1, sc.name)
+		}
+		closeAll()
+	}
 
-	fmt.Printf("twinedge release to 2 regions vs aws s3 sync to 1; %d files, %s total; S3: %s\n", nfiles, human(site.bytes()), s3flag)
-	fmt.Printf("(aws CLI start-up, included in its times: %.2fs for `aws --version`; twinedge ran in process, without CloudFront)\n", startup.Seconds())
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttwinedge (2 regions)\tPUTs\trequests\taws s3 sync (1 region)\tPUTs\trequests\ttime ratio twinedge/sync\t")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.2fs\t%d\t%d\t%.2fs\t%d\t%d\t%.3f\t\n", r.scenario, r.teTime.Seconds(), r.tePuts, r.teReqs,
-			r.syTime.Seconds(), r.syPuts, r.syReqs, r.teTime.Seconds()/r.syTime.Seconds())
+	fmt.Printf("%d-file site (%.1f MB), two local regions (infra/local origins, in this process), %d run(s)\n", nfiles, float64(siteBytes)/(1<<20), runs)
+	fmt.Println("twinedge: one `twinedge release --dir D --no-wait --json` to both regions, ending when CloudFront accepted the invalidation;")
+	fmt.Println("s3deploy and aws s3 sync: run once per region; \"1 region\" is the primary's run alone.")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	head := "scenario\ttwinedge (2 regions)\tthen wait"
+	others := slices.DeleteFunc(slices.Clone(tools), func(t tool) bool { return t.name == "twinedge" })
+	for _, tl := range others {
+		head += "\t" + tl.name + " (1 region)\t" + tl.name + " (2 regions)"
+	}
+	for _, tl := range others {
+		head += "\ttwinedge(2)/" + tl.name + "(1)"
+	}
+	fmt.Fprintln(tw, head+"\t")
+	for _, sc := range order {
+		r := results[sc]
+		line := sc + "\t" + span(r.times["twinedge"]) + "\t" + span(r.wait)
+		for _, tl := range others {
+			line += "\t" + span(r.oneReg[tl.name]) + "\t" + span(r.times[tl.name])
+		}
+		for _, tl := range others {
+			line += "\t" + fmt.Sprintf("%.2f", median(r.times["twinedge"]).Seconds()/median(r.oneReg[tl.name]).Seconds())
+		}
+		fmt.Fprintln(tw, line+"\t")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Printf("rollback to the previous release, both regions: %.2fs, %d files copied server-side, %d requests\n",
-		rollback.Seconds(), rb.Uploaded, after[0].all-before[0].all+after[1].all-before[1].all)
-	return nil
-}
-
-func awsEnv(region string) []string {
-	env := os.Environ()
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		env = append(env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
-	}
-	return append(env, "AWS_DEFAULT_REGION="+region, "AWS_PAGER=")
-}
-
-func createBuckets(ctx context.Context, awsBin, endpoint, region string, buckets ...string) error {
-	for _, b := range buckets {
-		args := []string{"--endpoint-url", endpoint, "s3api", "create-bucket", "--bucket", b}
-		if region != "us-east-1" {
-			args = append(args, "--create-bucket-configuration", "LocationConstraint="+region)
+	fmt.Println("\ntwinedge's phases (last run, --json \"phases\"; regions' phases overlap):")
+	for _, sc := range order {
+		r := results[sc]
+		var parts []string
+		for _, p := range r.phases {
+			name := p.Phase
+			if p.Region != "" {
+				name += " " + p.Region
+			}
+			parts = append(parts, fmt.Sprintf("%s %.0fms", name, p.MS))
 		}
-		cmd := exec.CommandContext(ctx, awsBin, args...)
-		cmd.Env = awsEnv(region)
-		if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "BucketAlreadyOwnedByYou") {
-			return fmt.Errorf("create bucket %s: %v: %s", b, err, out)
-		}
+		fmt.Printf("  %s (%d uploads): %s\n", sc, r.uploaded, strings.Join(parts, ", "))
 	}
 	return nil
 }
 
-// startS3 returns one S3 endpoint per region.
-func startS3(which, tmp string) ([]string, func(), error) {
-	switch which {
-	case "moto":
-		bin, err := exec.LookPath("moto_server")
+func span(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	lo, hi := slices.Min(ds), slices.Max(ds)
+	if len(ds) == 1 || hi-lo < 5*time.Millisecond {
+		return fmt.Sprintf("%.2fs", lo.Seconds())
+	}
+	return fmt.Sprintf("%.2f–%.2fs", lo.Seconds(), hi.Seconds())
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// world is a local world with extra buckets for the other tools.
+type world struct {
+	w     *local.World
+	state string
+	info  local.WorldFile
+}
+
+func startWorld(ctx context.Context, state string) (*world, error) {
+	w, err := local.Start(ctx, local.Config{StateDir: state, Addr: "127.0.0.1:0"})
+	if err != nil {
+		return nil, err
+	}
+	bw := &world{w: w, state: state, info: w.Info()}
+	for _, r := range bw.info.Regions {
+		c, err := build.NewS3Client(ctx, r.Origin, r.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("moto_server not found (pip install 'moto[server]'): %w", err)
+			return nil, err
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		for _, b := range []string{"bench-s3deploy-" + r.Name, "bench-sync-" + r.Name} {
+			in := &s3.CreateBucketInput{Bucket: aws.String(b)}
+			if r.Name != "us-east-1" {
+				in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(r.Name)}
+			}
+			if _, err := c.CreateBucket(ctx, in); err != nil {
+				return nil, fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+	}
+	return bw, nil
+}
+
+func (w *world) close() { w.w.Close() }
+
+// lastPhases and lastUploaded carry the phases of the latest twinedge run.
+var (
+	lastPhases   []build.PhaseTime
+	lastUploaded int
+)
+
+func twinedgeRelease(bin, profileDir string) func(context.Context, *world, string, string) ([]time.Duration, error) {
+	return func(ctx context.Context, w *world, dir, scenario string) ([]time.Duration, error) {
+		args := []string{"release", "--state", w.state, "--dir", dir, "--no-wait", "--json"}
+		if c := os.Getenv("BENCH_CONCURRENCY"); c != "" {
+			args = append(args, "--concurrency", c)
+		}
+		if profileDir != "" {
+			name := strings.NewReplacer(" ", "-", "%", "pct", "(", "", ")", "").Replace(scenario)
+			args = append(args, "--cpuprofile", filepath.Join(profileDir, name+".pprof"))
+		}
+		cmd := exec.CommandContext(ctx, bin, args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, os.Stderr
+		start := time.Now()
+		err := cmd.Run()
+		took := time.Since(start)
 		if err != nil {
-			return nil, nil, err
+			return nil, fmt.Errorf("%w: %s", err, out.String())
 		}
-		port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-		l.Close()
-		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
-		if err := cmd.Start(); err != nil {
-			return nil, nil, err
+		var rep build.Report
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			return nil, fmt.Errorf("decode the report: %w", err)
 		}
-		u := "http://127.0.0.1:" + port
-		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			if resp, err := http.Get(u + "/moto-api/"); err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				return nil, nil, fmt.Errorf("moto_server did not start on %s", u)
-			}
-		}
-		return []string{u, u}, func() { cmd.Process.Kill(); cmd.Wait() }, nil
-	case "local":
-		creds := aws.Credentials{AccessKeyID: envOr("AWS_ACCESS_KEY_ID", "test"), SecretAccessKey: envOr("AWS_SECRET_ACCESS_KEY", "test")}
-		var urls []string
-		var closers []func()
-		for _, r := range []string{"us-east-1", "eu-west-2"} {
-			o, err := local.NewS3Origin(filepath.Join(tmp, "s3-"+r), r, creds)
-			if err != nil {
-				return nil, nil, err
-			}
-			srv := httptest.NewServer(o)
-			urls = append(urls, srv.URL)
-			closers = append(closers, func() { srv.Close(); o.Close() })
-		}
-		return urls, func() {
-			for _, c := range closers {
-				c()
-			}
-		}, nil
-	default:
-		return []string{which, which}, func() {}, nil
+		lastPhases, lastUploaded = rep.Phases, rep.Uploaded
+		return []time.Duration{took}, nil
 	}
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// twinedgeWait polls `twinedge release --status` until the last release's invalidation
+// completes and returns how long that took.
+func twinedgeWait(ctx context.Context, bin string, w *world) (time.Duration, error) {
+	start := time.Now()
+	for time.Since(start) < 5*time.Minute {
+		cmd := exec.CommandContext(ctx, bin, "release", "--state", w.state, "--status", "--json")
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, fmt.Errorf("%w: %s", err, out)
+		}
+		var st build.StatusReport
+		if err := json.Unmarshal(out, &st); err != nil {
+			return 0, err
+		}
+		if st.InvalidationStatus != "InProgress" {
+			return time.Since(start), nil
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return def
+	return 0, fmt.Errorf("the invalidation did not complete")
+}
+
+// perRegion runs the command cmd gives for each region in turn and times each run.
+func perRegion(cmd func(ctx context.Context, r local.RegionInfo, dir string) *exec.Cmd) func(context.Context, *world, string, string) ([]time.Duration, error) {
+	return func(ctx context.Context, w *world, dir, _ string) ([]time.Duration, error) {
+		var ts []time.Duration
+		for _, r := range w.info.Regions {
+			c := cmd(ctx, r, dir)
+			c.Stdout, c.Stderr = os.Stderr, os.Stderr
+			start := time.Now()
+			if err := c.Run(); err != nil {
+				return nil, err
+			}
+			ts = append(ts, time.Since(start))
+		}
+		return ts, nil
+	}
+}
+
+func s3deployRelease(bin string) func(context.Context, *world, string, string) ([]time.Duration, error) {
+	return perRegion(func(ctx context.Context, r local.RegionInfo, dir string) *exec.Cmd {
+		// Flags as in spec/judges.md.
+		return exec.CommandContext(ctx, bin, "-source", dir, "-bucket", "bench-s3deploy-"+r.Name, "-region", r.Name,
+			"-endpoint-url", r.Origin, "-key", "test", "-secret", "test", "-quiet")
+	})
+}
+
+func syncRelease(bin string) func(context.Context, *world, string, string) ([]time.Duration, error) {
+	return perRegion(func(ctx context.Context, r local.RegionInfo, dir string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, bin, "--endpoint-url", r.Origin, "s3", "sync", dir, "s3://bench-sync-"+r.Name, "--delete", "--only-show-errors")
+		env := os.Environ()
+		if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+			env = append(env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+		}
+		cmd.Env = append(env, "AWS_DEFAULT_REGION="+r.Name, "AWS_PAGER=")
+		return cmd
+	})
+}
+
+// writeBig writes n pseudo-random bytes to p, 1 MB at a time.
+func writeBig(p string, n int64) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	buf := make([]byte, 1<<20)
+	for n > 0 {
+		for i := 0; i < len(buf); i += 8 {
+			v := rng.Uint64()
+			for j := 0; j < 8; j++ {
+				buf[i+j] = byte(v >> (8 * j))
+			}
+		}
+		k := min(int64(len(buf)), n)
+		if _, err := f.Write(buf[:k]); err != nil {
+			f.Close()
+			return err
+		}
+		n -= k
+	}
+	return f.Close()
 }
 
 // site is a generated static site: pages, content-hashed assets and plain images.
 type site struct {
 	rng   *rand.Rand
 	files map[string][]byte
-	stale []string // names replaced by the last change
 }
 
 func newSite(n int) *site {
@@ -351,8 +466,8 @@ func (s *site) addAsset() string {
 }
 
 // change edits k files: half pages (same name), half assets (a new hashed name, as a
-// bundler gives changed content). It returns the names written.
-func (s *site) change(k int) []string {
+// bundler gives changed content).
+func (s *site) change(k int) {
 	var pages, assets []string
 	for name := range s.files {
 		if strings.HasSuffix(name, ".html") {
@@ -361,49 +476,30 @@ func (s *site) change(k int) []string {
 			assets = append(assets, name)
 		}
 	}
-	sortStrings(pages)
-	sortStrings(assets)
-	var out []string
-	s.stale = nil
+	slices.Sort(pages)
+	slices.Sort(assets)
 	for i := 0; i < k; i++ {
 		if i%2 == 0 {
 			p := pages[s.rng.IntN(len(pages))]
 			s.files[p] = s.body(2<<10, 24<<10, "<!doctype html><title>changed</title>")
-			out = append(out, p)
-		} else {
-			old := assets[s.rng.IntN(len(assets))]
-			if _, ok := s.files[old]; !ok {
-				continue
-			}
+		} else if old := assets[s.rng.IntN(len(assets))]; s.files[old] != nil {
 			delete(s.files, old)
-			s.stale = append(s.stale, old)
-			out = append(out, s.addAsset())
+			s.addAsset()
 		}
 	}
-	return out
 }
 
 func (s *site) write(dir string) string {
-	for name := range s.files {
-		if err := s.writeOne(dir, name); err != nil {
+	for name, b := range s.files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			panic(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
 			panic(err)
 		}
 	}
 	return dir
-}
-
-func (s *site) writeOne(dir, name string) error {
-	p := filepath.Join(dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(p, s.files[name], 0o644)
-}
-
-func (s *site) removeStale(dir string) {
-	for _, name := range s.stale {
-		os.Remove(filepath.Join(dir, filepath.FromSlash(name)))
-	}
 }
 
 func (s *site) bytes() int64 {
@@ -413,7 +509,3 @@ func (s *site) bytes() int64 {
 	}
 	return n
 }
-
-func sortStrings(s []string) { slices.Sort(s) }
-
-func human(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
