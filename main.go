@@ -139,15 +139,16 @@ func oneLine(err error) string {
 func init() {
 	register("up", command{
 		summary: "run the local world (two regions and an edge) and release the site into it, until interrupted",
-		usage:   "[--addr HOST:PORT] [--state DIR]",
+		usage:   "[--addr HOST:PORT] [--state DIR] [--break-lock]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			addr := fs.String("addr", "127.0.0.1:8080", "viewer address of the local edge")
 			verbose := fs.Bool("v", false, "log each event to stderr")
+			breakLock := fs.Bool("break-lock", false, "take over a release lock left in the world's record buckets even if it has not expired (its release died)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 				}
-				return up(ctx, *addr, *verbose)
+				return up(ctx, *addr, *verbose, *breakLock)
 			}
 		},
 	})
@@ -287,7 +288,7 @@ func printStatus(w io.Writer, s *local.Status) {
 	}
 }
 
-func up(ctx context.Context, addr string, verbose bool) error {
+func up(ctx context.Context, addr string, verbose, breakLock bool) error {
 	logger := slog.New(slog.DiscardHandler)
 	if verbose {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -299,7 +300,7 @@ func up(ctx context.Context, addr string, verbose bool) error {
 	defer w.Close()
 	fmt.Println(w.Integrity())
 	info := w.Info()
-	if err := releaseLocal(ctx, &info, os.Stderr); err != nil {
+	if err := releaseLocal(ctx, &info, breakLock, os.Stderr); err != nil {
 		return fmt.Errorf("release the site: %w", err)
 	}
 	fmt.Printf("twinedge is up: %s\n", info.Edge)
@@ -449,8 +450,8 @@ func startCPUProfile(file string) (stop func(), err error) {
 }
 
 // releaseLocal is the release `twinedge up` runs: twinedge's own site, quietly.
-func releaseLocal(ctx context.Context, w *local.WorldFile, progress io.Writer) error {
-	return release(ctx, w.Connect, releaseFlags{maxDeletes: 256, keep: 3, history: 100}, nil, progress)
+func releaseLocal(ctx context.Context, w *local.WorldFile, breakLock bool, progress io.Writer) error {
+	return release(ctx, w.Connect, releaseFlags{maxDeletes: 256, keep: 3, history: 100, breakLock: breakLock}, nil, progress)
 }
 
 func release(ctx context.Context, connect connector, f releaseFlags, out, progress io.Writer) error {
@@ -490,7 +491,14 @@ func release(ctx context.Context, connect connector, f releaseFlags, out, progre
 		// primary's pinned path and retries on the secondary's (site.Options).
 		opts.Source = build.Source{Dir: filepath.Join(stateDir, "dist"), Build: site.Builder(opts.Regions())}
 	}
-	_, err = build.Release(ctx, opts)
+	rep, err := build.Release(ctx, opts)
+	if out == nil && progress != nil && rep != nil {
+		// No report is printed (`up`): its warnings still are, such as a lock taken over
+		// or an unreadable release record skipped.
+		for _, w := range rep.Warnings {
+			fmt.Fprintf(progress, "warning: %s\n", oneLine(errors.New(w)))
+		}
+	}
 	return err
 }
 

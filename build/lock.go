@@ -51,12 +51,30 @@ type releaseLock struct {
 	// that the holder has exited (killed mid-release) without waiting for Expires.
 	Host string `json:"host,omitempty"`
 	PID  int    `json:"pid,omitempty"`
+	// Boot and Started tell a live holder from a process that merely reuses its pid: the
+	// machine's boot id, and the process's start time in clock ticks since that boot
+	// (Linux: /proc/sys/kernel/random/boot_id and field 22 of /proc/PID/stat, proc(5)).
+	// After a reboot every pid of the last boot is gone, whatever runs under it now.
+	Boot    string `json:"boot,omitempty"`
+	Started uint64 `json:"started,omitempty"`
 }
 
-// holderGone reports whether the lock's process ran on this machine and has exited.
+// holderGone reports whether the lock's process ran on this machine and has exited: its
+// pid is free, the machine has rebooted since, or the pid now names a process that started
+// at another time.
 func (lk releaseLock) holderGone() bool {
 	host, err := os.Hostname()
-	return err == nil && lk.Host != "" && lk.Host == host && lk.PID > 0 && processGone(lk.PID)
+	if err != nil || lk.Host == "" || lk.Host != host || lk.PID <= 0 {
+		return false
+	}
+	if processGone(lk.PID) {
+		return true
+	}
+	if boot := bootID(); lk.Boot != "" && boot != "" && lk.Boot != boot {
+		return true
+	}
+	started, ok := processStarted(lk.PID)
+	return lk.Started != 0 && ok && started != lk.Started
 }
 
 // heldLock is a lock this release wrote: the ETag is what unlocking matches.
@@ -73,8 +91,9 @@ func newLock(id string, now time.Time, ttl time.Duration) releaseLock {
 		who = "unknown"
 	}
 	pid := os.Getpid()
+	started, _ := processStarted(pid)
 	return releaseLock{Release: id, Holder: fmt.Sprintf("%s@%s pid %d", who, host, pid),
-		Acquired: now, Expires: now.Add(ttl), Host: host, PID: pid}
+		Acquired: now, Expires: now.Add(ttl), Host: host, PID: pid, Boot: bootID(), Started: started}
 }
 
 // lock takes the lock in every region, then checks nothing was released meanwhile. The
@@ -121,7 +140,7 @@ func (r *run) lock(ctx context.Context) (unlock func(), err error) {
 		}
 		newest := ""
 		for key := range objs {
-			if ref, ok := parseRecordKey(recordsDir + key); ok && ref.Key > newest {
+			if ref, ok := parseRecordKey(recordsDir + key); ok && ref.Key > newest && !rs.unreadable[ref.Key] {
 				newest = ref.Key
 			}
 		}
@@ -187,7 +206,7 @@ func acquireLock(ctx context.Context, t *Target, lk releaseLock, now time.Time, 
 			why := "expired at " + cur.Expires.Format(time.RFC3339)
 			switch {
 			case gone && now.Before(cur.Expires):
-				why = fmt.Sprintf("its process (pid %d on this machine) has exited", cur.PID)
+				why = fmt.Sprintf("its process (pid %d on this machine) has exited (the pid is free, or reused since a reboot or by a newer process)", cur.PID)
 			case breakLock && now.Before(cur.Expires):
 				why = "broken with --break-lock"
 			}

@@ -225,3 +225,69 @@ func testLock(t *testing.T, w *testWorld) {
 	w.assertLive(t, live, fmt.Sprintf("after concurrent releases (%v completed)", won))
 	w.assertUnlocked(t, "after concurrent releases")
 }
+
+// testWaysOut covers the two ways a release (and so `twinedge up`) could be stuck for good
+// (issue 14): a lock whose pid is alive but names another process — the pid reused after a
+// reboot, or by a process started later — and a release record that does not decode.
+func testWaysOut(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	if _, err := Release(ctx, w.options(writeSite(t, siteVersion("v1")))); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	self := newLock("0123456789ab", time.Now(), time.Hour) // this live process: pid, boot and start time
+	if self.Boot == "" || self.Started == 0 {
+		t.Skip("no /proc here: a reused pid cannot be told from its holder, the lock waits for --break-lock or its expiry")
+	}
+	plant := func(lk releaseLock) {
+		t.Helper()
+		body, _ := json.Marshal(lk)
+		if _, err := w.raw[0].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.recordBucket(0)),
+			Key: aws.String(w.targets[0].Prefix + lockKey), Body: strings.NewReader(string(body))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := self
+	held.Host = host
+	plant(held)
+	if _, err := Release(ctx, w.options(writeSite(t, siteVersion("v2")))); !errors.Is(err, ErrLocked) {
+		t.Fatalf("release against the lock of a live holder: %v", err)
+	}
+	for i, lk := range []releaseLock{
+		func() releaseLock { l := held; l.Boot = "00000000-0000-0000-0000-000000000000"; return l }(), // before a reboot
+		func() releaseLock { l := held; l.Started--; return l }(),                                     // an earlier process of this pid
+	} {
+		plant(lk)
+		v := fmt.Sprint("v", 2+i)
+		rep, err := Release(ctx, w.options(writeSite(t, siteVersion(v))))
+		if err != nil || !strings.Contains(strings.Join(rep.Warnings, "\n"), "has exited") {
+			t.Fatalf("release over a lock whose pid is reused (%+v): %v, warnings %q", lk, err, rep.Warnings)
+		}
+		w.assertLive(t, v, "after taking over a lock of a reused pid")
+		w.assertUnlocked(t, "after taking over a lock of a reused pid")
+	}
+
+	// An undecodable record, newer than every other: skipped with a one-line warning, in a
+	// dry run and in a release, and a rollback goes past it.
+	key := w.targets[1].Prefix + recordsDir + time.Now().UTC().Add(time.Hour).Format(timeLayout) + "-abcdefabcdef.json"
+	if _, err := w.raw[1].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.recordBucket(1)), Key: aws.String(key),
+		Body: strings.NewReader(`{"id": "abcdefabcdef", "files": [`)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, dry := range []bool{true, false} {
+		o := w.options(writeSite(t, siteVersion("v4")))
+		o.DryRun = dry
+		rep, err := Release(ctx, o)
+		if err != nil {
+			t.Fatalf("release (dry run %v) with an unreadable record: %v", dry, err)
+		}
+		if warned := strings.Join(rep.Warnings, "\n"); !strings.Contains(warned, "unreadable release record") || !strings.Contains(warned, key) {
+			t.Fatalf("release (dry run %v) with an unreadable record warns %q", dry, rep.Warnings)
+		}
+	}
+	w.assertLive(t, "v4", "after a release past an unreadable record")
+	if _, err := Rollback(ctx, w.options(""), ""); err != nil {
+		t.Fatalf("rollback past an unreadable record: %v", err)
+	}
+	w.assertLive(t, "v3", "after a rollback past an unreadable record")
+}

@@ -124,10 +124,15 @@ type recordStore struct {
 	t          *Target
 	exists     bool
 	hasPending bool
-	refs       []recordRef     // oldest first
+	refs       []recordRef     // oldest first, without the unreadable ones latest found
 	mu         sync.Mutex      // guards blobs while pages are archived concurrently
 	blobs      map[string]bool // sha256 of stored copies
 	cache      *recordCache    // shared by the regions of one run; nil: none
+	// unreadable are the keys of records that do not decode, and warnings say so, one
+	// line each. Such a record is skipped as if absent: refusing every release (and `up`)
+	// until someone deletes it by hand would leave no way out.
+	unreadable map[string]bool
+	warnings   []string
 }
 
 // recordCache holds the records one run has read, by key and ETag. Every region's
@@ -162,6 +167,9 @@ func (c *recordCache) get(ref recordRef, read func() (*Record, error)) (*Record,
 	e.once.Do(func() { e.rec, e.err = read() })
 	return e.rec, e.err
 }
+
+// errUnreadableRecord marks a record object that exists but does not decode.
+var errUnreadableRecord = errors.New("unreadable release record")
 
 // openRecords lists a region's records and blobs. A missing record bucket is an empty
 // store: it is created (ensureRecordBucket) only when a release changes something.
@@ -213,20 +221,26 @@ func (rs *recordStore) fetch(ctx context.Context, ref recordRef) (*Record, error
 	}
 	r, err := ParseRecord(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", rs.t.RecordBucket, ref.Key, err)
+		return nil, fmt.Errorf("%s/%s: %w: %w", rs.t.RecordBucket, ref.Key, errUnreadableRecord, err)
 	}
 	if r.ID != ref.ID {
-		return nil, fmt.Errorf("%s/%s holds release %s", rs.t.RecordBucket, ref.Key, r.ID)
+		return nil, fmt.Errorf("%s/%s: %w: it holds release %s", rs.t.RecordBucket, ref.Key, errUnreadableRecord, r.ID)
 	}
 	return r, nil
 }
 
-// latest reads the newest n records, newest first.
+// latest reads the newest n readable records, newest first. An unreadable one is dropped
+// from rs.refs, so nothing plans from it or counts it as the newest, and reported in
+// rs.warnings with the way to remove it.
 func (rs *recordStore) latest(ctx context.Context, n int) ([]*Record, []recordRef, error) {
 	var recs []*Record
 	var refs []recordRef
 	for i := len(rs.refs) - 1; i >= 0 && len(recs) < n; i-- {
 		r, err := rs.read(ctx, rs.refs[i])
+		if errors.Is(err, errUnreadableRecord) {
+			rs.skip(i, err)
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -234,6 +248,18 @@ func (rs *recordStore) latest(ctx context.Context, n int) ([]*Record, []recordRe
 		refs = append(refs, rs.refs[i])
 	}
 	return recs, refs, nil
+}
+
+// skip drops rs.refs[i], an unreadable record, with a warning.
+func (rs *recordStore) skip(i int, err error) {
+	key := rs.refs[i].Key
+	if rs.unreadable == nil {
+		rs.unreadable = map[string]bool{}
+	}
+	rs.unreadable[key] = true
+	rs.refs = append(rs.refs[:i:i], rs.refs[i+1:]...)
+	rs.warnings = append(rs.warnings, fmt.Sprintf("%v; skipped as if absent (delete s3://%s/%s%s to stop this warning)",
+		err, rs.t.RecordBucket, rs.t.Prefix, key))
 }
 
 // find returns the newest record whose id starts with prefix (at least 4 characters).

@@ -165,6 +165,9 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	r.timed("plan", "", planned)
 	rep := r.report()
 	rep.Warnings = append(warnings, rep.Warnings...)
+	for _, rs := range r.stores {
+		rep.Warnings = append(rep.Warnings, rs.warnings...)
+	}
 	r.rep = rep
 	if r.guardErr != nil && !o.DryRun {
 		rep.stoppedBefore("the release was stopped by the delete guard")

@@ -37,6 +37,7 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("Wildcards", func(t *testing.T) { testWildcards(t, newWorld(t)) })
 	t.Run("Drift", func(t *testing.T) { testDrift(t, newWorld(t)) })
 	t.Run("Lock", func(t *testing.T) { testLock(t, newWorld(t)) })
+	t.Run("WaysOut", func(t *testing.T) { testWaysOut(t, newWorld(t)) })
 	t.Run("History", func(t *testing.T) { testHistory(t, newWorld(t)) })
 	t.Run("NoWaitAndStatus", func(t *testing.T) { testNoWaitAndStatus(t, newWorld(t)) })
 }

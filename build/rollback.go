@@ -48,9 +48,15 @@ func findRollbackTarget(ctx context.Context, o Options, id string) (*Record, err
 	if err != nil {
 		return nil, err
 	}
+	if len(recs) == 0 {
+		return nil, errNoRecords // every record is unreadable
+	}
 	live := manifestDigest(recs[0].Files)
 	for j := len(rs.refs) - 2; j >= 0; j-- {
 		rec, err := rs.read(ctx, rs.refs[j])
+		if errors.Is(err, errUnreadableRecord) {
+			continue // not a release one can go back to
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -78,6 +84,9 @@ func findIn(ctx context.Context, rs *recordStore, err error, id string) (*Record
 	recs, _, err := rs.latest(ctx, 1)
 	if err != nil {
 		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, errNoRecords // every record is unreadable
 	}
 	return recs[0], nil
 }
