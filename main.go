@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/twinedge/twinedge/build"
+	"github.com/twinedge/twinedge/edge/jsfunc"
+	"github.com/twinedge/twinedge/edge/source"
 	"github.com/twinedge/twinedge/infra"
 	awsinfra "github.com/twinedge/twinedge/infra/aws"
 	"github.com/twinedge/twinedge/infra/drill"
@@ -154,15 +156,22 @@ func init() {
 	})
 	register("fail", command{
 		summary: "break a region of the running world: --mode 500|502|503|504|403|404|refuse|blackhole|slow|reset|truncate|partition",
-		usage:   "REGION --mode M [--target origin|api|all] [--delay D]  |  REGION --aws [--target origin|api|all]",
+		usage:   "REGION --mode M [--target origin|api|all] [--delay D]  |  --origin ID --mode M  |  REGION --aws [--target origin|api|all]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			mode := fs.String("mode", "", "fault mode (required, except with --aws)")
 			target := fs.String("target", "all", "what to break: origin, api or all (aws: the same as --aws --target all)")
 			onAWS := fs.Bool("aws", false, "fail the region of the deployment on AWS (STATE/aws.json): the origin answers CloudFront 403, the API 503")
 			delay := fs.Duration("delay", 0, "delay before headers for --mode slow (default 3s)")
+			origin := fs.String("origin", "", "break one origin by id instead of a region (any origin of a `twinedge edge`)")
 			return func(ctx context.Context, args []string) error {
+				if *origin != "" {
+					if len(args) != 0 || *onAWS {
+						return fmt.Errorf("%w: --origin takes no REGION and no --aws", errUsage)
+					}
+					args = []string{""}
+				}
 				if len(args) != 1 {
-					return fmt.Errorf("%w: want one REGION", errUsage)
+					return fmt.Errorf("%w: want one REGION (or --origin ID)", errUsage)
 				}
 				if *onAWS || *target == "aws" {
 					// On AWS a fault is what AWS lets one switch: the bucket policy denies
@@ -183,7 +192,10 @@ func init() {
 				if err != nil {
 					return err
 				}
-				req := local.FailRequest{Region: args[0], Mode: *mode, Target: *target}
+				req := local.FailRequest{Region: args[0], Origin: *origin, Mode: *mode, Target: *target}
+				if *origin != "" {
+					req.Target = ""
+				}
 				if *delay > 0 {
 					req.Delay = delay.String()
 				}
@@ -198,10 +210,11 @@ func init() {
 	})
 	register("heal", command{
 		summary: "clear the faults of one region, or of all regions",
-		usage:   "[REGION] [--aws]",
+		usage:   "[REGION] [--aws]  |  --origin ID",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			target := fs.String("target", "", "aws: the same as --aws")
 			onAWS := fs.Bool("aws", false, "heal the deployment on AWS (STATE/aws.json) instead of the local world")
+			origin := fs.String("origin", "", "heal one origin of a `twinedge edge` by id")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 1 {
 					return fmt.Errorf("%w: at most one REGION", errUsage)
@@ -224,7 +237,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				s, err := c.Heal(ctx, region)
+				s, err := c.Heal(ctx, local.HealRequest{Region: region, Origin: *origin})
 				if err != nil {
 					return err
 				}
@@ -286,6 +299,16 @@ func printStatus(w io.Writer, s *local.Status) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	for _, o := range s.Origins {
+		state := "healthy"
+		if o.Fault != nil {
+			state = "FAILED " + o.Fault.Mode
+			if o.Fault.Delay != "" {
+				state += "(" + o.Fault.Delay + ")"
+			}
+		}
+		fmt.Fprintf(w, "origin %-24s %-32s %s\n", o.ID, o.Target, state)
+	}
 }
 
 func up(ctx context.Context, addr string, verbose, breakLock bool) error {
@@ -310,6 +333,92 @@ func up(ctx context.Context, addr string, verbose, breakLock bool) error {
 	<-ctx.Done()
 	fmt.Println("twinedge: shutting down")
 	return w.Close()
+}
+
+func init() {
+	register("edge", command{
+		summary: "serve any CloudFront distribution locally (HTTP, HTTPS, HTTP/2) from its CloudFormation template or get-distribution-config JSON",
+		usage:   "SOURCE --origin ID=URL|DIR ... [--addr HOST:PORT] [--resource ID] [--param NAME=VALUE ...] [--watch]",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			addr := fs.String("addr", "127.0.0.1:8080", "viewer address: HTTP and HTTPS on one port")
+			controlAddr := fs.String("control-addr", "127.0.0.1:0", "address of the CloudFront control API (aws cloudfront --endpoint-url)")
+			resource := fs.String("resource", "", "logical id of the AWS::CloudFront::Distribution when the template has several")
+			origins := keyValues{}
+			params := keyValues{}
+			fs.Var(origins, "origin", "map an origin: ID=http://127.0.0.1:3000 (a server) or ID=./public (a folder served as its S3 bucket); repeatable")
+			fs.Var(params, "param", "give a template parameter or an Fn::ImportValue name a value: NAME=VALUE; repeatable")
+			watch := fs.Bool("watch", false, "reload SOURCE when it changes (a config CloudFront would refuse keeps the last good one serving)")
+			verbose := fs.Bool("v", false, "log each event to stderr")
+			return func(ctx context.Context, args []string) error {
+				if len(args) != 1 {
+					return fmt.Errorf("%w: want one SOURCE (a template or get-distribution-config JSON)", errUsage)
+				}
+				logger := slog.New(slog.DiscardHandler)
+				if *verbose {
+					logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+				}
+				w, err := local.StartEdge(ctx, local.EdgeConfig{
+					Source: args[0], Origins: origins, Addr: *addr, ControlAddr: *controlAddr, StateDir: stateDir,
+					Load: source.Options{Resource: *resource, Params: params}, JS: jsfunc.Compile, Logger: logger,
+				})
+				if err != nil {
+					return err
+				}
+				defer w.Close()
+				printEdge(os.Stdout, w)
+				if *watch {
+					go w.Watch(ctx, 500*time.Millisecond, func(err error) {
+						if err != nil {
+							fmt.Fprintf(os.Stderr, "twinedge edge: %s changed but is not served (the last good config keeps serving): %s\n", args[0], oneLine(err))
+							return
+						}
+						fmt.Fprintf(os.Stderr, "twinedge edge: reloaded %s\n", args[0])
+					})
+				}
+				<-ctx.Done()
+				fmt.Println("twinedge edge: shutting down")
+				return nil
+			}
+		},
+	})
+}
+
+// keyValues is a repeatable NAME=VALUE flag.
+type keyValues map[string]string
+
+func (kv keyValues) String() string { return "" }
+
+func (kv keyValues) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", s)
+	}
+	if _, dup := kv[k]; dup {
+		return fmt.Errorf("%s given twice", k)
+	}
+	kv[k] = v
+	return nil
+}
+
+func printEdge(w io.Writer, e *local.EdgeWorld) {
+	info, d := e.Info(), e.Loaded()
+	name := d.LogicalID
+	if name == "" {
+		name = "the distribution"
+	}
+	fmt.Fprintf(w, "twinedge edge is serving %s: %s and %s (HTTP/2 by ALPN)\n", name, info.Edge, info.HTTPS)
+	fmt.Fprintf(w, "  control API %s (aws cloudfront --endpoint-url %s, distribution %s)\n", info.Control, info.Control, info.DistributionID)
+	for _, o := range info.Origins {
+		fmt.Fprintf(w, "  origin %s → %s\n", o.ID, o.Target)
+	}
+	for _, u := range d.Unresolved {
+		fmt.Fprintf(w, "  unresolved: %s\n", u.Why)
+	}
+	fmt.Fprintf(w, "  HTTPS certificate from the local CA %s; %s\n", info.CACert, e.CA().TrustHint())
+	if len(info.Origins) > 0 {
+		self := invokedAs()
+		fmt.Fprintf(w, "  try: %s fail --origin %s --mode 503   then: %s heal\n", self, info.Origins[0].ID, self)
+	}
 }
 
 func init() {

@@ -175,21 +175,8 @@ func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
 	if e.maxReqBody <= 0 {
 		e.maxReqBody = 32 << 20
 	}
-	for name, f := range opts.Functions {
-		if f == nil {
-			continue
-		}
-		fn := *f
-		if fn.Name == "" {
-			fn.Name = name
-		}
-		if fn.Runtime == "" {
-			fn.Runtime = FunctionRuntime
-		}
-		if fn.RewriteURI == nil && fn.Handle == nil && fn.Code == "" {
-			return nil, fmt.Errorf("function %s: needs Code or a Go implementation", name)
-		}
-		e.functions[name] = &fn
+	if err := addFunctions(e.functions, opts.Functions); err != nil {
+		return nil, err
 	}
 	// Via names the edge server: "1.1 <32 hex>.cloudfront.net (CloudFront)" (§2.8).
 	sum := sha256.Sum256([]byte(e.opts.DomainName + e.opts.Pop))
@@ -205,6 +192,27 @@ func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
 	}
 	e.cur.Store(c)
 	return e, nil
+}
+
+// addFunctions adds the functions of Options.Functions to m, by name.
+func addFunctions(m map[string]*Function, fns map[string]*Function) error {
+	for name, f := range fns {
+		if f == nil {
+			continue
+		}
+		fn := *f
+		if fn.Name == "" {
+			fn.Name = name
+		}
+		if fn.Runtime == "" {
+			fn.Runtime = FunctionRuntime
+		}
+		if fn.RewriteURI == nil && fn.Handle == nil && fn.Code == "" {
+			return fmt.Errorf("function %s: needs Code or a Go implementation", name)
+		}
+		m[name] = &fn
+	}
+	return nil
 }
 
 // Config returns a deep copy of the distribution config being served.
@@ -223,6 +231,12 @@ func (e *Edge) Apply(cfg *types.DistributionConfig) error {
 	if err != nil {
 		return err
 	}
+	e.swap(c)
+	return nil
+}
+
+// swap serves c from the next request on. The caller holds applyMu.
+func (e *Edge) swap(c *compiled) {
 	old := e.cur.Swap(c)
 	if old != nil {
 		// Let idle keep-alive connections of the old origins go; in-flight ones finish.
@@ -233,7 +247,6 @@ func (e *Edge) Apply(cfg *types.DistributionConfig) error {
 			}
 		}()
 	}
-	return nil
 }
 
 // Invalidate removes cached objects, with CloudFront's path semantics

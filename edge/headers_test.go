@@ -161,11 +161,14 @@ func TestSpec_5_1_SigningBehaviours(t *testing.T) {
 
 func TestServiceFromDomain(t *testing.T) {
 	for domain, want := range map[string][2]string{
-		"site-a.s3.us-east-1.amazonaws.com":  {"s3", "us-east-1"},
-		"b.s3.amazonaws.com":                 {"s3", "us-east-1"},
-		"b.s3-eu-west-1.amazonaws.com":       {"s3", "eu-west-1"},
-		"abc.lambda-url.eu-central-1.on.aws": {"lambda", "eu-central-1"},
-		"example.org":                        {"", ""},
+		"site-a.s3.us-east-1.amazonaws.com": {"s3", "us-east-1"},
+		"b.s3.amazonaws.com":                {"s3", "us-east-1"},
+		"b.s3-eu-west-1.amazonaws.com":      {"s3", "eu-west-1"},
+		// A bucket named like a service label is not one (the label nearest the suffix is).
+		"s3-assets.s3.eu-west-2.amazonaws.com":    {"s3", "eu-west-2"},
+		"b.s3.dualstack.ap-south-1.amazonaws.com": {"s3", "ap-south-1"},
+		"abc.lambda-url.eu-central-1.on.aws":      {"lambda", "eu-central-1"},
+		"example.org":                             {"", ""},
 	} {
 		s, r := serviceFromDomain(domain)
 		if s != want[0] || r != want[1] {

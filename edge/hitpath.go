@@ -33,6 +33,7 @@ type hitRequest struct {
 	// ifModifiedSince: an If-Modified-Since was sent (ignored beside If-None-Match;
 	// alone, the request goes to ServeHTTP).
 	ifModifiedSince bool
+	https           bool // the connection is TLS (ServeViewers)
 }
 
 // wireSlot holds an entry's prepared response head. It is shared by copies of an entry
@@ -80,7 +81,7 @@ func (e *Edge) serveHit(req *hitRequest, buf []byte) (head, body []byte, ok bool
 	if !b.allowed.has(method) || !b.cached.has(method) || b.cache.disabled() || b.viewerResponse != nil {
 		return nil, nil, false
 	}
-	if !e.opts.ViewerHTTPS && b.viewerProtocol != types.ViewerProtocolPolicyAllowAll {
+	if !e.opts.ViewerHTTPS && !req.https && b.viewerProtocol != types.ViewerProtocolPolicyAllowAll {
 		return nil, nil, false
 	}
 	p := b.cache

@@ -62,7 +62,10 @@ func newOACSigner(domain string, cfg *types.OriginAccessControlConfig) (*oacSign
 
 func serviceFromDomain(domain string) (service, region string) {
 	labels := strings.Split(strings.ToLower(domain), ".")
-	for i, l := range labels {
+	// The service label is the one nearest the suffix: a bucket's own name, left of it,
+	// may look like one ("s3-assets.s3.eu-west-2.amazonaws.com").
+	for i := len(labels) - 1; i >= 0; i-- {
+		l := labels[i]
 		switch {
 		case l == "s3" || strings.HasPrefix(l, "s3-"):
 			service = "s3"
@@ -71,6 +74,8 @@ func serviceFromDomain(domain string) (service, region string) {
 				region = strings.TrimPrefix(l, "s3-")
 			case i+1 < len(labels) && labels[i+1] == "amazonaws":
 				region = "us-east-1"
+			case i+2 < len(labels) && labels[i+1] == "dualstack":
+				region = labels[i+2]
 			case i+1 < len(labels):
 				region = labels[i+1]
 			}

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -138,6 +139,13 @@ func (s *leanServer) serveConn(c net.Conn) {
 	br.Reset(lr)
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	remote := c.RemoteAddr().String()
+	// Over TLS (ServeViewers), requests carry the connection state as net/http's do, so
+	// viewer protocol policies and logs see HTTPS.
+	var tlsState *tls.ConnectionState
+	if tc, ok := c.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		tlsState = &st
+	}
 	w := &leanWriter{conn: c, header: make(http.Header, 24), buf: make([]byte, 0, 1024)}
 	var idleUntil time.Time // the read deadline while waiting for a request
 	var hr hitRequest
@@ -156,6 +164,7 @@ func (s *leanServer) serveConn(c net.Conn) {
 		// The fast path: a complete, plain GET or HEAD already buffered that hits the
 		// cache. Everything else is read by net/http's parser below.
 		if n := parseHitRequest(peekBuffered(br), &hr); n > 0 && !s.noHit {
+			hr.https = tlsState != nil
 			if head, body, ok := s.serveHit(&hr, w.buf[:0]); ok {
 				if s.onHit != nil {
 					s.onHit()
@@ -185,6 +194,7 @@ func (s *leanServer) serveConn(c net.Conn) {
 		}
 		c.SetReadDeadline(time.Time{})
 		req.RemoteAddr = remote
+		req.TLS = tlsState
 		if req.Header.Get("Expect") == "100-continue" && req.ProtoAtLeast(1, 1) {
 			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
 		}

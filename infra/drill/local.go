@@ -51,7 +51,10 @@ func (s localSwitch) Heal(ctx context.Context, region string) error { return s.h
 func LocalSwitch(c *local.Client) Switch {
 	return localSwitch{
 		fail: func(ctx context.Context, req local.FailRequest) error { _, err := c.Fail(ctx, req); return err },
-		heal: func(ctx context.Context, region string) error { _, err := c.Heal(ctx, region); return err },
+		heal: func(ctx context.Context, region string) error {
+			_, err := c.Heal(ctx, local.HealRequest{Region: region})
+			return err
+		},
 	}
 }
 

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/twinedge/twinedge/infra"
 	"github.com/twinedge/twinedge/internal/sigv4"
 )
 
@@ -43,7 +45,10 @@ const ModePartition = "partition"
 
 // FailRequest is the body of POST /twinedge/fail.
 type FailRequest struct {
-	Region string `json:"region"`
+	Region string `json:"region,omitempty"`
+	// Origin names one origin of the distribution by id instead of a region: any origin
+	// of a `twinedge edge`, or an origin of the world's distribution (its target follows).
+	Origin string `json:"origin,omitempty"`
 	Mode   string `json:"mode"`
 	// Target is origin, api or all (default all). Ignored for the partition mode.
 	Target string `json:"target,omitempty"`
@@ -54,6 +59,8 @@ type FailRequest struct {
 // HealRequest is the body of POST /twinedge/heal. An empty Region heals every region.
 type HealRequest struct {
 	Region string `json:"region,omitempty"`
+	// Origin heals one origin of a `twinedge edge`; empty heals every one.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Status is the answer of GET /twinedge/status and the output of `twinedge status --json`.
@@ -62,6 +69,15 @@ type Status struct {
 	Edge           string         `json:"edge"`
 	Control        string         `json:"control"`
 	Regions        []RegionStatus `json:"regions"`
+	// Origins lists the origins of a `twinedge edge` (a world reports Regions instead).
+	Origins []OriginStatus `json:"origins,omitempty"`
+}
+
+// OriginStatus is one origin of a `twinedge edge`.
+type OriginStatus struct {
+	ID     string       `json:"id"`
+	Target string       `json:"target"`
+	Fault  *FaultStatus `json:"fault,omitempty"`
 }
 
 // RegionStatus is one region's state.
@@ -84,23 +100,34 @@ type FaultStatus struct {
 }
 
 func (w *World) adminHandler() http.Handler {
+	return adminMux(w.cfg.Credentials, w.Status, w.Fail, func(req HealRequest) error {
+		if req.Origin != "" {
+			return fmt.Errorf("heal takes a region in a world (origins heal with their region)")
+		}
+		return w.Heal(req.Region)
+	})
+}
+
+// adminMux is the admin API over a world's or an edge's fail, heal and status.
+func adminMux(creds aws.Credentials, status func(context.Context) Status, fail func(FailRequest) error, heal func(HealRequest) error) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /twinedge/status", func(rw http.ResponseWriter, r *http.Request) {
-		writeJSON(rw, http.StatusOK, w.Status(r.Context()))
+		writeJSON(rw, http.StatusOK, status(r.Context()))
 	})
+	// No probes in the answers to fail and heal: a blackholed origin would hold the answer
+	// for a second, and a drill times its phases from this answer.
+	noProbe := func(ctx context.Context) Status { return status(context.WithValue(ctx, noProbeKey{}, true)) }
 	mux.HandleFunc("POST /twinedge/fail", func(rw http.ResponseWriter, r *http.Request) {
 		var req FailRequest
 		if err := decodeStrict(r.Body, &req); err != nil {
 			writeJSONError(rw, http.StatusBadRequest, err)
 			return
 		}
-		if err := w.Fail(req); err != nil {
+		if err := fail(req); err != nil {
 			writeJSONError(rw, http.StatusBadRequest, err)
 			return
 		}
-		// No probes here: a blackholed origin would hold the answer for a second, and
-		// a drill times its phases from this answer.
-		writeJSON(rw, http.StatusOK, w.status(r.Context(), false))
+		writeJSON(rw, http.StatusOK, noProbe(r.Context()))
 	})
 	mux.HandleFunc("POST /twinedge/heal", func(rw http.ResponseWriter, r *http.Request) {
 		var req HealRequest
@@ -108,15 +135,15 @@ func (w *World) adminHandler() http.Handler {
 			writeJSONError(rw, http.StatusBadRequest, err)
 			return
 		}
-		if err := w.Heal(req.Region); err != nil {
+		if err := heal(req); err != nil {
 			writeJSONError(rw, http.StatusBadRequest, err)
 			return
 		}
-		writeJSON(rw, http.StatusOK, w.status(r.Context(), false))
+		writeJSON(rw, http.StatusOK, noProbe(r.Context()))
 	})
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(rw, r.Body, maxAdminBody)
-		if _, err := sigv4.Verify(r, w.cfg.Credentials, adminAuth, time.Now()); err != nil {
+		if _, err := sigv4.Verify(r, creds, adminAuth, time.Now()); err != nil {
 			writeJSONError(rw, http.StatusForbidden, err)
 			return
 		}
@@ -124,8 +151,21 @@ func (w *World) adminHandler() http.Handler {
 	})
 }
 
+// noProbeKey marks a status asked for without probing the origins.
+type noProbeKey struct{}
+
 // Fail applies a fault request to a region.
 func (w *World) Fail(req FailRequest) error {
+	if req.Origin != "" {
+		if req.Region != "" {
+			return fmt.Errorf("name a region or an origin, not both")
+		}
+		r, target, err := w.originRegion(req.Origin)
+		if err != nil {
+			return err
+		}
+		req.Region, req.Target = r, string(target)
+	}
 	r := w.Region(req.Region)
 	if r == nil {
 		return fmt.Errorf("unknown region %q: this world has %s and %s", req.Region, w.regions[0].name, w.regions[1].name)
@@ -138,23 +178,48 @@ func (w *World) Fail(req FailRequest) error {
 		}
 		return w.replicator.Partition(r.name)
 	}
-	mode, err := ParseMode(req.Mode)
-	if err != nil {
-		return fmt.Errorf("%w (or %s)", err, ModePartition)
-	}
 	target, err := ParseTarget(req.Target)
 	if err != nil {
 		return err
+	}
+	f, err := parseFault(req)
+	if err != nil {
+		return fmt.Errorf("%w (or %s)", err, ModePartition)
+	}
+	return r.Fail(target, f)
+}
+
+// originRegion finds the region and target of an origin of the world's distribution.
+func (w *World) originRegion(id string) (string, Target, error) {
+	var ids []string
+	for _, r := range w.regions {
+		site, api := infra.SiteOriginID(r.name), infra.APIOriginID(r.name)
+		switch id {
+		case site:
+			return r.name, TargetOrigin, nil
+		case api:
+			return r.name, TargetAPI, nil
+		}
+		ids = append(ids, site, api)
+	}
+	return "", "", fmt.Errorf("unknown origin %q: this world's origins are %s", id, strings.Join(ids, ", "))
+}
+
+// parseFault reads the mode and delay of a fail request.
+func parseFault(req FailRequest) (Fault, error) {
+	mode, err := ParseMode(req.Mode)
+	if err != nil {
+		return Fault{}, err
 	}
 	f := Fault{Mode: mode}
 	if req.Delay != "" {
 		d, err := time.ParseDuration(req.Delay)
 		if err != nil || d < 0 || d > 10*time.Minute {
-			return fmt.Errorf("invalid delay %q: use a duration such as 3s (at most 10m)", req.Delay)
+			return Fault{}, fmt.Errorf("invalid delay %q: use a duration such as 3s (at most 10m)", req.Delay)
 		}
 		f.Delay = d
 	}
-	return r.Fail(target, f)
+	return f, nil
 }
 
 // Heal clears the faults of the named region, or of every region when name is empty.
@@ -176,7 +241,9 @@ func (w *World) Heal(name string) error {
 }
 
 // Status reports each region's faults and probes its origin.
-func (w *World) Status(ctx context.Context) Status { return w.status(ctx, true) }
+func (w *World) Status(ctx context.Context) Status {
+	return w.status(ctx, ctx.Value(noProbeKey{}) == nil)
+}
 
 func (w *World) status(ctx context.Context, probe bool) Status {
 	s := Status{DistributionID: w.file.DistributionID, Edge: w.file.Edge, Control: w.file.Control}

@@ -16,24 +16,34 @@ import (
 // Client acts on a running world through its admin API: what `twinedge fail`, `heal` and
 // `status` use.
 type Client struct {
-	world *WorldFile
-	creds aws.Credentials
-	http  *http.Client
+	world   *WorldFile // nil for a `twinedge edge`
+	control string
+	creds   aws.Credentials
+	http    *http.Client
 }
 
-// NewClient reads STATE/world.json and returns a client for that world.
+// NewClient reads STATE/world.json and returns a client for that world. Without a world,
+// it reads STATE/edge.json, so fail, heal and status act on a running `twinedge edge`.
 func NewClient(stateDir string) (*Client, error) {
+	c := &Client{creds: Credentials(), http: &http.Client{Timeout: 10 * time.Second}}
 	w, err := ReadWorld(stateDir)
+	if errors.Is(err, ErrNoWorld) {
+		if e, eerr := ReadEdge(stateDir); eerr == nil {
+			c.control = e.Control
+			return c, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	if w.PID == 0 {
 		return nil, fmt.Errorf("%w in %s: the last one was stopped; start one with `twinedge up --state %s`", ErrNoWorld, stateDir, stateDir)
 	}
-	return &Client{world: w, creds: Credentials(), http: &http.Client{Timeout: 10 * time.Second}}, nil
+	c.world, c.control = w, w.Control
+	return c, nil
 }
 
-// World returns the world.json the client was made from.
+// World returns the world.json the client was made from (nil for a `twinedge edge`).
 func (c *Client) World() *WorldFile { return c.world }
 
 // Fail sets a fault.
@@ -41,9 +51,9 @@ func (c *Client) Fail(ctx context.Context, req FailRequest) (*Status, error) {
 	return c.call(ctx, http.MethodPost, "/twinedge/fail", req)
 }
 
-// Heal clears faults in one region, or all when region is empty.
-func (c *Client) Heal(ctx context.Context, region string) (*Status, error) {
-	return c.call(ctx, http.MethodPost, "/twinedge/heal", HealRequest{Region: region})
+// Heal clears faults in one region (or origin), or all when the request names none.
+func (c *Client) Heal(ctx context.Context, req HealRequest) (*Status, error) {
+	return c.call(ctx, http.MethodPost, "/twinedge/heal", req)
 }
 
 // Status reports the world's state.
@@ -59,7 +69,7 @@ func (c *Client) call(ctx context.Context, method, path string, body any) (*Stat
 			return nil, err
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.world.Control+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, method, c.control+path, bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +79,7 @@ func (c *Client) call(ctx context.Context, method, path string, body any) (*Stat
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("the world at %s does not answer (is `twinedge up` running?): %w", c.world.Control, err)
+		return nil, fmt.Errorf("the world at %s does not answer (is `twinedge up` or `twinedge edge` running?): %w", c.control, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
