@@ -150,8 +150,8 @@ func (e *Edge) compile(cfg *types.DistributionConfig) (*compiled, error) {
 			b, err := e.compileBehaviour(behaviourFields{
 				pattern: p, target: cb.TargetOriginId, vpp: cb.ViewerProtocolPolicy, allowed: cb.AllowedMethods,
 				cachePolicy: cb.CachePolicyId, orp: cb.OriginRequestPolicyId, rhp: cb.ResponseHeadersPolicyId,
-				compress: cb.Compress, functions: cb.FunctionAssociations, fv: cb.ForwardedValues,
-				minTTL: cb.MinTTL, defTTL: cb.DefaultTTL, maxTTL: cb.MaxTTL,
+				compress: cb.Compress, functions: cb.FunctionAssociations, lambda: cb.LambdaFunctionAssociations,
+				fv: cb.ForwardedValues, minTTL: cb.MinTTL, defTTL: cb.DefaultTTL, maxTTL: cb.MaxTTL,
 			}, targets)
 			if err != nil {
 				return nil, err
@@ -163,8 +163,8 @@ func (e *Edge) compile(cfg *types.DistributionConfig) (*compiled, error) {
 	b, err := e.compileBehaviour(behaviourFields{
 		pattern: "*", target: d.TargetOriginId, vpp: d.ViewerProtocolPolicy, allowed: d.AllowedMethods,
 		cachePolicy: d.CachePolicyId, orp: d.OriginRequestPolicyId, rhp: d.ResponseHeadersPolicyId,
-		compress: d.Compress, functions: d.FunctionAssociations, fv: d.ForwardedValues,
-		minTTL: d.MinTTL, defTTL: d.DefaultTTL, maxTTL: d.MaxTTL,
+		compress: d.Compress, functions: d.FunctionAssociations, lambda: d.LambdaFunctionAssociations,
+		fv: d.ForwardedValues, minTTL: d.MinTTL, defTTL: d.DefaultTTL, maxTTL: d.MaxTTL,
 	}, targets)
 	if err != nil {
 		return nil, err
@@ -371,11 +371,16 @@ type behaviourFields struct {
 	cachePolicy, orp, rhp  *string
 	compress               *bool
 	functions              *types.FunctionAssociations
+	lambda                 *types.LambdaFunctionAssociations
 	fv                     *types.ForwardedValues
 	minTTL, defTTL, maxTTL *int64
 }
 
 func (e *Edge) compileBehaviour(f behaviourFields, targets map[string]*target) (*behaviour, error) {
+	if l := f.lambda; l != nil && (aws.ToInt32(l.Quantity) > 0 || len(l.Items) > 0) {
+		// Serving the behaviour without them would answer what CloudFront never would.
+		return nil, cfgErr("InvalidArgument", "behaviour %q: Lambda@Edge associations are not run by the local edge (CloudFront Functions are); remove them to serve the distribution locally", f.pattern)
+	}
 	b := &behaviour{pattern: f.pattern, compress: aws.ToBool(f.compress)}
 	t, ok := targets[aws.ToString(f.target)]
 	if !ok {

@@ -85,16 +85,16 @@ func toAPI(v any, t reflect.Type, path string) (any, error) {
 			return b, nil
 		}
 		return nil, fmt.Errorf("%s: want a boolean, got %s", path, describe(v))
-	case reflect.Int, reflect.Int32, reflect.Int64:
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64:
 		switch x := v.(type) {
 		case float64:
 			return x, nil
 		case string:
-			n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+			n, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 			if err != nil {
 				return nil, fmt.Errorf("%s: want a number, got %q", path, x)
 			}
-			return float64(n), nil
+			return n, nil
 		}
 		return nil, fmt.Errorf("%s: want a number, got %s", path, describe(v))
 	}
