@@ -24,8 +24,9 @@ import (
 // net/http's own http.ReadRequest (so framing, limits and smuggling defences are
 // net/http's) and served by ServeHTTP, its response written with one writev of headers
 // and body and without net/http's per-request goroutine, context and buffering layers.
-// Both give the same response (TestHitPathMatchesServeHTTP). HTTP/1.0 and 1.1 only (no
-// TLS, no HTTP/2: the local edge speaks plain HTTP), keep-alive, pipelining in order,
+// Both give the same response (TestHitPathMatchesServeHTTP). HTTP/1.0 and 1.1 (TLS and
+// HTTP/2 come from ServeViewers, viewertls.go, which hands this server its HTTP/1.1
+// connections, in the clear or over TLS), keep-alive, pipelining in order,
 // chunked responses when no Content-Length is known. Idle connections close after
 // IdleTimeout (default 120 s, refreshed at most once a second); request headers must
 // arrive within 10 s.

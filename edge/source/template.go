@@ -203,6 +203,13 @@ func (e *evaluator) intrinsic(name string, arg any) (any, error) {
 			return nil, fmt.Errorf("Fn::Select takes a list, got %s", describe(list))
 		}
 		if idx < 0 || idx >= len(items) {
+			// A placeholder split like the URL it stands for ("https://x/" → [https:, "", x])
+			// has fewer parts: the placeholder stands for the part too.
+			for _, it := range items {
+				if s, ok := it.(string); ok && e.unresolved[s] != "" {
+					return s, nil
+				}
+			}
 			return nil, fmt.Errorf("Fn::Select index %d out of range (list of %d)", idx, len(items))
 		}
 		return items[idx], nil

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/twinedge/twinedge/infra"
 	"github.com/twinedge/twinedge/internal/sigv4"
 )
 
@@ -88,5 +90,29 @@ func TestAdminBindsBodyToSignature(t *testing.T) {
 	h.ServeHTTP(rec, r)
 	if rec.Code != http.StatusOK {
 		t.Errorf("signed request: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestFailByOrigin: the world's origins can be failed by their id in the distribution, as
+// any `twinedge edge` origin is; the target follows from the origin.
+func TestFailByOrigin(t *testing.T) {
+	w, err := Start(context.Background(), Config{StateDir: t.TempDir(), Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	secondary := w.Regions()[1].name
+	if err := w.Fail(FailRequest{Origin: infra.APIOriginID(secondary), Mode: "503"}); err != nil {
+		t.Fatal(err)
+	}
+	faults := w.Region(secondary).Faults()
+	if len(faults) != 1 || faults[TargetAPI].Mode != Mode503 {
+		t.Fatalf("faults after failing the API origin: %+v", faults)
+	}
+	if err := w.Fail(FailRequest{Origin: "nope", Mode: "503"}); err == nil || !strings.Contains(err.Error(), infra.SiteOriginID(secondary)) {
+		t.Fatalf("unknown origin: %v", err)
+	}
+	if err := w.Fail(FailRequest{Origin: infra.SiteOriginID(secondary), Region: secondary, Mode: "503"}); err == nil {
+		t.Fatal("a region and an origin together were accepted")
 	}
 }
