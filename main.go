@@ -690,18 +690,24 @@ func init() {
 	})
 	register("deploy", command{
 		summary: "deploy both regions and the distribution to AWS through CloudFormation change sets",
-		usage:   "[--dry-run] [--regions A,B] [--stack NAME] [--domain D --hosted-zone-id Z] [--config FILE]",
+		usage:   "[--dry-run] [--regions A,B] [--stack NAME] [--domain D --hosted-zone-id Z] [--config FILE] [--wait-timeout D] [--continue-rollback]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			o := awsFlags(fs)
 			dryRun := fs.Bool("dry-run", false, "create and show the change sets, execute none")
 			zone := fs.String("hosted-zone-id", "", "Route 53 hosted zone of --domain")
 			configFile := fs.String("config", "", "JSON file with regions, stack, domain, hostedZoneId")
 			endpoint := fs.String("endpoint-url", "", "send every AWS call here (for example a moto_server)")
+			waitTimeout := fs.Duration("wait-timeout", awsinfra.DefaultWaitTimeout, "longest wait for one stack operation")
+			continueRollback := fs.Bool("continue-rollback", false, "unblock a stuck stack: continue a failed rollback, or delete a failed creation")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 				}
-				d := awsinfra.DeployOptions{Options: o.options(), HostedZoneID: *zone, DryRun: *dryRun, StateDir: stateDir, EndpointURL: *endpoint}
+				if *waitTimeout <= 0 {
+					return fmt.Errorf("%w: --wait-timeout must be positive, such as 45m", errUsage)
+				}
+				d := awsinfra.DeployOptions{Options: o.options(), HostedZoneID: *zone, DryRun: *dryRun, StateDir: stateDir, EndpointURL: *endpoint,
+					WaitTimeout: *waitTimeout, ContinueRollback: *continueRollback}
 				if *configFile != "" {
 					c, err := awsinfra.LoadConfig(*configFile)
 					if err != nil {
@@ -715,18 +721,22 @@ func init() {
 	})
 }
 
-type awsOptions struct{ regions, stack, domain *string }
+type awsOptions struct {
+	regions, stack, domain *string
+	hstsSubdomains         *bool
+}
 
 func awsFlags(fs *flag.FlagSet) awsOptions {
 	return awsOptions{
-		regions: fs.String("regions", "", "primary and secondary region, comma-separated (default us-east-1,eu-west-2)"),
-		stack:   fs.String("stack", "", "stack name prefix (default twinedge)"),
-		domain:  fs.String("domain", "", "alternate domain name for the distribution (optional)"),
+		regions:        fs.String("regions", "", "primary and secondary region, comma-separated (default us-east-1,eu-west-2)"),
+		stack:          fs.String("stack", "", "stack name prefix (default twinedge)"),
+		domain:         fs.String("domain", "", "alternate domain name for the distribution (optional)"),
+		hstsSubdomains: fs.Bool("hsts-include-subdomains", false, "add includeSubDomains to Strict-Transport-Security (forces HTTPS on every subdomain of --domain)"),
 	}
 }
 
 func (a awsOptions) options() awsinfra.Options {
-	o := awsinfra.Options{StackName: *a.stack, Domain: *a.domain}
+	o := awsinfra.Options{StackName: *a.stack, Domain: *a.domain, HSTSIncludeSubdomains: *a.hstsSubdomains}
 	if *a.regions != "" {
 		o.Regions = strings.Split(*a.regions, ",")
 	}

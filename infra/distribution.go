@@ -82,6 +82,9 @@ type Endpoints struct {
 	// ResponseHeadersPolicyID is attached to the default behaviour
 	// (default: the managed SecurityHeadersPolicy).
 	ResponseHeadersPolicyID string
+	// APIResponseHeadersPolicyID is attached to every /api behaviour (default: none);
+	// infra/aws gives the API its own security headers policy.
+	APIResponseHeadersPolicyID string
 	// Aliases are alternate domain names (optional).
 	Aliases []string
 	// Comment is the distribution comment (default "twinedge").
@@ -178,7 +181,7 @@ func Distribution(ep Endpoints) (*types.DistributionConfig, error) {
 		// every method: all writes go here (POST /api/r/<primary>/..., retried on the
 		// secondary's pinned path with the same id).
 		for _, r := range ep.Regions {
-			behaviours = append(behaviours, apiBehaviour("/api/r/"+r.Name+"/*", APIOriginID(r.Name), allMethods))
+			behaviours = append(behaviours, apiBehaviour("/api/r/"+r.Name+"/*", APIOriginID(r.Name), allMethods, ep.APIResponseHeadersPolicyID))
 		}
 		// The group behaviour serves reads only. CloudFront refuses a behaviour bound to an
 		// origin group that allows POST, PUT, PATCH or DELETE ("The parameter AllowedMethods
@@ -186,7 +189,7 @@ func Distribution(ep Endpoints) (*types.DistributionConfig, error) {
 		// origin group.", reproduced in aws/aws-cdk#32450), and only GET, HEAD and OPTIONS fail
 		// over (Developer Guide, high-availability-origin-failover). A POST here gets
 		// CloudFront's 403 for a method the behaviour does not allow.
-		behaviours = append(behaviours, apiBehaviour("/api/*", APIGroupID, readMethods))
+		behaviours = append(behaviours, apiBehaviour("/api/*", APIGroupID, readMethods, ep.APIResponseHeadersPolicyID))
 	}
 
 	comment := ep.Comment
@@ -243,8 +246,8 @@ var (
 	allMethods  = []types.Method{types.MethodGet, types.MethodHead, types.MethodOptions, types.MethodPut, types.MethodPatch, types.MethodPost, types.MethodDelete}
 )
 
-func apiBehaviour(pattern, target string, allowed []types.Method) types.CacheBehavior {
-	return types.CacheBehavior{
+func apiBehaviour(pattern, target string, allowed []types.Method, headersPolicy string) types.CacheBehavior {
+	b := types.CacheBehavior{
 		PathPattern:                aws.String(pattern),
 		TargetOriginId:             aws.String(target),
 		ViewerProtocolPolicy:       types.ViewerProtocolPolicyRedirectToHttps,
@@ -255,6 +258,10 @@ func apiBehaviour(pattern, target string, allowed []types.Method) types.CacheBeh
 		FunctionAssociations:       &types.FunctionAssociations{Quantity: aws.Int32(0)},
 		LambdaFunctionAssociations: &types.LambdaFunctionAssociations{Quantity: aws.Int32(0)},
 	}
+	if headersPolicy != "" {
+		b.ResponseHeadersPolicyId = aws.String(headersPolicy)
+	}
+	return b
 }
 
 // methods builds AllowedMethods; the cached methods are always GET and HEAD.

@@ -79,6 +79,8 @@ func fakeWorldEdge(t *testing.T, out string, m *Manifest, w *fakeWorld) *httptes
 		regions, listDown, release := append([]string(nil), w.regions...), w.listDown, w.release
 		w.mu.Unlock()
 		rw.Header().Set("X-Amz-Cf-Pop", "TST50-C1")
+		// As the deployed distribution's response headers policy sends it (infra/aws).
+		rw.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
 		if r.URL.Path == "/api/health" {
 			if !up || listDown {
 				reply(rw, http.StatusServiceUnavailable, map[string]string{"error": "no region can serve"})
@@ -212,7 +214,11 @@ func TestBrowserRouting(t *testing.T) {
 			pageErrors = append(pageErrors, "exception: "+ev.ExceptionDetails.Text)
 		case *runtime.EventConsoleAPICalled:
 			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				pageErrors = append(pageErrors, "console.error")
+				msg := "console.error"
+				if len(ev.Args) > 0 {
+					msg += " " + string(ev.Args[0].Value)
+				}
+				pageErrors = append(pageErrors, msg)
 			}
 		case *cdplog.EventEntryAdded:
 			if ev.Entry.Level == cdplog.EntryLevelError {
@@ -258,6 +264,16 @@ func TestBrowserRouting(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", step, diff)
 		}
+	}
+
+	// Every page runs under the Content-Security-Policy the deploy sends; a violation
+	// is a page error.
+	err = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: cspViolationsJS})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// A deep link to /status is served index.html and shows the status view,
@@ -338,6 +354,9 @@ func TestBrowserRouting(t *testing.T) {
 		t.Errorf("page errors: %v", pageErrors)
 	}
 }
+
+// cspViolationsJS reports each Content-Security-Policy violation as a console error.
+const cspViolationsJS = `document.addEventListener("securitypolicyviolation", e => console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")))`
 
 // timersJS runs before the page's scripts and counts the timeouts pending, so
 // a test can see that a view left no timer behind.

@@ -60,6 +60,8 @@ type Config struct {
 	StackName string `json:"stack,omitempty"`
 	// Domain is an optional alternate domain name.
 	Domain string `json:"domain,omitempty"`
+	// HSTSIncludeSubdomains: see Options.
+	HSTSIncludeSubdomains bool `json:"hstsIncludeSubdomains,omitempty"`
 	// HostedZoneID is the Route 53 zone of Domain; required with Domain.
 	HostedZoneID string `json:"hostedZoneId,omitempty"`
 }
@@ -116,6 +118,14 @@ type DeployOptions struct {
 	Progress io.Writer
 	// PollInterval is the wait between status checks (default 5 s).
 	PollInterval time.Duration
+	// WaitTimeout bounds each wait for one change set or stack operation (default
+	// DefaultWaitTimeout). Past it the deploy stops with a *WaitTimeoutError;
+	// CloudFormation carries on.
+	WaitTimeout time.Duration
+	// ContinueRollback applies the safe remedy to a stuck stack instead of reporting it:
+	// ContinueUpdateRollback for UPDATE_ROLLBACK_FAILED, deletion of a ROLLBACK_FAILED
+	// (failed creation) stack (stuckRemedies in stack.go).
+	ContinueRollback bool
 	// EndpointURL sends every AWS call to one endpoint, such as a moto_server in tests.
 	// Empty means AWS, with credentials from the standard chain.
 	EndpointURL string
@@ -130,6 +140,16 @@ type DeployOptions struct {
 	// execute; the product always deploys the synthesised ones.
 	templates func(Options) (regional, global []byte, err error)
 }
+
+// defaultCertificateNote is printed by a deploy without --domain (global.go cites the
+// CloudFront documentation).
+const defaultCertificateNote = "no --domain: the distribution's *.cloudfront.net certificate lets viewers negotiate TLS 1.0 (CloudFront fixes its policy at TLSv1); --domain gets a certificate with TLSv1.2_2021"
+
+// DefaultWaitTimeout is how long a deploy waits for one stack operation. A distribution
+// is created in 5–15 minutes and an ACM certificate validates in minutes once its DNS
+// record exists; 45 minutes covers both with room, and ends a wait on a validation that
+// will never complete (a hosted zone the domain's registrar does not delegate to).
+const DefaultWaitTimeout = 45 * time.Minute
 
 // synthTemplates renders the product's templates as JSON.
 func synthTemplates(o Options) (regional, global []byte, err error) {
@@ -161,6 +181,7 @@ func (o DeployOptions) withDefaults() (DeployOptions, error) {
 	if o.HostedZoneID == "" {
 		o.HostedZoneID = o.Config.HostedZoneID
 	}
+	o.HSTSIncludeSubdomains = o.HSTSIncludeSubdomains || o.Config.HSTSIncludeSubdomains
 	var err error
 	if o.Options, err = o.Options.withDefaults(); err != nil {
 		return o, err
@@ -179,6 +200,9 @@ func (o DeployOptions) withDefaults() (DeployOptions, error) {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
+	}
+	if o.WaitTimeout <= 0 {
+		o.WaitTimeout = DefaultWaitTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -297,7 +321,8 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 	}
 	key := ArtifactKey(zip)
 
-	runner := &stackRunner{clients: map[string]cfnAPI{}, poll: opts.PollInterval, out: out, dryRun: opts.DryRun, now: time.Now}
+	runner := &stackRunner{clients: map[string]cfnAPI{}, poll: opts.PollInterval, out: out, dryRun: opts.DryRun, now: time.Now,
+		continueRollback: opts.ContinueRollback, waitTimeout: opts.WaitTimeout}
 	for r := range sess.configs {
 		runner.clients[r] = sess.cloudFormation(r)
 	}
@@ -375,6 +400,9 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 	}
 
 	out.phase("phase 2: global stack %s in %s%s", globalName, GlobalRegion, mode)
+	if opts.Domain == "" {
+		out.printf(GlobalRegion, globalName, "%s", defaultCertificateNote)
+	}
 	globalParams := map[string]string{}
 	if opts.Domain != "" {
 		globalParams[ParamHostedZoneID] = opts.HostedZoneID

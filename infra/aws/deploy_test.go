@@ -158,6 +158,7 @@ func TestDeployAgainstMoto(t *testing.T) {
 			"eu-west-2      twinedge-regional      change set (create)",
 			"us-east-1      twinedge-global        change set (create)",
 			"would create the artifacts bucket",
+			"no --domain: the distribution's *.cloudfront.net certificate lets viewers negotiate TLS 1.0",
 		} {
 			if !strings.Contains(log, want) {
 				t.Errorf("dry run log lacks %q:\n%s", want, log)

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/twinedge/twinedge/edge"
 	"github.com/twinedge/twinedge/infra"
+	"github.com/twinedge/twinedge/site"
 )
 
 // The global stack, in us-east-1: the origin access controls, the SPA viewer-request
@@ -41,6 +42,7 @@ const (
 	idAPIOAC         = "ApiOriginAccessControl"
 	idSPAFunction    = "SpaRewriteFunction"
 	idHeadersPolicy  = "SecurityHeadersPolicy"
+	idAPIHeaders     = "ApiHeadersPolicy"
 	idDistribution   = "Distribution"
 	idCertificate    = "Certificate"
 	idAliasRecordA   = "AliasRecordA"
@@ -79,10 +81,15 @@ type (
 		SecurityHeadersConfig securityHeaders `json:"SecurityHeadersConfig"`
 	}
 	securityHeaders struct {
+		ContentSecurityPolicy   csp          `json:"ContentSecurityPolicy"`
 		ContentTypeOptions      overrideOnly `json:"ContentTypeOptions"`
 		FrameOptions            frameOptions `json:"FrameOptions"`
 		ReferrerPolicy          referrer     `json:"ReferrerPolicy"`
 		StrictTransportSecurity hsts         `json:"StrictTransportSecurity"`
+	}
+	csp struct {
+		ContentSecurityPolicy string `json:"ContentSecurityPolicy"`
+		Override              bool   `json:"Override"`
 	}
 	overrideOnly struct {
 		Override bool `json:"Override"`
@@ -150,11 +157,12 @@ func GlobalTemplate(opts Options) (*Template, error) {
 	}
 	params := map[string]Parameter{}
 	ep := infra.Endpoints{
-		SiteOAC:                 bind("site-oac", GetAtt(idSiteOAC, "Id")),
-		APIOAC:                  bind("api-oac", GetAtt(idAPIOAC, "Id")),
-		SPAFunctionARN:          bind("spa-function", GetAtt(idSPAFunction, "FunctionMetadata.FunctionARN")),
-		ResponseHeadersPolicyID: bind("headers-policy", Ref(idHeadersPolicy)),
-		Comment:                 opts.StackName,
+		SiteOAC:                    bind("site-oac", GetAtt(idSiteOAC, "Id")),
+		APIOAC:                     bind("api-oac", GetAtt(idAPIOAC, "Id")),
+		SPAFunctionARN:             bind("spa-function", GetAtt(idSPAFunction, "FunctionMetadata.FunctionARN")),
+		ResponseHeadersPolicyID:    bind("headers-policy", Ref(idHeadersPolicy)),
+		APIResponseHeadersPolicyID: bind("api-headers-policy", Ref(idAPIHeaders)),
+		Comment:                    opts.StackName,
 	}
 	for _, r := range opts.Regions {
 		site, api := ParamSiteDomain(r), ParamAPIDomain(r)
@@ -185,6 +193,10 @@ func GlobalTemplate(opts Options) (*Template, error) {
 				MinimumProtocolVersion: types.MinimumProtocolVersionTLSv122021,
 			}
 		} else {
+			// The *.cloudfront.net certificate: CloudFront then fixes the security policy at
+			// TLSv1, whatever MinimumProtocolVersion says, so viewers may negotiate TLS 1.0
+			// (CloudFront Developer Guide, "Supported protocols and ciphers between viewers
+			// and CloudFront"). Only --domain, with its own certificate, gets TLSv1.2_2021.
 			cfg.ViewerCertificate = &types.ViewerCertificate{CloudFrontDefaultCertificate: boolp(true)}
 		}
 	}
@@ -218,14 +230,15 @@ func GlobalTemplate(opts Options) (*Template, error) {
 				Name: spaFunctionName(opts.StackName),
 			}},
 			idHeadersPolicy: {Type: "AWS::CloudFront::ResponseHeadersPolicy", Properties: responseHeadersPolicy{rhpConfig{
-				Comment: "twinedge security headers",
-				Name:    Sub("${AWS::StackName}-security-headers"),
-				SecurityHeadersConfig: securityHeaders{
-					ContentTypeOptions:      overrideOnly{Override: true},
-					FrameOptions:            frameOptions{FrameOption: "DENY", Override: true},
-					ReferrerPolicy:          referrer{Override: true, ReferrerPolicy: "strict-origin-when-cross-origin"},
-					StrictTransportSecurity: hsts{AccessControlMaxAgeSec: 31536000, IncludeSubdomains: true, Override: true},
-				},
+				Comment:               "twinedge security headers for the pages",
+				Name:                  Sub("${AWS::StackName}-security-headers"),
+				SecurityHeadersConfig: securityHeadersFor(site.ContentSecurityPolicy, "strict-origin-when-cross-origin", opts.HSTSIncludeSubdomains),
+			}}},
+			// The API answers JSON: nothing in it may run, load or be framed.
+			idAPIHeaders: {Type: "AWS::CloudFront::ResponseHeadersPolicy", Properties: responseHeadersPolicy{rhpConfig{
+				Comment:               "twinedge security headers for the API",
+				Name:                  Sub("${AWS::StackName}-api-headers"),
+				SecurityHeadersConfig: securityHeadersFor(apiContentSecurityPolicy, "no-referrer", opts.HSTSIncludeSubdomains),
 			}}},
 			idDistribution: {Type: "AWS::CloudFront::Distribution", Properties: distribution{DistributionConfig: dc}},
 		},
@@ -256,6 +269,25 @@ func GlobalTemplate(opts Options) (*Template, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// apiContentSecurityPolicy is the API's: a JSON answer loads nothing and is never framed.
+const apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+
+// hstsMaxAge is a year, the value HSTS preload lists ask for.
+const hstsMaxAge = 31536000
+
+// securityHeadersFor returns the security headers twinedge's policies send. HSTS covers
+// subdomains only when asked: with an apex --domain, includeSubDomains would force HTTPS on
+// every host under the user's domain for a year, including ones twinedge does not serve.
+func securityHeadersFor(contentSecurityPolicy, referrerPolicy string, includeSubdomains bool) securityHeaders {
+	return securityHeaders{
+		ContentSecurityPolicy:   csp{ContentSecurityPolicy: contentSecurityPolicy, Override: true},
+		ContentTypeOptions:      overrideOnly{Override: true},
+		FrameOptions:            frameOptions{FrameOption: "DENY", Override: true},
+		ReferrerPolicy:          referrer{Override: true, ReferrerPolicy: referrerPolicy},
+		StrictTransportSecurity: hsts{AccessControlMaxAgeSec: hstsMaxAge, IncludeSubdomains: includeSubdomains, Override: true},
+	}
 }
 
 // spaFunctionName is the CloudFront function's name. With the default stack name it is

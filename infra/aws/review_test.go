@@ -12,6 +12,7 @@ import (
 	"github.com/twinedge/twinedge/build"
 	"github.com/twinedge/twinedge/infra"
 	"github.com/twinedge/twinedge/internal/testtool"
+	"github.com/twinedge/twinedge/site"
 )
 
 // Tests of the points an AWS review of the templates raised (issue 13), on the templates
@@ -108,4 +109,43 @@ func TestReleaseUsesTheStacksReleasesBucket(t *testing.T) {
 			func(o *s3.Options) { o.APIOptions = append(o.APIOptions, rec.option) })
 	}
 	checkOwnerCondition(t, rec.all(), "123456789012")
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	for _, c := range []struct {
+		opts       Options
+		subdomains bool
+	}{{Options{Domain: "example.org"}, false}, {Options{Domain: "example.org", HSTSIncludeSubdomains: true}, true}} {
+		r := resources(templateJSON(t, c.opts, GlobalTemplateFile))
+		for _, id := range []string{idHeadersPolicy, idAPIHeaders} {
+			p := r[id]
+			if p == nil {
+				t.Fatalf("no %s", id)
+			}
+			sec := p["Properties"].(map[string]any)["ResponseHeadersPolicyConfig"].(map[string]any)["SecurityHeadersConfig"].(map[string]any)
+			if got := sec["StrictTransportSecurity"].(map[string]any)["IncludeSubdomains"]; got != c.subdomains {
+				t.Errorf("%s with %+v: HSTS includeSubDomains %v, want %v", id, c.opts, got, c.subdomains)
+			}
+			policy, _ := sec["ContentSecurityPolicy"].(map[string]any)["ContentSecurityPolicy"].(string)
+			want := map[string]string{idHeadersPolicy: site.ContentSecurityPolicy, idAPIHeaders: apiContentSecurityPolicy}[id]
+			if policy != want {
+				t.Errorf("%s: Content-Security-Policy %q, want %q", id, policy, want)
+			}
+		}
+		// Every /api behaviour sends the API's policy.
+		dc := r[idDistribution]["Properties"].(map[string]any)["DistributionConfig"].(map[string]any)
+		n := 0
+		for _, b := range dc["CacheBehaviors"].([]any) {
+			b := b.(map[string]any)
+			if strings.HasPrefix(b["PathPattern"].(string), "/api/") {
+				n++
+				if got, _ := json.Marshal(b["ResponseHeadersPolicyId"]); string(got) != `{"Ref":"`+idAPIHeaders+`"}` {
+					t.Errorf("behaviour %s: response headers policy %s, want the API's", b["PathPattern"], got)
+				}
+			}
+		}
+		if n == 0 {
+			t.Error("no /api behaviour")
+		}
+	}
 }

@@ -26,6 +26,7 @@ type cfnAPI interface {
 	DeleteChangeSet(context.Context, *cloudformation.DeleteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
 	DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
 	DescribeStackEvents(context.Context, *cloudformation.DescribeStackEventsInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
+	ContinueUpdateRollback(context.Context, *cloudformation.ContinueUpdateRollbackInput, ...func(*cloudformation.Options)) (*cloudformation.ContinueUpdateRollbackOutput, error)
 }
 
 var _ cfnAPI = (*cloudformation.Client)(nil)
@@ -71,10 +72,43 @@ type StackError struct {
 }
 
 func (e *StackError) Error() string {
-	if e.Resource == "" {
-		return fmt.Sprintf("stack %s in %s ended %s: %s", e.Stack, e.Region, e.Status, e.Reason)
+	remedy := ""
+	if r, ok := stuckRemedies[cfntypes.StackStatus(e.Status)]; ok {
+		remedy = "; " + r
 	}
-	return fmt.Sprintf("stack %s in %s ended %s: %s (%s) %s: %s", e.Stack, e.Region, e.Status, e.Resource, e.Type, e.ResourceStatus, e.Reason)
+	if e.Resource == "" {
+		return fmt.Sprintf("stack %s in %s ended %s: %s%s", e.Stack, e.Region, e.Status, e.Reason, remedy)
+	}
+	return fmt.Sprintf("stack %s in %s ended %s: %s (%s) %s: %s%s", e.Stack, e.Region, e.Status, e.Resource, e.Type, e.ResourceStatus, e.Reason, remedy)
+}
+
+// StuckError is a stack in a state no change set can be made for, with CloudFormation's
+// reason and what to do about it (stuckRemedies).
+type StuckError struct {
+	Region, Stack, Status, Reason string
+	// Remedy is one sentence: the command, or the console action, that unblocks the stack.
+	Remedy string
+}
+
+func (e *StuckError) Error() string {
+	reason := ""
+	if e.Reason != "" {
+		reason = " (" + e.Reason + ")"
+	}
+	return fmt.Sprintf("stack %s in %s is %s%s: %s", e.Stack, e.Region, e.Status, reason, e.Remedy)
+}
+
+// stuckRemedies are the stack states that refuse a change set, each with its remedy
+// (CloudFormation User Guide, "Stack status codes" and "Continue rolling back an update").
+// deploy --continue-rollback applies the remedies that lose nothing: ContinueUpdateRollback
+// returns an UPDATE_ROLLBACK_FAILED stack to its last working state, and a ROLLBACK_FAILED
+// stack is a failed creation, which holds no data (RetainExceptOnCreate) and can only be
+// deleted.
+var stuckRemedies = map[cfntypes.StackStatus]string{
+	cfntypes.StackStatusUpdateRollbackFailed: "an update failed and so did its rollback; fix what the events name, then run `twinedge deploy --continue-rollback` (CloudFormation ContinueUpdateRollback, which returns the stack to its last working state)",
+	cfntypes.StackStatusRollbackFailed:       "its creation failed and so did the rollback; run `twinedge deploy --continue-rollback` to delete the failed stack and create it again, or `twinedge destroy`",
+	cfntypes.StackStatusDeleteFailed:         "a deletion failed; run `twinedge destroy` again (it empties the buckets and lifts the table's deletion protection that block a deletion)",
+	cfntypes.StackStatusImportRollbackFailed: "an import failed and so did its rollback; run `twinedge deploy --continue-rollback` (ContinueUpdateRollback)",
 }
 
 // stackRunner applies stack specs with one client per region.
@@ -83,6 +117,11 @@ type stackRunner struct {
 	poll    time.Duration
 	out     *progress
 	dryRun  bool
+	// continueRollback applies the safe remedy to a stuck stack (stuckRemedies) instead of
+	// reporting it.
+	continueRollback bool
+	// waitTimeout bounds each wait for a change set or a stack operation (0: no bound).
+	waitTimeout time.Duration
 	// now names change sets; it only needs to be unique per stack.
 	now func() time.Time
 }
@@ -137,8 +176,18 @@ func (s *stackRunner) apply(ctx context.Context, spec stackSpec) (*stackResult, 
 	if st != nil && isInProgress(st.StackStatus) && st.StackStatus != cfntypes.StackStatusReviewInProgress {
 		s.out.printf(spec.Region, spec.Name, "waiting for the running %s to finish", st.StackStatus)
 		if st, err = s.waitStack(ctx, spec, nil); err != nil {
-			return nil, err
+			var se *StackError
+			if !errors.As(err, &se) {
+				return nil, err
+			}
+			// The other operation ended badly; what state it left decides below.
+			if st, err = s.describe(ctx, spec.Region, spec.Name); err != nil {
+				return nil, err
+			}
 		}
+	}
+	if st, err = s.unstick(ctx, spec, st); err != nil {
+		return nil, err
 	}
 	csType := cfntypes.ChangeSetTypeUpdate
 	switch {
@@ -240,6 +289,45 @@ func (s *stackRunner) apply(ctx context.Context, spec stackSpec) (*stackResult, 
 	return res, nil
 }
 
+// unstick reports a stuck stack (stuckRemedies) or, with continueRollback, applies the
+// remedy and returns the stack's new state (nil once deleted).
+func (s *stackRunner) unstick(ctx context.Context, spec stackSpec, st *cfntypes.Stack) (*cfntypes.Stack, error) {
+	if st == nil {
+		return nil, nil
+	}
+	remedy, stuck := stuckRemedies[st.StackStatus]
+	if !stuck {
+		return st, nil
+	}
+	e := &StuckError{Region: spec.Region, Stack: spec.Name, Status: string(st.StackStatus), Reason: aws.ToString(st.StackStatusReason), Remedy: remedy}
+	if !s.continueRollback || s.dryRun || st.StackStatus == cfntypes.StackStatusDeleteFailed {
+		return nil, e
+	}
+	api := s.clients[spec.Region]
+	switch st.StackStatus {
+	case cfntypes.StackStatusRollbackFailed:
+		s.out.printf(spec.Region, spec.Name, "is ROLLBACK_FAILED after a failed creation; deleting it (--continue-rollback)")
+		if _, err := api.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: st.StackId}); err != nil {
+			return nil, fmt.Errorf("delete failed stack %s in %s: %w", spec.Name, spec.Region, err)
+		}
+		if _, err := s.waitStack(ctx, stackSpec{Region: spec.Region, Name: aws.ToString(st.StackId)}, nil); err != nil && !isDeleted(err) {
+			return nil, err
+		}
+		return nil, nil
+	default:
+		s.out.printf(spec.Region, spec.Name, "is %s; continuing the rollback (--continue-rollback)", st.StackStatus)
+		if _, err := api.ContinueUpdateRollback(ctx, &cloudformation.ContinueUpdateRollbackInput{StackName: st.StackId}); err != nil {
+			return nil, fmt.Errorf("continue the rollback of %s in %s: %w", spec.Name, spec.Region, err)
+		}
+		next, err := s.waitStack(ctx, spec, nil)
+		var se *StackError
+		if errors.As(err, &se) && se.Status == string(cfntypes.StackStatusUpdateRollbackComplete) {
+			return s.describe(ctx, spec.Region, spec.Name) // back in its last working state
+		}
+		return next, err
+	}
+}
+
 // emptyChangeSetReasons are the status reasons of a change set that failed only because
 // the template and parameters match the stack.
 var emptyChangeSetReasons = []string{"didn't contain changes", "No updates are to be performed"}
@@ -257,6 +345,7 @@ func isEmptyChangeSet(reason string) bool {
 // reports a change set with nothing to do.
 func (s *stackRunner) waitChangeSet(ctx context.Context, spec stackSpec, id *string) (changes []Change, empty bool, err error) {
 	api := s.clients[spec.Region]
+	deadline := s.deadline()
 	for {
 		var token *string
 		changes = changes[:0]
@@ -292,7 +381,7 @@ func (s *stackRunner) waitChangeSet(ctx context.Context, spec stackSpec, id *str
 			}
 			return nil, false, fmt.Errorf("change set for %s in %s failed: %s", spec.Name, spec.Region, reason)
 		}
-		if err := sleep(ctx, s.poll); err != nil {
+		if err := s.pause(ctx, deadline, spec, "change set "+string(status), ""); err != nil {
 			return nil, false, err
 		}
 	}
@@ -320,6 +409,8 @@ func (s *stackRunner) waitStack(ctx context.Context, spec stackSpec, op *operati
 	api := s.clients[spec.Region]
 	seen := map[string]bool{}
 	var failed []cfntypes.StackEvent
+	var last string // the newest event, to say what a timed-out wait was waiting for
+	deadline := s.deadline()
 	for {
 		out, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(spec.Name)})
 		if err != nil {
@@ -339,6 +430,7 @@ func (s *stackRunner) waitStack(ctx context.Context, spec stackSpec, op *operati
 			}
 			for _, e := range events {
 				s.out.event(spec, e)
+				last = fmt.Sprintf("%s %s", aws.ToString(e.LogicalResourceId), e.ResourceStatus)
 				if strings.HasSuffix(string(e.ResourceStatus), "_FAILED") && aws.ToString(e.LogicalResourceId) != spec.Name {
 					failed = append(failed, e)
 				}
@@ -353,13 +445,46 @@ func (s *stackRunner) waitStack(ctx context.Context, spec stackSpec, op *operati
 			}
 			return nil, stackError(spec, st, failed)
 		}
-		if err := sleep(ctx, s.poll); err != nil {
+		if err := s.pause(ctx, deadline, spec, string(st.StackStatus), last); err != nil {
 			return nil, err
 		}
 	}
 }
 
 var errDeleted = errors.New("stack deleted")
+
+// WaitTimeoutError is a wait that passed --wait-timeout. CloudFormation carries on with
+// the operation; only the deploy stopped waiting.
+type WaitTimeoutError struct {
+	Region, Stack, Status string
+	Timeout               time.Duration
+	// Last is the newest event seen, such as "Certificate CREATE_IN_PROGRESS".
+	Last string
+}
+
+func (e *WaitTimeoutError) Error() string {
+	last := ""
+	if e.Last != "" {
+		last = ", last event " + e.Last
+	}
+	return fmt.Sprintf("stack %s in %s still %s after %v (--wait-timeout%s); CloudFormation carries on: run the deploy again to wait for it, or raise --wait-timeout (a certificate waits for its DNS validation record)",
+		e.Stack, e.Region, e.Status, e.Timeout, last)
+}
+
+func (s *stackRunner) deadline() time.Time {
+	if s.waitTimeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(s.waitTimeout)
+}
+
+// pause sleeps one poll interval, or fails with a *WaitTimeoutError past the deadline.
+func (s *stackRunner) pause(ctx context.Context, deadline time.Time, spec stackSpec, status, last string) error {
+	if !deadline.IsZero() && !time.Now().Before(deadline) {
+		return &WaitTimeoutError{Region: spec.Region, Stack: spec.Name, Status: status, Timeout: s.waitTimeout, Last: last}
+	}
+	return sleep(ctx, s.poll)
+}
 
 func isDeleted(err error) bool { return errors.Is(err, errDeleted) }
 

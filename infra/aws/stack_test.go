@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,80 @@ func TestStackRecreatesAfterFailedCreation(t *testing.T) {
 	calls := strings.Join(f.calls, ",")
 	if !res.Created || !strings.Contains(calls, "DeleteStack,DescribeStacks,CreateChangeSet CREATE") {
 		t.Errorf("calls %v: a ROLLBACK_COMPLETE stack is deleted, then created again", f.calls)
+	}
+}
+
+func (f *fakeCFN) ContinueUpdateRollback(context.Context, *cloudformation.ContinueUpdateRollbackInput, ...func(*cloudformation.Options)) (*cloudformation.ContinueUpdateRollbackOutput, error) {
+	f.record("ContinueUpdateRollback")
+	f.stack.StackStatus = cfntypes.StackStatusUpdateRollbackComplete
+	return &cloudformation.ContinueUpdateRollbackOutput{}, nil
+}
+
+// Each stuck state is reported in one line naming the state and its remedy, and nothing
+// is changed; with --continue-rollback the safe remedy runs and the deploy goes on.
+func TestStuckStacks(t *testing.T) {
+	for _, c := range []struct {
+		status cfntypes.StackStatus
+		remedy string
+		// fixed is the call sequence of --continue-rollback; empty: no automatic remedy.
+		fixed string
+	}{
+		{cfntypes.StackStatusUpdateRollbackFailed, "--continue-rollback", "ContinueUpdateRollback,DescribeStacks,DescribeStacks,CreateChangeSet UPDATE"},
+		{cfntypes.StackStatusRollbackFailed, "--continue-rollback", "DeleteStack,DescribeStacks,CreateChangeSet CREATE"},
+		{cfntypes.StackStatusDeleteFailed, "twinedge destroy", ""},
+		{cfntypes.StackStatusImportRollbackFailed, "--continue-rollback", "ContinueUpdateRollback,DescribeStacks,DescribeStacks,CreateChangeSet UPDATE"},
+	} {
+		t.Run(string(c.status), func(t *testing.T) {
+			stuck := func() *fakeCFN {
+				return &fakeCFN{
+					stack: &cfntypes.Stack{StackName: aws.String("twinedge-regional"), StackId: aws.String("arn:stack/x"), StackStatus: c.status,
+						StackStatusReason: aws.String("The following resource(s) failed to update: [ApiFunction].")},
+					csStatus: cfntypes.ChangeSetStatusCreateComplete, afterExecute: []cfntypes.StackStatus{cfntypes.StackStatusUpdateComplete},
+				}
+			}
+			f := stuck()
+			_, _, err := runFake(t, f, false)
+			var se *StuckError
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), string(c.status)) || !strings.Contains(err.Error(), c.remedy) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line naming %s and %q", err, c.status, c.remedy)
+			}
+			if calls := strings.Join(f.calls, ","); calls != "DescribeStacks" {
+				t.Errorf("calls %s: a stuck stack is reported, not touched", calls)
+			}
+
+			f = stuck()
+			var out bytes.Buffer
+			r := &stackRunner{clients: map[string]cfnAPI{"eu-west-2": f}, poll: time.Millisecond, out: &progress{w: &out}, now: time.Now, continueRollback: true}
+			_, err = r.apply(context.Background(), stackSpec{Region: "eu-west-2", Name: "twinedge-regional", Template: []byte("{}")})
+			if c.fixed == "" {
+				if !errors.As(err, &se) || strings.Contains(strings.Join(f.calls, ","), "Delete") {
+					t.Errorf("--continue-rollback on %s: err %v, calls %v; want the report and no change", c.status, err, f.calls)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("--continue-rollback: %v", err)
+			}
+			if calls := strings.Join(f.calls, ","); !strings.Contains(calls, c.fixed) {
+				t.Errorf("calls %s, want %s", calls, c.fixed)
+			}
+		})
+	}
+}
+
+// A wait that passes --wait-timeout stops with one line saying what it waited for.
+func TestWaitTimeout(t *testing.T) {
+	f := &fakeCFN{
+		csStatus: cfntypes.ChangeSetStatusCreateComplete,
+		// A certificate whose DNS validation never completes.
+		afterExecute: slices.Repeat([]cfntypes.StackStatus{cfntypes.StackStatusCreateInProgress}, 1000),
+		events:       []cfntypes.StackEvent{event("Certificate", "AWS::CertificateManager::Certificate", cfntypes.ResourceStatusCreateInProgress, "")},
+	}
+	var out bytes.Buffer
+	r := &stackRunner{clients: map[string]cfnAPI{"us-east-1": f}, poll: time.Millisecond, out: &progress{w: &out}, now: time.Now, waitTimeout: 20 * time.Millisecond}
+	_, err := r.apply(context.Background(), stackSpec{Region: "us-east-1", Name: "twinedge-global", Template: []byte("{}")})
+	var we *WaitTimeoutError
+	if !errors.As(err, &we) || !strings.Contains(err.Error(), "--wait-timeout") || !strings.Contains(err.Error(), "Certificate CREATE_IN_PROGRESS") || !strings.Contains(err.Error(), "CREATE_IN_PROGRESS after 20ms") {
+		t.Fatalf("err = %v", err)
 	}
 }

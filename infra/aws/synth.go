@@ -39,6 +39,9 @@ type Options struct {
 	// stack also issues an ACM certificate (DNS validation in the hosted zone given as the
 	// HostedZoneId parameter) and creates alias records, so nothing is done by hand.
 	Domain string
+	// HSTSIncludeSubdomains adds includeSubDomains to Strict-Transport-Security (default
+	// off: with an apex Domain it would force HTTPS on every subdomain of it for a year).
+	HSTSIncludeSubdomains bool
 }
 
 var (
