@@ -4,7 +4,9 @@
 // same objects, nginx with both as upstreams (backup) and proxy_cache, and the edge as
 // the local world runs it (edge.New + Edge.Serve) over an origin group of the two;
 // warms both caches; then runs wrk against each in interleaved rounds and prints the
-// best round of each, with the ratio edge/nginx.
+// best round of each, with the ratio edge/nginx. With -tls it adds the same hits over TLS:
+// HTTP/1.1 (wrk) and HTTP/2 (h2load), the edge's ServeViewers beside nginx's ssl and http2
+// listener, with one certificate from a local CA for both.
 //
 // Run it with edge/bench/compare.sh, or `go run ./edge/bench -h`. The same code runs as
 // `EDGE_COMPARE=1 go test -run TestCompareWithNginx -v ./edge/bench`. It is a
@@ -13,6 +15,10 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/twinedge/twinedge/edge"
+	"github.com/twinedge/twinedge/infra/local"
 )
 
 func main() {
@@ -50,6 +57,8 @@ func main() {
 	flag.BoolVar(&cfg.Extra, "extra", false, "also measure the edge behind net/http's http.Server")
 	flag.IntVar(&cfg.NginxWorkers, "nginx-workers", cfg.NginxWorkers, "nginx worker_processes (default GOMAXPROCS, the edge's share of CPUs)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the edge's process during the measured rounds")
+	flag.BoolVar(&cfg.TLS, "tls", false, "also measure hits over TLS: HTTP/1.1 (wrk) and HTTP/2 (h2load), the edge's ServeViewers beside nginx with ssl and http2")
+	flag.StringVar(&cfg.H2load, "h2load", cfg.H2load, "h2load binary (Debian nghttp2-client), for -tls")
 	flag.Parse()
 	var err error
 	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
@@ -77,6 +86,10 @@ type config struct {
 	CPUProfile  string        // CPU profile file for the measured rounds
 	// NginxWorkers is nginx's worker_processes (default GOMAXPROCS).
 	NginxWorkers int
+	// TLS adds hits over TLS: HTTP/1.1 with wrk and HTTP/2 with H2load, for the edge's
+	// ServeViewers and for nginx with ssl and http2 (a certificate from a local CA).
+	TLS    bool
+	H2load string
 }
 
 func defaultConfig() config {
@@ -84,7 +97,7 @@ func defaultConfig() config {
 	if p, err := exec.LookPath("nginx"); err == nil {
 		nginx = p
 	}
-	return config{Nginx: nginx, Wrk: "wrk", Duration: 5 * time.Second, Rounds: 5, Connections: 64, Threads: 2,
+	return config{Nginx: nginx, Wrk: "wrk", H2load: "h2load", Duration: 5 * time.Second, Rounds: 5, Connections: 64, Threads: 2,
 		Sizes: []int{10 << 10, 1 << 20}, NginxWorkers: runtime.GOMAXPROCS(0)}
 }
 
@@ -108,10 +121,14 @@ const (
 
 // run performs the comparison, prints the table to out and returns the results.
 func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
-	for _, bin := range []*string{&cfg.Nginx, &cfg.Wrk} {
+	bins := []*string{&cfg.Nginx, &cfg.Wrk}
+	if cfg.TLS {
+		bins = append(bins, &cfg.H2load)
+	}
+	for _, bin := range bins {
 		p, err := exec.LookPath(*bin)
 		if err != nil {
-			return nil, fmt.Errorf("%s not found (install nginx-light and wrk): %w", *bin, err)
+			return nil, fmt.Errorf("%s not found (install nginx-light, wrk and, for -tls, nghttp2-client): %w", *bin, err)
 		}
 		*bin = p
 	}
@@ -166,27 +183,71 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	closers = append(closers, func() { el.Close(); <-serveDone })
 	edgeURL := "http://" + el.Addr().String()
 
-	nginxURL, nginxPID, stopNginx, err := startNginx(cfg.Nginx, cfg.NginxWorkers, originAddr[primaryDomain], originAddr[backupDomain])
+	var viewerTLS *tls.Config
+	var certPEM, keyPEM []byte
+	client := http.DefaultClient
+	if cfg.TLS {
+		dir, err := os.MkdirTemp("", "edge-bench-ca-")
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() { os.RemoveAll(dir) })
+		ca, err := local.OpenCA(dir)
+		if err != nil {
+			return nil, err
+		}
+		if viewerTLS, err = ca.ServerConfig(nil); err != nil {
+			return nil, err
+		}
+		if certPEM, keyPEM, err = pemPair(viewerTLS.Certificates[0]); err != nil {
+			return nil, err
+		}
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+	}
+	edgeTLSURL := ""
+	if viewerTLS != nil {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		tlsDone := make(chan struct{})
+		go func() { defer close(tlsDone); e.ServeViewers(tl, viewerTLS) }()
+		closers = append(closers, func() { tl.Close(); <-tlsDone })
+		edgeTLSURL = "https://" + tl.Addr().String()
+	}
+
+	ng, err := startNginx(cfg.Nginx, cfg.NginxWorkers, originAddr[primaryDomain], originAddr[backupDomain], certPEM, keyPEM)
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, stopNginx)
+	closers = append(closers, ng.stop)
 
 	type target struct {
 		name, base, hitHeader, hitValue string
 		cpu                             func() time.Duration // CPU time used so far by the server
+		h2                              bool                 // measured with h2load over HTTP/2
+		peer                            int                  // the nginx target its ratios are against
 	}
-	nginxCPU := func() time.Duration { return processTreeCPU(nginxPID) }
+	nginxCPU := func() time.Duration { return processTreeCPU(ng.pid) }
 	targets := []target{
-		{"nginx proxy_cache", nginxURL, "X-Cache-Status", "HIT", nginxCPU},
-		{"edge (Edge.Serve)", edgeURL, "X-Cache", "Hit from cloudfront", selfCPU},
+		{name: "nginx proxy_cache", base: ng.url, hitHeader: "X-Cache-Status", hitValue: "HIT", cpu: nginxCPU},
+		{name: "edge (Edge.Serve)", base: edgeURL, hitHeader: "X-Cache", hitValue: "Hit from cloudfront", cpu: selfCPU},
+	}
+	if cfg.TLS {
+		n := len(targets)
+		targets = append(targets,
+			target{name: "nginx TLS h1", base: ng.tlsURL, hitHeader: "X-Cache-Status", hitValue: "HIT", cpu: nginxCPU, peer: n},
+			target{name: "edge TLS h1", base: edgeTLSURL, hitHeader: "X-Cache", hitValue: "Hit from cloudfront", cpu: selfCPU, peer: n},
+			target{name: "nginx TLS h2", base: ng.tlsURL, hitHeader: "X-Cache-Status", hitValue: "HIT", cpu: nginxCPU, h2: true, peer: n + 2},
+			target{name: "edge TLS h2", base: edgeTLSURL, hitHeader: "X-Cache", hitValue: "Hit from cloudfront", cpu: selfCPU, h2: true, peer: n + 2},
+		)
 	}
 	if cfg.Extra {
 		u, err := listen(e)
 		if err != nil {
 			return nil, err
 		}
-		targets = append(targets, target{"edge (http.Server)", "http://" + u, "X-Cache", "Hit from cloudfront", selfCPU})
+		targets = append(targets, target{name: "edge (http.Server)", base: "http://" + u, hitHeader: "X-Cache", hitValue: "Hit from cloudfront", cpu: selfCPU})
 	}
 	if cfg.Only != "" {
 		for i := len(targets) - 1; i >= 1; i-- {
@@ -198,7 +259,7 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 	// Warm every cache until it answers a hit.
 	for _, tg := range targets {
 		for _, n := range cfg.Sizes {
-			if err := warm(ctx, tg.base+objectPath(n), tg.hitHeader, tg.hitValue, n); err != nil {
+			if err := warm(ctx, client, tg.base+objectPath(n), tg.hitHeader, tg.hitValue, n); err != nil {
 				return nil, fmt.Errorf("warm %s: %w", tg.name, err)
 			}
 		}
@@ -226,7 +287,11 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 					return nil, err
 				}
 				cpu0 := tg.cpu()
-				rps, p99, failed, wrkCPU, err := runWrk(ctx, cfg, tg.base+objectPath(n))
+				run := runWrk
+				if tg.h2 {
+					run = runH2load
+				}
+				rps, p99, failed, wrkCPU, err := run(ctx, cfg, tg.base+objectPath(n))
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", tg.name, err)
 				}
@@ -251,9 +316,13 @@ func run(ctx context.Context, cfg config, out io.Writer) ([]result, error) {
 			}
 		}
 		fmt.Fprintf(out, "\n%-8s %-20s %10s %10s %12s %10s %12s %12s %8s\n", "object", "server", "req/s", "p99", "req/s ratio", "p99 ratio", "CPU µs/req", "wrk µs/req", "failed")
-		for i := range targets {
+		for i, tg := range targets {
+			peer := best[tg.peer]
 			fmt.Fprintf(out, "%-8s %-20s %10.0f %10s %11.2f× %9.2f× %12.1f %12.1f %8d\n", sizeName(n), best[i].Target, best[i].RPS, best[i].P99.Round(10*time.Microsecond),
-				best[i].RPS/best[0].RPS, float64(best[i].P99)/float64(best[0].P99), float64(best[i].CPUPerReq)/float64(time.Microsecond), float64(best[i].WrkCPUPerReq)/float64(time.Microsecond), best[i].Failed)
+				best[i].RPS/peer.RPS, float64(best[i].P99)/float64(peer.P99), float64(best[i].CPUPerReq)/float64(time.Microsecond), float64(best[i].WrkCPUPerReq)/float64(time.Microsecond), best[i].Failed)
+		}
+		if cfg.TLS {
+			fmt.Fprintln(out, "ratios are against the nginx row of the same protocol; h2 rows: h2load reports no percentiles, so their p99 column is its mean, and the client column is h2load's CPU")
 		}
 		results = append(results, best...)
 	}
@@ -381,29 +450,64 @@ http {
 }
 `
 
-// startNginx runs nginx in the foreground in a temporary prefix and returns its URL and
-// the master's process id.
-func startNginx(bin string, workers int, primary, backup string) (string, int, func(), error) {
+// nginxServer is a running nginx: its plain and TLS URLs and the master's process id.
+type nginxServer struct {
+	url, tlsURL string
+	pid         int
+	stop        func()
+}
+
+// nginxTLSServer is the server block added for -tls: the same location over TLS, with
+// HTTP/2 negotiated by ALPN ("listen … http2", the form of Debian 12's nginx 1.22).
+const nginxTLSServer = `  server {
+    listen 127.0.0.1:%[2]d ssl http2;
+    ssl_certificate %[1]s/cert.pem;
+    ssl_certificate_key %[1]s/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:10m;
+    keepalive_requests 1000000;
+    http2_max_concurrent_streams 128;
+    location / {
+      proxy_pass http://site;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache edge;
+      proxy_cache_lock on;
+      add_header X-Cache-Status $upstream_cache_status;
+    }
+  }
+}
+`
+
+// startNginx runs nginx in the foreground in a temporary prefix; with a certificate it
+// also listens with TLS.
+func startNginx(bin string, workers int, primary, backup string, certPEM, keyPEM []byte) (*nginxServer, error) {
 	dir, err := os.MkdirTemp("", "edge-nginx-")
 	if err != nil {
-		return "", 0, nil, err
+		return nil, err
 	}
 	os.Chmod(dir, 0o777) // workers may run as an unprivileged user and write the cache here
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", 0, nil, err
+	port, tlsPort := freePort(), 0
+	conf := fmt.Sprintf(nginxConf, dir, primary, backup, workers, port)
+	if certPEM != nil {
+		tlsPort = freePort()
+		if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o644); err != nil {
+			return nil, err
+		}
+		conf = strings.TrimSuffix(conf, "}\n") + fmt.Sprintf(nginxTLSServer, dir, tlsPort)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, primary, backup, workers, port)), 0o644); err != nil {
-		return "", 0, nil, err
+	confFile := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+		return nil, err
 	}
-	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-g", "daemon off;")
+	cmd := exec.Command(bin, "-p", dir, "-c", confFile, "-g", "daemon off;")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return "", 0, nil, fmt.Errorf("start nginx: %w", err)
+		return nil, fmt.Errorf("start nginx: %w", err)
 	}
 	stop := func() {
 		// SIGTERM lets the master stop its workers (SIGKILL would orphan them).
@@ -411,26 +515,54 @@ func startNginx(bin string, workers int, primary, backup string) (string, int, f
 		cmd.Wait()
 		os.RemoveAll(dir)
 	}
-	u := fmt.Sprintf("http://127.0.0.1:%d", port)
+	ng := &nginxServer{url: fmt.Sprintf("http://127.0.0.1:%d", port), pid: cmd.Process.Pid, stop: stop}
+	if tlsPort != 0 {
+		ng.tlsURL = fmt.Sprintf("https://127.0.0.1:%d", tlsPort)
+	}
 	for i := 0; ; i++ {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			c.Close()
-			return u, cmd.Process.Pid, stop, nil
+			return ng, nil
 		}
 		if i == 100 {
 			stop()
-			return "", 0, nil, fmt.Errorf("nginx did not listen on %d", port)
+			return nil, fmt.Errorf("nginx did not listen on %d", port)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// pemPair encodes a certificate chain and its ECDSA key for nginx.
+func pemPair(c tls.Certificate) (certPEM, keyPEM []byte, err error) {
+	for _, der := range c.Certificate {
+		certPEM = append(certPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	key, ok := c.PrivateKey.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, nil, errors.New("the local CA's certificate key is not ECDSA")
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
 // warm requests url until it is a cache hit of the expected size.
-func warm(ctx context.Context, url, header, value string, size int) error {
+func warm(ctx context.Context, client *http.Client, url, header, value string, size int) error {
 	for i := 0; i < 50; i++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err == nil {
 			n, _ := io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -482,6 +614,43 @@ func runWrk(ctx context.Context, cfg config, url string) (float64, time.Duration
 	v, _ := strconv.ParseFloat(string(p[1]), 64)
 	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(p[2])]
 	return rps, time.Duration(v * float64(unit)), failed, wrkCPU, nil
+}
+
+var (
+	h2rpsRE  = regexp.MustCompile(`finished in [\d.]+\w+, ([\d.]+) req/s`)
+	h2reqRE  = regexp.MustCompile(`requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, (\d+) errored, (\d+) timeout`)
+	h2meanRE = regexp.MustCompile(`time for request:\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)\b`)
+	h2codeRE = regexp.MustCompile(`status codes: \d+ 2xx, \d+ 3xx, (\d+) 4xx, (\d+) 5xx`)
+)
+
+// runH2load runs one h2load round over HTTP/2 (one stream per connection at a time, as
+// wrk's one request per connection) and returns requests/s, the mean latency (h2load
+// reports no percentiles), failures and h2load's CPU time.
+func runH2load(ctx context.Context, cfg config, url string) (float64, time.Duration, int, time.Duration, error) {
+	cmd := exec.CommandContext(ctx, cfg.H2load, "-t"+strconv.Itoa(cfg.Threads), "-c"+strconv.Itoa(cfg.Connections),
+		"-m1", "-D", strconv.Itoa(max(1, int(cfg.Duration.Seconds()))), url)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("h2load: %v\n%s", err, out)
+	}
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	m, mean := h2rpsRE.FindSubmatch(out), h2meanRE.FindSubmatch(out)
+	if m == nil || mean == nil {
+		return 0, 0, 0, 0, fmt.Errorf("cannot read h2load output:\n%s", out)
+	}
+	failed := 0
+	for _, re := range []*regexp.Regexp{h2reqRE, h2codeRE} {
+		if f := re.FindSubmatch(out); f != nil {
+			for _, g := range f[1:] {
+				n, _ := strconv.Atoi(string(g))
+				failed += n
+			}
+		}
+	}
+	rps, _ := strconv.ParseFloat(string(m[1]), 64)
+	v, _ := strconv.ParseFloat(string(mean[1]), 64)
+	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(mean[2])]
+	return rps, time.Duration(v * float64(unit)), failed, cpu, nil
 }
 
 // selfCPU is this process's CPU time (the edge runs in it; the origins are idle on hits).
