@@ -34,6 +34,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"fail", "us-east-1", "--aws", "--target", "edge", "--state", "/nonexistent/twinedge-state"}, 1, "origin, api or all"},
 		{[]string{"release", "--history", "-3"}, 2, "at least 1"},
 		{[]string{"status", "--state", "/nonexistent/twinedge-state"}, 1, "no running world"},
+		{[]string{"edge"}, 2, "want one SOURCE"},
+		{[]string{"edge", "t.yaml", "--origin", "noequals"}, 2, "want NAME=VALUE"},
+		{[]string{"edge", "t.yaml", "--origin", "a=1", "--origin", "a=2"}, 2, "a given twice"},
+		{[]string{"edge", "/nonexistent/template.yaml", "--state", "/nonexistent/twinedge-state"}, 1, "source:"},
+		{[]string{"edge", "edge/source/testdata/corpus/cdk-integ-origin-group.template.json", "--state", "/nonexistent/twinedge-state"}, 1, "origins not mapped"},
+		{[]string{"fail", "--origin", "x", "us-east-1", "--mode", "503"}, 2, "--origin takes no REGION"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
