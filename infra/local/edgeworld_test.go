@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
 	"github.com/twinedge/twinedge/edge/jsfunc"
@@ -86,6 +88,22 @@ func TestEdgeCorpus(t *testing.T) {
 			}
 			defer w.Close()
 			client := httpsClient(w)
+			if a := d.Config.Aliases; a != nil && len(a.Items) > 0 && len(paths) > 0 {
+				// An alias is answered by Host over HTTPS: the certificate names it.
+				alias := a.Items[0]
+				ac := httpsClient(w)
+				ac.Transport.(*http.Transport).TLSClientConfig.ServerName = alias
+				req, _ := http.NewRequest(http.MethodGet, w.Info().HTTPS+paths[0].path, nil)
+				req.Host = alias
+				resp, err := ac.Do(req)
+				if err != nil {
+					t.Fatalf("alias %s: %v", alias, err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("alias %s: %d", alias, resp.StatusCode)
+				}
+			}
 			for _, p := range paths {
 				url := w.Info().Edge + p.path
 				if p.https {
@@ -247,6 +265,21 @@ func TestEdgeFailoverHTTPSWatch(t *testing.T) {
 	}
 	if err := w.Heal(""); err != nil {
 		t.Fatal(err)
+	}
+
+	// The control API is the world's: the SDK reads the config and invalidates through it.
+	cf := cloudfront.New(cloudfront.Options{BaseEndpoint: aws.String(w.Info().Control), Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	gc, err := cf.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(w.Info().DistributionID)})
+	if err != nil || aws.ToString(gc.DistributionConfig.CallerReference) != "cfn-Distribution830FAC52" {
+		t.Fatalf("GetDistributionConfig: %v %+v", err, gc)
+	}
+	if _, err := cf.CreateInvalidation(t.Context(), &cloudfront.CreateInvalidationInput{DistributionId: aws.String(w.Info().DistributionID),
+		InvalidationBatch: &types.InvalidationBatch{CallerReference: aws.String("t"), Paths: &types.Paths{Quantity: aws.Int32(1), Items: []string{"/*"}}}}); err != nil {
+		t.Fatalf("CreateInvalidation: %v", err)
+	}
+	if resp, _ := edgeGet(t, c, w.Info().HTTPS+"/corpus-default.html"); resp.Header.Get("X-Cache") != "Miss from cloudfront" {
+		t.Fatalf("after an invalidation of /*: X-Cache %q, want a miss", resp.Header.Get("X-Cache"))
 	}
 
 	// Watch: a valid change is served; one CloudFront refuses keeps the last good one.
