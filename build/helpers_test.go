@@ -215,20 +215,39 @@ func hasObject(t *testing.T, c *s3.Client, bucket, key string) bool {
 // countingS3 counts the writes a release makes and can fail PUTs of chosen keys.
 type countingS3 struct {
 	S3API
-	puts, copies, deletes atomic.Int64
-	mu                    sync.Mutex
-	failKeys              map[string]bool
+	puts, copies, deletes, parts atomic.Int64
+	pages                        atomic.Int64 // PUTs of HTML keys
+	mu                           sync.Mutex
+	failKeys                     map[string]bool
+	failParts                    map[int32]bool
+	// failPagesAfter, when positive, fails every PUT of an HTML key after that many.
+	failPagesAfter int64
 }
 
 func (c *countingS3) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	key := aws.ToString(in.Key)
 	c.mu.Lock()
-	fail := c.failKeys[aws.ToString(in.Key)]
+	fail := c.failKeys[key]
+	if strings.HasSuffix(key, ".html") && c.failPagesAfter > 0 && c.pages.Add(1) > c.failPagesAfter {
+		fail = true
+	}
 	c.mu.Unlock()
 	if fail {
-		return nil, fmt.Errorf("injected failure for %s", aws.ToString(in.Key))
+		return nil, fmt.Errorf("injected failure for %s", key)
 	}
 	c.puts.Add(1)
 	return c.S3API.PutObject(ctx, in, o...)
+}
+
+func (c *countingS3) UploadPart(ctx context.Context, in *s3.UploadPartInput, o ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	c.mu.Lock()
+	fail := c.failParts[aws.ToInt32(in.PartNumber)]
+	c.mu.Unlock()
+	if fail {
+		return nil, fmt.Errorf("injected failure for part %d of %s", aws.ToInt32(in.PartNumber), aws.ToString(in.Key))
+	}
+	c.parts.Add(1)
+	return c.S3API.UploadPart(ctx, in, o...)
 }
 
 func (c *countingS3) CopyObject(ctx context.Context, in *s3.CopyObjectInput, o ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
@@ -247,7 +266,7 @@ func (c *countingS3) writes() int64 { return c.puts.Load() + c.copies.Load() + c
 func counted(o *Options) []*countingS3 {
 	var cs []*countingS3
 	for i := range o.Targets {
-		c := &countingS3{S3API: o.Targets[i].Client, failKeys: map[string]bool{}}
+		c := &countingS3{S3API: o.Targets[i].Client, failKeys: map[string]bool{}, failParts: map[int32]bool{}}
 		o.Targets[i].Client = c
 		cs = append(cs, c)
 	}

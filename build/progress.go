@@ -20,6 +20,7 @@ type progress struct {
 	tty   bool
 	mu    sync.Mutex
 	phase string
+	began time.Time // of the phase, for the rate
 	bars  []*bar
 	stop  chan struct{}
 	done  chan struct{}
@@ -71,21 +72,25 @@ func (p *progress) start(phase string, names []string, files []int64, bytes []in
 		return bars
 	}
 	p.mu.Lock()
-	p.phase, p.bars = phase, bars
+	p.phase, p.bars, p.began = phase, bars, time.Now()
 	var parts []string
 	for _, b := range bars {
 		parts = append(parts, fmt.Sprintf("%s %d files %s", b.name, b.totalF, humanBytes(b.totalB)))
 	}
 	if !p.tty {
 		fmt.Fprintf(p.w, "%s: %s\n", phase, strings.Join(parts, ", "))
-		p.mu.Unlock()
-		return bars
+	}
+	// A terminal's bar is redrawn a few times a second; a log gets a line every few
+	// seconds while a phase lasts (a large file takes a while).
+	every := 5 * time.Second
+	if p.tty {
+		every = 150 * time.Millisecond
 	}
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
 	p.mu.Unlock()
 	go func() {
 		defer close(p.done)
-		t := time.NewTicker(150 * time.Millisecond)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -94,6 +99,9 @@ func (p *progress) start(phase string, names []string, files []int64, bytes []in
 			case <-t.C:
 				p.mu.Lock()
 				p.drawLocked()
+				if !p.tty {
+					fmt.Fprintln(p.w)
+				}
 				p.mu.Unlock()
 			}
 		}
@@ -101,10 +109,10 @@ func (p *progress) start(phase string, names []string, files []int64, bytes []in
 	return bars
 }
 
-// add counts one finished file.
-func (p *progress) add(b *bar, size int64) {
-	b.files.Add(1)
-	b.bytes.Add(size)
+// add counts finished files and stored bytes.
+func (p *progress) add(b *bar, files, bytes int64) {
+	b.files.Add(files)
+	b.bytes.Add(bytes)
 }
 
 // finish marks a bucket done with its phase.
@@ -118,7 +126,16 @@ func (p *progress) finish(b *bar) {
 	if p.bars == nil {
 		return
 	}
-	fmt.Fprintf(p.w, "%s: %s done, %d files %s\n", p.phase, b.name, b.files.Load(), humanBytes(b.bytes.Load()))
+	fmt.Fprintf(p.w, "%s: %s done, %d files %s%s\n", p.phase, b.name, b.files.Load(), humanBytes(b.bytes.Load()), p.rateLocked(b))
+}
+
+// rateLocked is " at <bytes>/s" for b since the phase began, or "".
+func (p *progress) rateLocked(b *bar) string {
+	secs := time.Since(p.began).Seconds()
+	if secs < 0.05 || b.bytes.Load() == 0 {
+		return ""
+	}
+	return " at " + humanBytes(int64(float64(b.bytes.Load())/secs)) + "/s"
 }
 
 // end stops the phase's bar.
@@ -126,12 +143,14 @@ func (p *progress) end() {
 	if p == nil || p.w == nil {
 		return
 	}
-	if p.tty && p.stop != nil {
+	if p.stop != nil {
 		close(p.stop)
 		<-p.done
 		p.mu.Lock()
-		p.drawLocked()
-		fmt.Fprintln(p.w)
+		if p.tty {
+			p.drawLocked()
+			fmt.Fprintln(p.w)
+		}
 		p.stop = nil
 		p.mu.Unlock()
 	}
@@ -151,11 +170,14 @@ func (p *progress) drawLocked() {
 			frac = float64(b.files.Load()) / float64(b.totalF)
 		}
 		n := int(frac * width)
-		parts = append(parts, fmt.Sprintf("%s [%s%s] %d/%d %s/%s", b.name,
+		parts = append(parts, fmt.Sprintf("%s [%s%s] %d/%d %s/%s%s", b.name,
 			strings.Repeat("#", n), strings.Repeat(" ", width-n),
-			b.files.Load(), b.totalF, humanBytes(b.bytes.Load()), humanBytes(b.totalB)))
+			b.files.Load(), b.totalF, humanBytes(b.bytes.Load()), humanBytes(b.totalB), p.rateLocked(b)))
 	}
-	fmt.Fprintf(p.w, "\r\033[K%-7s %s", p.phase, strings.Join(parts, "  "))
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintf(p.w, "%-7s %s", p.phase, strings.Join(parts, "  "))
 }
 
 func humanBytes(n int64) string {

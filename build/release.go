@@ -77,8 +77,9 @@ type content interface {
 	// available reports, at plan time, whether f can be written to t.
 	available(t *Target, rs *recordStore, f File) error
 	// put writes f to t for the release (or rollback) with id release, which the
-	// object carries as x-amz-meta-release.
-	put(ctx context.Context, t *Target, rs *recordStore, f File, release string) error
+	// object carries as x-amz-meta-release. done is called with the bytes stored as
+	// they are (the whole file at once, or part by part).
+	put(ctx context.Context, t *Target, rs *recordStore, f File, release string, done func(int64)) error
 }
 
 // dirContent uploads files from a built site directory.
@@ -86,13 +87,20 @@ type dirContent struct{ dir string }
 
 func (d dirContent) available(*Target, *recordStore, File) error { return nil }
 
-func (d dirContent) put(ctx context.Context, t *Target, _ *recordStore, f File, release string) error {
+func (d dirContent) put(ctx context.Context, t *Target, _ *recordStore, f File, release string, done func(int64)) error {
 	fh, err := os.Open(filepath.Join(d.dir, filepath.FromSlash(f.Path)))
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	return putObject(ctx, t, f, fh, release)
+	if f.Size >= multipartThreshold {
+		return putMultipart(ctx, t, f, fh, release, done)
+	}
+	if err := putObject(ctx, t, f, fh, release); err != nil {
+		return err
+	}
+	done(f.Size)
+	return nil
 }
 
 // run is one release or rollback in progress.
@@ -576,10 +584,10 @@ func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
 			bg.SetLimit(o.Concurrency)
 			for _, u := range work[j] {
 				bg.Go(func() error {
-					if err := r.content.put(bctx, t, rs, u.file, r.id); err != nil {
+					if err := r.content.put(bctx, t, rs, u.file, r.id, func(n int64) { r.prog.add(bars[j], 0, n) }); err != nil {
 						return err
 					}
-					r.prog.add(bars[j], u.Size)
+					r.prog.add(bars[j], 1, 0)
 					r.uploaded.Add(1)
 					r.uploadedBytes.Add(u.Size)
 					o.Logger.Debug("uploaded", "bucket", t.Bucket, "key", u.Path, "reason", u.Reason)

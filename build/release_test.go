@@ -40,6 +40,62 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("WaysOut", func(t *testing.T) { testWaysOut(t, newWorld(t)) })
 	t.Run("History", func(t *testing.T) { testHistory(t, newWorld(t)) })
 	t.Run("NoWaitAndStatus", func(t *testing.T) { testNoWaitAndStatus(t, newWorld(t)) })
+	t.Run("MultipartResume", func(t *testing.T) { testMultipartResume(t, newWorld(t)) })
+}
+
+// testMultipartResume: a file over the threshold goes up in parts; a release whose
+// third part fails leaves the upload for the next run, which sends only the parts not
+// yet stored and completes the object with the right bytes and metadata.
+func testMultipartResume(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	saved := [2]int64{multipartThreshold, partSize}
+	multipartThreshold, partSize = 6<<20, 5<<20 // S3's smallest part is 5 MiB
+	t.Cleanup(func() { multipartThreshold, partSize = saved[0], saved[1] })
+	v := siteVersion("v1")
+	big := make([]byte, 13<<20) // 3 parts: 5, 5 and 3 MiB
+	for i := range big {
+		big[i] = byte(i*7 + i>>13)
+	}
+	v["media/film.mp4"] = siteFile{body: string(big)}
+	dir := writeSite(t, v)
+	o := w.options(dir)
+	cs := counted(&o)
+	cs[0].failParts[3] = true
+	if _, err := Release(ctx, o); err == nil {
+		t.Fatal("release with a failing part succeeded")
+	}
+	sent := cs[0].parts.Load()
+	o = w.options(dir)
+	cs = counted(&o)
+	rep, err := Release(ctx, o)
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if got := cs[0].parts.Load(); sent != 2 || got != 1 {
+		t.Errorf("the primary got %d parts, then %d on the re-run: want 2 (the third failed), then only the third", sent, got)
+	}
+	for i, tg := range w.targets {
+		body, out := getObject(t, w.raw[i], tg.Bucket, "media/film.mp4")
+		if body != string(big) {
+			t.Errorf("%s film.mp4: %d bytes, not the file's", tg.Region, len(body))
+		}
+		if etag := strings.Trim(aws.ToString(out.ETag), `"`); !strings.HasSuffix(etag, "-3") {
+			t.Errorf("%s film.mp4 ETag %s: not a 3-part upload", tg.Region, etag)
+		}
+		if got := out.Metadata[metaRelease]; got != rep.ReleaseID {
+			t.Errorf("%s film.mp4 x-amz-meta-release = %q, want %s", tg.Region, got, rep.ReleaseID)
+		}
+		if got := out.Metadata[metaSHA256]; got != sha256hex(string(big)) {
+			t.Errorf("%s film.mp4 sha256 metadata %q", tg.Region, got)
+		}
+	}
+	// Unchanged: the multipart ETag is no MD5, so the metadata (HEAD) vouches for it.
+	o = w.options(writeSite(t, v))
+	cs = counted(&o)
+	rep, err = Release(ctx, o)
+	if err != nil || !rep.Unchanged || cs[0].writes()+cs[1].writes()+cs[0].parts.Load()+cs[1].parts.Load() != 0 {
+		t.Errorf("unchanged release over a multipart object: %+v, %v", rep, err)
+	}
 }
 
 // testNoWaitAndStatus: a release with a negative WaitTimeout (--no-wait) returns with

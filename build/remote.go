@@ -31,6 +31,11 @@ type S3API interface {
 	CopyObject(context.Context, *s3.CopyObjectInput, ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
 	DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
 	DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	CreateMultipartUpload(context.Context, *s3.CreateMultipartUploadInput, ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+	UploadPart(context.Context, *s3.UploadPartInput, ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+	CompleteMultipartUpload(context.Context, *s3.CompleteMultipartUploadInput, ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	ListMultipartUploads(context.Context, *s3.ListMultipartUploadsInput, ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
+	ListParts(context.Context, *s3.ListPartsInput, ...func(*s3.Options)) (*s3.ListPartsOutput, error)
 	HeadBucket(context.Context, *s3.HeadBucketInput, ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
 	CreateBucket(context.Context, *s3.CreateBucketInput, ...func(*s3.Options)) (*s3.CreateBucketOutput, error)
 }
@@ -196,6 +201,7 @@ func nonEmpty(s string) *string {
 // headMeta is what a HEAD tells about a site object written by twinedge.
 type headMeta struct {
 	SHA256, Headers string
+	Release         string // x-amz-meta-release: the release that wrote it
 }
 
 // headObject reads twinedge's metadata from one object; ok is false when the object
@@ -208,7 +214,7 @@ func headObject(ctx context.Context, t *Target, key string) (headMeta, bool, err
 		}
 		return headMeta{}, false, fmt.Errorf("head %s in %s (%s): %w", key, t.Bucket, t.Region, err)
 	}
-	m := headMeta{SHA256: out.Metadata[metaSHA256], Headers: out.Metadata[metaHeaders]}
+	m := headMeta{SHA256: out.Metadata[metaSHA256], Headers: out.Metadata[metaHeaders], Release: out.Metadata[metaRelease]}
 	// Recompute what the object serves, rather than trust the stored hash alone: a
 	// header changed by another tool must not be mistaken for twinedge's.
 	served := headersHash(File{ContentType: aws.ToString(out.ContentType), CacheControl: aws.ToString(out.CacheControl)})

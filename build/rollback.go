@@ -126,6 +126,10 @@ func (b blobContent) available(t *Target, rs *recordStore, f File) error {
 		b.release, f.Path, f.SHA256, t.RecordBucket, t.Region)
 }
 
-func (b blobContent) put(ctx context.Context, t *Target, _ *recordStore, f File, release string) error {
-	return copyObject(ctx, t, t.RecordBucket, t.Prefix+blobsDir+f.SHA256, f, release)
+func (b blobContent) put(ctx context.Context, t *Target, _ *recordStore, f File, release string, done func(int64)) error {
+	if err := copyObject(ctx, t, t.RecordBucket, t.Prefix+blobsDir+f.SHA256, f, release); err != nil {
+		return err
+	}
+	done(f.Size)
+	return nil
 }
