@@ -21,6 +21,37 @@
 // the secondaries before the primary, and deletes only remove keys that none of the
 // last Keep releases references, after everything else.
 //
+// # What a viewer can see while a release runs, and after it stops
+//
+// S3 has no multi-object commit, so the pages of one region cannot change at one
+// instant. What a release guarantees instead, in every region:
+//   - no page of the new release is visible before every new object of that region
+//     (and of every other region) is in place: pages are the last writes, after all
+//     assets, and each PUT is whole (S3 serves the old object or the new one);
+//   - a page of the previous release always finds its assets: the last Keep releases'
+//     assets stay, and deletes come after everything else;
+//   - pages go to the secondaries first, so the primary, which viewers use, changes
+//     last; the mixed window of a region lasts as long as its pages' PUTs (all at once,
+//     Concurrency at a time), and a viewer meanwhile sees old and new pages side by side,
+//     each complete;
+//   - a release that stops part way (an error, or killed) leaves its intent in
+//     releases/pending.json, written before anything changed. The next run completes it
+//     if it is the same release (same id: re-running completes it), or else first
+//     restores, from the rollback copies, every page the stopped release overwrote and
+//     removes the pages it added, before it uploads anything of its own
+//     (bucketState.planRecovery). Either way, the mixed state lasts until the next run
+//     starts, never beyond its first writes.
+//
+// # Speed
+//
+// The phases and their wall times are in Report.Phases (--json). Hashing the site runs
+// while the buckets are listed; both regions are written at once, within the order
+// above; each record is fetched and decoded once for all regions (recordCache); a PUT
+// is signed with the SHA-256 the manifest already has (withPayloadSHA256) and carries
+// Content-MD5, so the SDK reads each body once, to send it, with no CRC32 or
+// aws-chunked framing (NewS3Client). Files of 64 MB or more go up by resumable
+// multipart upload (multipart.go).
+//
 // # One release at a time
 //
 // A release that has something to change takes a lock in every region's record bucket

@@ -47,6 +47,10 @@ type BucketPlan struct {
 	Uploads []Upload `json:"uploads"`
 	Deletes []string `json:"deletes"`
 	Skipped int      `json:"skipped"`
+	// Recover lists the pages of an interrupted release that are restored to the last
+	// recorded release (or removed, if that release had no such page) before anything
+	// else is written. See bucketState.planRecovery.
+	Recover []string `json:"recover,omitempty"`
 	// archive lists live mutable files to copy to blobs/ before they are overwritten:
 	// key → sha256 of the live content.
 	archive map[string]string
@@ -93,6 +97,58 @@ type bucketState struct {
 	// opaqueETags is set when the bucket's ETags are not MD5s of the content (SSE-KMS
 	// or SSE-C buckets): none matches the record, so an ETag proves nothing.
 	opaqueETags bool
+	// interrupted is the id of a release that announced itself (releases/pending.json)
+	// and recorded nothing; pendingKeys are the keys it meant to write.
+	interrupted string
+	pendingKeys []string
+	// restore and drop undo the pages an interrupted release wrote (see planRecovery).
+	restore map[string]File
+	drop    []string
+}
+
+// planRecovery prepares the revert of the pages a release wrote before it stopped
+// (killed mid-pages, the region serving some new pages beside old ones), when this
+// run is another release: each such page of the last recorded release is restored from
+// its rollback copy (the interrupted release kept one before overwriting it), and each
+// new HTML page it added is removed, before this run uploads anything. The state is then
+// what the record says, and the plan is made against it. A re-run of the interrupted
+// release itself needs none of this: it completes what was begun.
+func (s *bucketState) planRecovery() {
+	if s.interrupted == "" || s.last == nil {
+		return
+	}
+	s.restore = map[string]File{}
+	for _, k := range s.pendingKeys {
+		obj, exists := s.objects[k]
+		if !exists {
+			continue
+		}
+		f, inLast := findFile(s.last.Files, k)
+		written := obj.LastModified.After(s.lastStored)
+		switch {
+		case inLast && !isImmutable(f.CacheControl):
+			if !written && strings.EqualFold(obj.ETag, f.MD5) || !s.blobs[f.SHA256] {
+				continue // untouched, or no copy to restore (the new release overwrites it)
+			}
+			s.restore[k] = f
+			s.objects[k] = remoteObject{Size: f.Size, ETag: f.MD5, LastModified: s.lastStored}
+			delete(s.untrusted, k)
+		case !inLast && written && isHTML(File{Path: k}):
+			s.drop = append(s.drop, k)
+			delete(s.objects, k)
+		}
+	}
+	sort.Strings(s.drop)
+}
+
+// recovered lists the keys planRecovery restores or removes, sorted.
+func (s *bucketState) recovered() []string {
+	keys := append([]string(nil), s.drop...)
+	for k := range s.restore {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // etagDiffers reports whether the listing alone proves that the object at key does
@@ -173,7 +229,7 @@ func (s *bucketState) needsHead(desired []File) []string {
 
 // planBucket compares the desired files with one bucket.
 func planBucket(t *Target, desired []File, s *bucketState) BucketPlan {
-	p := BucketPlan{Region: t.Region, Bucket: t.Bucket, Uploads: []Upload{}, Deletes: []string{}, archive: map[string]string{}}
+	p := BucketPlan{Region: t.Region, Bucket: t.Bucket, Uploads: []Upload{}, Deletes: []string{}, archive: map[string]string{}, Recover: s.recovered()}
 	want := make(map[string]bool, len(desired))
 	for _, f := range desired {
 		want[f.Path] = true

@@ -262,6 +262,7 @@ func (r *run) gather(ctx context.Context) error {
 			}
 			st.detectOpaqueETags()
 			if pend != nil && (st.last == nil || pend.ID != st.last.ID) {
+				st.interrupted, st.pendingKeys = pend.ID, pend.Keys
 				for _, k := range pend.Keys {
 					st.untrusted[k] = true
 				}
@@ -295,6 +296,11 @@ func (r *run) gather(ctx context.Context) error {
 func (r *run) plan(ctx context.Context) error {
 	o := r.o
 	r.id = releaseID(r.parent, r.kind, r.files)
+	for _, st := range r.states {
+		if st.interrupted != r.id {
+			st.planRecovery()
+		}
+	}
 	// HEAD the keys no record vouches for, bounded per bucket, all buckets at once.
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range o.Targets {
@@ -365,6 +371,10 @@ func (r *run) changedKeys() []string {
 				set[u.Path] = true
 			}
 		}
+		// The interrupted release's pages may be cached: what replaces them is news.
+		for _, k := range p.Recover {
+			set[k] = true
+		}
 		for _, d := range p.Deletes {
 			if f, ok := findFile(r.prev, d); ok && isImmutable(f.CacheControl) || !ok && hashedName(path.Base(d)) {
 				continue
@@ -396,8 +406,12 @@ func (r *run) report() *Report {
 		rep.Skipped += p.Skipped
 		rep.Bytes += p.Bytes()
 		last := r.states[i].last
-		if len(p.Uploads) > 0 || len(p.Deletes) > 0 || last == nil || manifestDigest(last.Files) != digest {
+		if len(p.Uploads) > 0 || len(p.Deletes) > 0 || len(p.Recover) > 0 || last == nil || manifestDigest(last.Files) != digest {
 			unchanged = false
+		}
+		if st := r.states[i]; len(p.Recover) > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("release %s stopped part way in %s (%s), which serves some of its pages: %d pages of release %s are restored there before anything else",
+				st.interrupted, p.Region, p.Bucket, len(p.Recover), st.last.ID))
 		}
 	}
 	if unchanged && r.kind == "release" {
@@ -465,6 +479,9 @@ func (r *run) execute(ctx context.Context) error {
 		return err
 	}
 	r.timed("lock", "", locked)
+	if err := r.recoverPages(ctx); err != nil {
+		return fmt.Errorf("%s %s: nothing of it was uploaded: %w", r.kind, r.id, err)
+	}
 	if err := r.upload(ctx, PhaseAssets, all); err != nil {
 		return r.stopped(PhaseAssets, err)
 	}
@@ -722,11 +739,54 @@ func (r *run) pruneRecords(ctx context.Context) {
 	}
 }
 
-// writePending announces the release in every region before anything changes.
+// recoverPages restores, in every region at once, the pages an interrupted release
+// left (bucketState.planRecovery): copies back from the record bucket, deletes of the
+// pages it added.
+func (r *run) recoverPages(ctx context.Context) error {
+	began := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	work := false
+	for i, st := range r.states {
+		if len(st.restore) == 0 && len(st.drop) == 0 {
+			continue
+		}
+		work = true
+		t := &r.o.Targets[i]
+		g.Go(func() error {
+			cg, cctx := errgroup.WithContext(gctx)
+			cg.SetLimit(r.o.Concurrency)
+			for _, f := range st.restore {
+				cg.Go(func() error { return copyObject(cctx, t, t.RecordBucket, t.Prefix+blobsDir+f.SHA256, f, st.last.ID) })
+			}
+			if err := cg.Wait(); err != nil {
+				return err
+			}
+			if len(st.drop) > 0 {
+				_, failed, err := deleteKeys(gctx, t, st.drop)
+				if err != nil {
+					return err
+				}
+				for k, e := range failed {
+					return fmt.Errorf("remove %s, a page of interrupted release %s, from %s (%s): %s", k, st.interrupted, t.Bucket, t.Region, e)
+				}
+			}
+			r.prog.line("recover: %s restored %d pages of release %s (interrupted release %s)", t.Region, len(st.restore)+len(st.drop), st.last.ID, st.interrupted)
+			return nil
+		})
+	}
+	if !work {
+		return nil
+	}
+	defer r.timed("recover", "", began)
+	return g.Wait()
+}
+
+// writePending announces the release in every region before anything changes. The
+// keys are every key it may write: its uploads, and the pages it restores.
 func (r *run) writePending(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, rs := range r.stores {
-		p := &pendingRelease{ID: r.id, Keys: []string{}}
+		p := &pendingRelease{ID: r.id, Keys: append([]string{}, r.plans[i].Recover...)}
 		for _, u := range r.plans[i].Uploads {
 			p.Keys = append(p.Keys, u.Path)
 		}

@@ -41,6 +41,83 @@ func runReleaseSuite(t *testing.T, newWorld func(*testing.T) *testWorld) {
 	t.Run("History", func(t *testing.T) { testHistory(t, newWorld(t)) })
 	t.Run("NoWaitAndStatus", func(t *testing.T) { testNoWaitAndStatus(t, newWorld(t)) })
 	t.Run("MultipartResume", func(t *testing.T) { testMultipartResume(t, newWorld(t)) })
+	t.Run("RecoverInterruptedPages", func(t *testing.T) { testRecoverInterruptedPages(t, newWorld(t)) })
+}
+
+// testRecoverInterruptedPages: a release stopped after one page PUT in the secondary
+// leaves it serving one new page beside old ones. The next run, a different release,
+// restores the previous release's pages there before it uploads anything: even when
+// it then fails in its own assets phase, the secondary serves the previous release
+// whole. A run after that completes.
+func testRecoverInterruptedPages(t *testing.T, w *testWorld) {
+	ctx := context.Background()
+	v1, v2, v3 := siteVersion("v1"), siteVersion("v2"), siteVersion("v3")
+	v2["blog/index.html"] = siteFile{body: "<!doctype html><title>blog v2</title>"}
+	if _, err := Release(ctx, w.options(writeSite(t, v1))); err != nil {
+		t.Fatal(err)
+	}
+	o := w.options(writeSite(t, v2))
+	cs := counted(&o)
+	cs[1].failPagesAfter = 1 // the secondary's pages go first: one lands, then it stops
+	o.Concurrency = 1
+	if _, err := Release(ctx, o); err == nil {
+		t.Fatal("release with failing pages succeeded")
+	}
+	pages := []string{"about/index.html", "blog/index.html", "index.html"}
+	mixed := 0
+	for _, k := range pages {
+		if hasObject(t, w.raw[1], w.targets[1].Bucket, k) {
+			if body, _ := getObject(t, w.raw[1], w.targets[1].Bucket, k); body == v2[k].body {
+				mixed++
+			}
+		}
+	}
+	if mixed != 1 {
+		t.Fatalf("the stopped release left %d v2 pages in the secondary, want 1 (the test's premise)", mixed)
+	}
+
+	// Another release, failing in its assets phase: the secondary is restored first.
+	o = w.options(writeSite(t, v3))
+	cs = counted(&o)
+	cs[1].failKeys[assetOf(v3)] = true
+	rep, err := Release(ctx, o)
+	var re *ReleaseError
+	if !errors.As(err, &re) || re.Phase != PhaseAssets {
+		t.Fatalf("v3 with a failing asset: %v, want a stop in the assets phase", err)
+	}
+	if len(rep.Buckets[1].Recover) != 1 {
+		t.Errorf("secondary recovery = %v, want the one page v2 wrote", rep.Buckets[1].Recover)
+	}
+	for i, tg := range w.targets {
+		for _, k := range pages {
+			want, ok := v1[k]
+			if !ok {
+				if hasObject(t, w.raw[i], tg.Bucket, k) {
+					t.Errorf("%s still holds %s, a page only the interrupted release had", tg.Region, k)
+				}
+				continue
+			}
+			if body, _ := getObject(t, w.raw[i], tg.Bucket, k); body != want.body {
+				t.Errorf("%s serves %s = %q after recovery, want v1's", tg.Region, k, body)
+			}
+		}
+	}
+	// The edge may have cached the interrupted page: it is invalidated with the release.
+	o = w.options(writeSite(t, v3))
+	rep, err = Release(ctx, o)
+	if err != nil {
+		t.Fatalf("v3 re-run: %v", err)
+	}
+	for i, tg := range w.targets {
+		for _, k := range []string{"index.html", "about/index.html"} {
+			if body, _ := getObject(t, w.raw[i], tg.Bucket, k); body != v3[k].body {
+				t.Errorf("%s serves %s = %q after v3, want v3's", tg.Region, k, body)
+			}
+		}
+	}
+	if body, _, ok := w.viewerGet(t, "/"); ok && body != v3["index.html"].body {
+		t.Errorf("edge serves %q after v3", body)
+	}
 }
 
 // testMultipartResume: a file over the threshold goes up in parts; a release whose

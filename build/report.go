@@ -147,6 +147,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		b.WriteString("\n")
 		if r.DryRun {
+			for _, k := range bk.Recover {
+				fmt.Fprintf(&b, "  recover %s\n", k)
+			}
 			for _, u := range bk.Uploads {
 				fmt.Fprintf(&b, "  %-6s %-10s %8s  %s\n", u.Phase, u.Reason, humanBytes(u.Size), u.Path)
 			}
