@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -81,6 +82,7 @@ type result struct {
 	phases   []build.PhaseTime          // twinedge's phases in the last run
 	wait     []time.Duration            // twinedge: how long the invalidation then took
 	uploaded int
+	rss      map[string]int64 // process name → max RSS in bytes
 }
 
 func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir string) error {
@@ -179,6 +181,7 @@ func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir st
 				}
 			}
 			dir := sc.dir()
+			clear(maxRSS)
 			for _, tl := range tools {
 				w := worlds[tl.name]
 				// Flush what was written before (the site, the previous tool's objects), so
@@ -190,6 +193,7 @@ func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir st
 					return fmt.Errorf("%s: %s: %w", sc.name, tl.name, err)
 				}
 				r := add(sc.name, tl, ts)
+				r.rss = maps.Clone(maxRSS)
 				if tl.name == "twinedge" {
 					r.phases, r.uploaded = lastPhases, lastUploaded
 					if wait, err := twinedgeWait(ctx, twinedgeBin, w); err == nil {
@@ -243,6 +247,15 @@ func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir st
 			parts = append(parts, fmt.Sprintf("%s %.0fms", name, p.MS))
 		}
 		fmt.Printf("  %s (%d uploads): %s\n", sc, r.uploaded, strings.Join(parts, ", "))
+	}
+	fmt.Println("\nlargest resident set of each tool's process (ru_maxrss):")
+	for _, sc := range order {
+		var parts []string
+		names := slices.Sorted(maps.Keys(results[sc].rss))
+		for _, n := range names {
+			parts = append(parts, fmt.Sprintf("%s %.0f MB", n, float64(results[sc].rss[n])/(1<<20)))
+		}
+		fmt.Printf("  %s: %s\n", sc, strings.Join(parts, ", "))
 	}
 	return nil
 }
@@ -300,6 +313,16 @@ func startWorld(ctx context.Context, state string) (*world, error) {
 
 func (w *world) close() { w.w.Close() }
 
+// maxRSS is the largest resident set of each tool's runs in the current scenario, in
+// bytes (getrusage's ru_maxrss, which Linux gives in kilobytes).
+var maxRSS = map[string]int64{}
+
+func noteRSS(name string, c *exec.Cmd) {
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		maxRSS[name] = max(maxRSS[name], ru.Maxrss<<10)
+	}
+}
+
 // lastPhases and lastUploaded carry the phases of the latest twinedge run.
 var (
 	lastPhases   []build.PhaseTime
@@ -325,6 +348,7 @@ func twinedgeRelease(bin, profileDir string) func(context.Context, *world, strin
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s", err, out.String())
 		}
+		noteRSS("twinedge", cmd)
 		var rep build.Report
 		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 			return nil, fmt.Errorf("decode the report: %w", err)
@@ -368,6 +392,7 @@ func perRegion(cmd func(ctx context.Context, r local.RegionInfo, dir string) *ex
 				return nil, err
 			}
 			ts = append(ts, time.Since(start))
+			noteRSS(filepath.Base(c.Path), c)
 		}
 		return ts, nil
 	}
