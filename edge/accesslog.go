@@ -33,8 +33,13 @@ func (l *accessLog) record(e *Edge, rs *reqState) {
 	if err != nil {
 		ip, port = r.RemoteAddr, "-"
 	}
-	status := "000" // the viewer closed the connection before the response (DG AccessLogs)
-	if rs.status > 0 && rs.status != 499 {
+	// sc-status is the status sent, or "000, which indicates that the viewer closed the
+	// connection before the server could respond to the request. If the viewer closes
+	// the connection after the server starts to send the response, this field contains
+	// the HTTP status code of the response that the server started to send" (Developer
+	// Guide, AccessLogs). An origin's own 499 is a status like any other.
+	status := "000"
+	if rs.status > 0 && !rs.viewerGone {
 		status = strconv.Itoa(rs.status)
 	}
 	proto := "http"

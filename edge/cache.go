@@ -28,7 +28,10 @@ type entry struct {
 	header http.Header // viewer-facing headers; slices are clipped and never mutated
 	body   []byte
 	stored time.Time
-	fresh  freshness
+	// initialAge is the Age the response had when it was stored (RFC 9111 §4.2.3
+	// corrected_initial_age), in seconds.
+	initialAge int64
+	fresh      freshness
 	// errorTTL > 0 marks a cached error response (spec/cloudfront.md §3.2).
 	isError bool
 	etag    string
@@ -44,14 +47,64 @@ type entry struct {
 // expires returns when the entry stops being fresh.
 func (e *entry) expires() time.Time { return e.stored.Add(e.fresh.ttl) }
 
-// age returns the seconds the entry has been in the cache (RFC 9111 §5.1; CloudFront
-// does not document Age, spec §2.8).
+// age is the entry's current_age of RFC 9111 §4.2.3, the value of the Age header on a
+// hit: the age it had when it arrived (initialAge) plus the seconds it has been in the
+// cache since. CloudFront documents no Age handling of its own (spec §2.8), so the RFC
+// decides; an object that came from the origin with "Age: 7200" is never younger than
+// 7200 on a hit.
 func (e *entry) age(now time.Time) int64 {
 	a := int64(now.Sub(e.stored) / time.Second)
 	if a < 0 {
+		a = 0
+	}
+	return min(e.initialAge+a, maxAge)
+}
+
+// maxAge is the largest Age a cache sends: "If a cache receives a delta-seconds value
+// greater than the greatest integer it can represent, or if any of its subsequent
+// calculations overflows, the cache MUST consider the value to be 2147483648 (2^31)"
+// (RFC 9111 §1.2.2).
+const maxAge = 1 << 31
+
+// initialAge is corrected_initial_age (RFC 9111 §4.2.3) for a response with header h
+// received at now: the larger of its apparent age (now − Date) and its Age field. The
+// request is sent and answered within the same second here, so response_delay is 0.
+func initialAge(h http.Header, now time.Time) int64 {
+	var apparent int64
+	if d, ok := h["Date"]; ok && len(d) == 1 {
+		if t, err := parseHTTPDate(d[0], now); err == nil && now.After(t) {
+			apparent = min(int64(now.Sub(t)/time.Second), maxAge)
+		}
+	}
+	return max(apparent, parseAge(h["Age"]))
+}
+
+// parseAge reads an Age field (RFC 9111 §5.1): "a cache encountering a message with a
+// list-based Age field value SHOULD use the first member of the field value, discarding
+// subsequent ones", and "If the field value ... is invalid (e.g., it contains something
+// other than a non-negative integer), a cache SHOULD ignore the field". Too large a
+// value is 2^31.
+func parseAge(vs []string) int64 {
+	if len(vs) == 0 {
 		return 0
 	}
-	return a
+	first, _, _ := strings.Cut(vs[0], ",")
+	first = strings.Trim(first, " \t")
+	n, ok := int64(0), first != ""
+	for i := 0; i < len(first) && ok; i++ {
+		c := first[i]
+		if c < '0' || c > '9' {
+			ok = false
+			break
+		}
+		if n = n*10 + int64(c-'0'); n > maxAge {
+			n = maxAge
+		}
+	}
+	if !ok {
+		return 0
+	}
+	return n
 }
 
 const cacheShards = 64

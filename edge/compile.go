@@ -447,7 +447,11 @@ func (e *Edge) compileBehaviour(f behaviourFields, targets map[string]*target) (
 		if !ok {
 			return nil, cfgErr("NoSuchOriginRequestPolicy", "behaviour %q: unknown origin request policy %q", f.pattern, id)
 		}
-		b.originReq = compileOriginRequestPolicy(id, cfg)
+		orp, err := compileOriginRequestPolicy(id, cfg)
+		if err != nil {
+			return nil, err
+		}
+		b.originReq = orp
 		if !b.originReq.cookies.none() {
 			b.forwardCookies = true
 		}

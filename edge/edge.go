@@ -300,10 +300,13 @@ type reqState struct {
 	body    []byte
 
 	// for the access log
-	result       string // x-edge-result-type
-	respResult   string // x-edge-response-result-type
-	detail       string // x-edge-detailed-result-type
-	status       int
+	result     string // x-edge-result-type
+	respResult string // x-edge-response-result-type
+	detail     string // x-edge-detailed-result-type
+	status     int
+	// viewerGone: the viewer closed the connection before the response; the log's
+	// sc-status is then 000, whatever status the origin had answered.
+	viewerGone   bool
 	bytes        int64
 	rangeStart   int64
 	rangeEnd     int64

@@ -334,9 +334,21 @@ func viewerResponseHeader(src http.Header, b *behaviour) http.Header {
 
 // forwardsHeader reports whether the behaviour sends the viewer's header (lower case) to
 // the origin, either in the cache key or through the origin request policy.
+//
+// Authorization goes to the origin only when it is in the cache key, or when caching
+// is off: "The header must be a part of the cache key to prevent the cache from
+// satisfying unauthorized requests", and "If caching is turned off, then you can use
+// AllViewer and AllViewerExceptHostHeader origin request policies to forward an
+// authorization header" (AWS Knowledge Center, cloudfront-authorization-header). So
+// an origin request policy with all viewer headers does not forward it on a cached
+// behaviour, and a response is never cached under a key without the Authorization
+// that produced it.
 func (b *behaviour) forwardsHeader(name string) bool {
 	if b.cache.headers.includes(name) {
 		return true
+	}
+	if name == "authorization" && !b.cache.disabled() {
+		return false
 	}
 	return b.originReq != nil && b.originReq.headers.includes(name)
 }

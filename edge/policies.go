@@ -154,7 +154,21 @@ type originRequestPolicy struct {
 	query, headers, cookies nameSet
 }
 
-func compileOriginRequestPolicy(id string, c *types.OriginRequestPolicyConfig) *originRequestPolicy {
+// compileOriginRequestPolicy compiles an origin request policy. One that names
+// Authorization is refused as CloudFront refuses it: "You can't use an origin request
+// policy to forward the Authorization header. The header must be a part of the cache
+// key to prevent the cache from satisfying unauthorized requests. CloudFront returns an
+// HTTP 400 error if you create an origin request policy that forwards the Authorization
+// header." (AWS Knowledge Center, cloudfront-authorization-header); the message is the
+// one users report (serverfault.com/questions/1053906).
+func compileOriginRequestPolicy(id string, c *types.OriginRequestPolicyConfig) (*originRequestPolicy, error) {
+	if h := c.HeadersConfig; h != nil && h.Headers != nil && h.HeaderBehavior != types.OriginRequestPolicyHeaderBehaviorAllExcept {
+		for _, n := range h.Headers.Items {
+			if strings.EqualFold(n, "Authorization") {
+				return nil, cfgErr("InvalidArgument", "The parameter Headers contains %s that is not allowed.", n)
+			}
+		}
+	}
 	p := &originRequestPolicy{id: id}
 	if q := c.QueryStringsConfig; q != nil {
 		var names []string
@@ -182,7 +196,7 @@ func compileOriginRequestPolicy(id string, c *types.OriginRequestPolicyConfig) *
 			s.mode = "none"
 		}
 	}
-	return p
+	return p, nil
 }
 
 func cp(min, def, max int64, gzip, br bool, qMode string, q []string, hMode string, h []string, cMode string, c []string) *types.CachePolicyConfig {

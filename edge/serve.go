@@ -84,7 +84,7 @@ func (e *Edge) serveFromCacheOrOrigin(w http.ResponseWriter, rs *reqState) {
 		return
 	}
 	if res.ent == nil { // the viewer went away
-		rs.status = 499
+		rs.viewerGone = true
 		return
 	}
 	e.writeEntry(w, rs, res.ent, res.result, res.result == "Hit")
@@ -246,8 +246,8 @@ func errorTTL(status int, p *cachePolicy, resp *originResponse, minTTL time.Dura
 			hdrTTL, hasAge = time.Duration(min(cc.sMaxAge, p.maxTTL))*time.Second, true
 		case cc.hasMaxAge:
 			hdrTTL, hasAge = time.Duration(min(cc.maxAge, p.maxTTL))*time.Second, true
-		case resp.header.Get("Expires") != "":
-			if t, err := http.ParseTime(resp.header.Get("Expires")); err == nil && t.After(now) {
+		default:
+			if t, ok := expiresAt(resp.header, now); ok && t.After(now) {
 				hdrTTL = min(t.Sub(now), time.Duration(p.maxTTL)*time.Second)
 			}
 		}
@@ -303,23 +303,45 @@ func (e *Edge) withStatus(ent *entry, status int) *entry {
 	return &cp
 }
 
-// refreshed makes the entry that replaces stale after a 304: the stale body with the
-// 304's updated headers, fresh again from now.
+// refreshed makes the entry that replaces stale after a 304: the stale body, its
+// headers updated from the 304, fresh again from now. RFC 9111 §4.3.4 ("Freshening
+// Stored Responses upon Validation") updates the stored response as §3.2 says: "the
+// cache MUST add each header field in the provided response to the stored response,
+// replacing field values that are already present", except the fields the stored
+// content depends on — here Content-Length, Content-Encoding, Content-Range and
+// Transfer-Encoding describe the bytes the edge holds (possibly compressed by the edge,
+// §2.7), and the ETag of a copy the edge compressed stays weak — and except what the
+// edge never passes to viewers (hop-by-hop fields, Set-Cookie without cookie
+// forwarding, viewerResponseHeader). The 304's own Age and Date make the new initial
+// age: the object was just validated.
 func (e *Edge) refreshed(rs *reqState, stale *entry, resp *originResponse, now time.Time) *entry {
 	cp := *stale
 	cp.header = stale.header.Clone()
-	merged := stale.header.Clone()
-	for _, k := range []string{"Cache-Control", "Expires", "Etag", "Last-Modified", "Date"} {
-		if v, ok := resp.header[k]; ok {
-			if k == "Etag" && stale.header.Get("Content-Encoding") != "" {
+	edgeCompressed := stale.header.Get("Content-Encoding") != "" && stale.header.Get("Etag") != stale.etag
+	for k, v := range viewerResponseHeader(resp.header, rs.b) {
+		switch k {
+		case "Content-Length", "Content-Encoding", "Content-Range", "Transfer-Encoding":
+			continue
+		case "Etag":
+			if edgeCompressed {
 				continue // keep the weakened ETag of a compressed copy (§2.7)
 			}
-			cp.header[k] = slices.Clip(slices.Clone(v))
-			merged[k] = v
 		}
+		cp.header[k] = v
+	}
+	if _, ok := resp.header["Age"]; !ok {
+		delete(cp.header, "Age")
+	}
+	if v := resp.header.Get("Etag"); v != "" {
+		cp.etag = v
+	}
+	if v := resp.header.Get("Last-Modified"); v != "" {
+		cp.lastMod = v
 	}
 	cp.stored = now
-	cp.fresh = computeFreshness(rs.b.cache, merged, now)
+	cp.initialAge = initialAge(resp.header, now)
+	cp.fresh = computeFreshness(rs.b.cache, cp.header, now)
+	cp.wire = nil
 	return &cp
 }
 
@@ -337,8 +359,8 @@ func (e *Edge) newEntry(rs *reqState, key cacheKey, keyQuery string, resp *origi
 	}
 	ent := &entry{
 		key: key, uri: entryURI(key, keyQuery), status: resp.status, header: h, body: body, stored: now,
-		fresh: computeFreshness(b.cache, resp.header, now),
-		etag:  resp.header.Get("Etag"), lastMod: resp.header.Get("Last-Modified"),
+		initialAge: initialAge(resp.header, now), fresh: computeFreshness(b.cache, resp.header, now),
+		etag: resp.header.Get("Etag"), lastMod: resp.header.Get("Last-Modified"),
 	}
 	for _, v := range resp.header.Values("Vary") {
 		if strings.Contains(v, "*") {
@@ -431,7 +453,7 @@ func (e *Edge) writeStream(w http.ResponseWriter, rs *reqState, resp *originResp
 			if keep != nil {
 				vh["Content-Length"] = []string{strconv.Itoa(keep.Len())}
 				e.cache.put(&entry{key: key, uri: entryURI(key, keyQuery), status: resp.status, header: vh, body: keep.Bytes(),
-					stored: now, fresh: fresh, etag: resp.header.Get("Etag"), lastMod: resp.header.Get("Last-Modified")})
+					stored: now, initialAge: initialAge(resp.header, now), fresh: fresh, etag: resp.header.Get("Etag"), lastMod: resp.header.Get("Last-Modified")})
 			}
 			return
 		}

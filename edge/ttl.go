@@ -118,6 +118,7 @@ func computeFreshness(p *cachePolicy, h http.Header, now time.Time) freshness {
 		f.sieOff = cc.sie == 0
 	}
 	var secs int64
+	exp, hasExpires := expiresAt(h, now)
 	switch {
 	case cc.noCache || cc.noStore || cc.private:
 		if p.minTTL == 0 {
@@ -129,13 +130,12 @@ func computeFreshness(p *cachePolicy, h http.Header, now time.Time) freshness {
 		secs = clamp(cc.sMaxAge, p.minTTL, p.maxTTL)
 	case cc.hasMaxAge:
 		secs = clamp(cc.maxAge, p.minTTL, p.maxTTL)
-	case h.Get("Expires") != "":
-		// An invalid Expires date means "already expired" (RFC 9111 §5.3).
-		var d int64
-		if t, err := http.ParseTime(h.Get("Expires")); err == nil {
-			d = int64(t.Sub(now) / time.Second)
-		}
-		if d < 0 {
+	case hasExpires:
+		// "CloudFront caches objects until the date in the Expires header" (Developer
+		// Guide, Expiration); an Expires that is not one valid HTTP-date is already
+		// expired (expiresAt).
+		d := int64(exp.Sub(now) / time.Second)
+		if exp.IsZero() || d < 0 {
 			d = 0
 		}
 		secs = clamp(d, p.minTTL, p.maxTTL)
