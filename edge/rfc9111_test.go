@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -336,4 +337,44 @@ func TestAccessLogStatus499And000(t *testing.T) {
 	if got := status(lines[3]); got != "000" {
 		t.Errorf("viewer gone logged as %q, want 000", got)
 	}
+}
+
+// cache-tests status-299-fresh and status-303-fresh: "CloudFront always caches
+// responses to GET and HEAD requests" — any 2xx or 3xx with freshness is stored; 410 is
+// on neither of CloudFront's error caching lists.
+func TestEvery2xxAnd3xxIsCachedByTTL(t *testing.T) {
+	w := newWorld(t, cacheTestsBehaviour(UseOriginCacheControlHeadersQueryStringsID))
+	o := w.origins[urlA]
+	for _, c := range []struct {
+		status int
+		cached bool
+	}{{200, true}, {299, true}, {303, true}, {307, true}, {410, false}} {
+		o.set(func(rw http.ResponseWriter, r *http.Request) {
+			rw.Header().Set("Cache-Control", "max-age=3600")
+			rw.Header().Set("Location", "/elsewhere")
+			rw.WriteHeader(c.status)
+		})
+		path := "/status-" + strconv.Itoa(c.status)
+		w.get(path)
+		r := w.get(path)
+		if got := r.Header.Get("X-Cache") == "Hit from cloudfront"; got != c.cached || r.StatusCode != c.status {
+			t.Errorf("%d: second request %d %s, want cached=%v", c.status, r.StatusCode, r.Header.Get("X-Cache"), c.cached)
+		}
+	}
+}
+
+func FuzzParseAge(f *testing.F) {
+	for _, s := range []string{"30", "7200, 0", "abc", "-1", "2147483649", " 12 ", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := parseAge([]string{s})
+		if got < 0 || got > maxAge {
+			t.Fatalf("parseAge(%q) = %d, out of 0..2^31", s, got)
+		}
+		first, _, _ := strings.Cut(s, ",")
+		if n, err := strconv.ParseUint(strings.Trim(first, " \t"), 10, 31); err == nil && got != int64(n) {
+			t.Fatalf("parseAge(%q) = %d, want %d", s, got, n)
+		}
+	})
 }

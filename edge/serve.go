@@ -146,13 +146,13 @@ func (e *Edge) fill(ctx context.Context, rs *reqState, key cacheKey, keyQuery st
 	return &fillResult{ent: ent, result: "Miss", stored: stored}
 }
 
-// cacheableStatus: responses CloudFront caches by TTL (errors follow §3.2 instead).
+// cacheableStatus: responses CloudFront caches by TTL. "CloudFront always caches
+// responses to GET and HEAD requests" (Developer Guide, HTTPStatusCodes), so every
+// final 2xx and 3xx status (299 and 303 included) follows the TTL rules; a 304 refreshes
+// a stored object instead, and 4xx and 5xx follow the error caching lists of §3.2 (410,
+// which is on neither list, is not cached).
 func cacheableStatus(s int) bool {
-	switch s {
-	case 200, 203, 204, 206, 300, 301, 302, 307, 308, 410:
-		return true
-	}
-	return false
+	return s >= 200 && s < 400 && s != http.StatusNotModified
 }
 
 func detailFor(oerr *OriginError) string {

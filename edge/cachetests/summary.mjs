@@ -3,7 +3,7 @@
 //   node summary.mjs SUITE ENGINE RESULTS.json EXPECTED.json
 //
 // Counting is the suite's own: determineTestResult from its lib/results.mjs, over the
-// tests of its tests/index.mjs. "site view" honours depends_on as cache-tests.fyi does
+// tests of its tests/index.mjs (without the browser_only ones). "site view" honours depends_on as cache-tests.fyi does
 // (a test whose dependency failed is a dependency failure); "alone" judges each test on
 // its own result. A required test that is not a pass in the site view must be listed in
 // EXPECTED.json (with the CloudFront documentation that explains it), or fail only
@@ -18,13 +18,14 @@ const tests = (await load(path.join(suite, 'tests', 'index.mjs'))).default
 const { determineTestResult, resultTypes } = await load(path.join(engine, 'lib', 'results.mjs'))
 
 const edge = JSON.parse(fs.readFileSync(resultsFile, 'utf8'))
-const expected = new Map(JSON.parse(fs.readFileSync(expectedFile, 'utf8')).failures.map(f => [f.id, f]))
+const expected = new Map(JSON.parse(fs.readFileSync(expectedFile, 'utf8')).failures.flatMap(f => f.ids.map(id => [id, f])))
 const peers = [['nginx', 'nginx.json'], ['Varnish', 'varnish.json'], ['Fastly', 'fastly.json']]
   .map(([name, file]) => [name, path.join(suite, 'results', file)])
   .filter(([, file]) => fs.existsSync(file))
   .map(([name, file]) => [name, JSON.parse(fs.readFileSync(file, 'utf8'))])
 
-const all = tests.flatMap(s => s.tests)
+// Tests only a browser can run are left out, as on cache-tests.fyi for proxies.
+const all = tests.flatMap(s => s.tests).filter(t => !t.browser_only)
 const kindOf = t => t.kind || 'required'
 const passed = r => r === resultTypes.pass || r === resultTypes.yes
 
