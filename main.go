@@ -721,6 +721,47 @@ func init() {
 	})
 }
 
+func init() {
+	register("destroy", command{
+		summary: "delete the AWS deployment: stacks, then the buckets and table they retain (prints the plan first)",
+		usage:   "[--dry-run] [--yes] [--keep-data] [--regions A,B] [--stack NAME]",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			o := awsFlags(fs)
+			dryRun := fs.Bool("dry-run", false, "print what would be deleted, delete nothing")
+			yes := fs.Bool("yes", false, "delete without asking (required when stdin is not a terminal)")
+			keepData := fs.Bool("keep-data", false, "keep the site and releases buckets and the table")
+			endpoint := fs.String("endpoint-url", "", "send every AWS call here (for example a moto_server)")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
+				}
+				d := awsinfra.DestroyOptions{Options: o.options(), StateDir: stateDir, EndpointURL: *endpoint, DryRun: *dryRun, KeepData: *keepData}
+				d.Confirm = confirm(*yes, "destroy")
+				_, err := awsinfra.Destroy(ctx, d)
+				return err
+			}
+		},
+	})
+}
+
+// confirm returns the confirmation of a command that changes a real account: yes, or
+// the answer typed on a terminal; refused (with the reason printed) when stdin is not one.
+func confirm(yes bool, what string) func() bool {
+	return func() bool {
+		if yes {
+			return true
+		}
+		if fi, err := os.Stdin.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			fmt.Fprintf(os.Stderr, "%s: stdin is not a terminal; pass --yes to confirm\n", what)
+			return false
+		}
+		fmt.Fprintf(os.Stderr, "%s: type yes to go on: ", what)
+		var answer string
+		fmt.Fscanln(os.Stdin, &answer)
+		return answer == "yes"
+	}
+}
+
 type awsOptions struct {
 	regions, stack, domain *string
 	hstsSubdomains         *bool

@@ -151,6 +151,17 @@ const defaultCertificateNote = "no --domain: the distribution's *.cloudfront.net
 // will never complete (a hosted zone the domain's registrar does not delegate to).
 const DefaultWaitTimeout = 45 * time.Minute
 
+// waitDefaults fills the poll interval (5 s) and the wait timeout (DefaultWaitTimeout).
+func waitDefaults(poll, timeout time.Duration) (time.Duration, time.Duration) {
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	if timeout <= 0 {
+		timeout = DefaultWaitTimeout
+	}
+	return poll, timeout
+}
+
 // synthTemplates renders the product's templates as JSON.
 func synthTemplates(o Options) (regional, global []byte, err error) {
 	rt, err := RegionalTemplate(o)
@@ -198,12 +209,7 @@ func (o DeployOptions) withDefaults() (DeployOptions, error) {
 	if o.Progress == nil {
 		o.Progress = os.Stderr
 	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 5 * time.Second
-	}
-	if o.WaitTimeout <= 0 {
-		o.WaitTimeout = DefaultWaitTimeout
-	}
+	o.PollInterval, o.WaitTimeout = waitDefaults(o.PollInterval, o.WaitTimeout)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

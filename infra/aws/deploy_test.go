@@ -49,7 +49,10 @@ func motoRegionalTemplate() *Template {
 			condHasDistribution: Not(Equals(Ref(ParamDistributionArn), "")),
 		},
 		Resources: map[string]Resource{
-			idSiteBucket: {Type: "AWS::S3::Bucket"},
+			// moto honours DeletionPolicy Retain only; after a successful creation
+			// RetainExceptOnCreate means the same, so the destroy test sees what it leaves.
+			idSiteBucket:     {Type: "AWS::S3::Bucket", DeletionPolicy: "Retain"},
+			idReleasesBucket: {Type: "AWS::S3::Bucket", DeletionPolicy: "Retain"},
 			idAPIRole: {Type: "AWS::IAM::Role", Properties: map[string]any{
 				"AssumeRolePolicyDocument": PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
 					Effect: "Allow", Principal: map[string]any{"Service": "lambda.amazonaws.com"}, Action: "sts:AssumeRole"}}},
@@ -62,7 +65,7 @@ func motoRegionalTemplate() *Template {
 				"Environment": map[string]any{"Variables": map[string]any{FailEnv: "0"}},
 			}},
 			// A plain table in the primary stands in for the global table.
-			idTable: {Type: "AWS::DynamoDB::Table", Condition: condIsPrimary, Properties: map[string]any{
+			idTable: {Type: "AWS::DynamoDB::Table", Condition: condIsPrimary, DeletionPolicy: "Retain", Properties: map[string]any{
 				"TableName": Ref(ParamTableName), "BillingMode": "PAY_PER_REQUEST",
 				"AttributeDefinitions": tableAttributes, "KeySchema": tableKeys, "GlobalSecondaryIndexes": tableIndexes,
 			}},
@@ -74,6 +77,7 @@ func motoRegionalTemplate() *Template {
 			OutFunctionURL:      {Value: Sub("https://moto${AWS::AccountId}.lambda-url.${AWS::Region}.on.aws/")},
 			OutAPIDomain:        {Value: Sub("moto${AWS::AccountId}.lambda-url.${AWS::Region}.on.aws")},
 			OutTableName:        {Value: Ref(ParamTableName)},
+			OutReleasesBucket:   {Value: Ref(idReleasesBucket)},
 		},
 	}
 }
@@ -125,6 +129,22 @@ func motoDeployOptions(t *testing.T, url string, out *bytes.Buffer) DeployOption
 	}
 }
 
+// checkNoStacks fails the test for each stack left in the deploy's regions.
+func checkNoStacks(t *testing.T, sess *session, after string) {
+	t.Helper()
+	for _, r := range append([]string{GlobalRegion}, DefaultRegions...) {
+		list, err := sess.cloudFormation(r).ListStacks(context.Background(), &cloudformation.ListStacksInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range list.StackSummaries {
+			if s.StackStatus != "DELETE_COMPLETE" {
+				t.Errorf("%s left stack %s (%s) in %s", after, aws.ToString(s.StackName), s.StackStatus, r)
+			}
+		}
+	}
+}
+
 // phases returns the phase headings in the order printed.
 func phases(log string) []string {
 	return regexp.MustCompile(`(?m)^== (phase \d)`).FindAllString(log, -1)
@@ -164,17 +184,7 @@ func TestDeployAgainstMoto(t *testing.T) {
 				t.Errorf("dry run log lacks %q:\n%s", want, log)
 			}
 		}
-		for _, r := range append([]string{GlobalRegion}, DefaultRegions...) {
-			list, err := sess.cloudFormation(r).ListStacks(ctx, &cloudformation.ListStacksInput{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, s := range list.StackSummaries {
-				if s.StackStatus != "DELETE_COMPLETE" {
-					t.Errorf("dry run left stack %s (%s) in %s", aws.ToString(s.StackName), s.StackStatus, r)
-				}
-			}
-		}
+		checkNoStacks(t, sess, "dry run")
 		if _, err := ReadState(opts.StateDir); err == nil {
 			t.Error("dry run wrote a state file")
 		}
