@@ -271,7 +271,11 @@ func init() {
 }
 
 func printStatus(w io.Writer, s *local.Status) {
-	fmt.Fprintf(w, "edge     %s  (distribution %s)\ncontrol  %s\n", s.Edge, s.DistributionID, s.Control)
+	fmt.Fprintf(w, "edge     %s  (distribution %s)\n", s.Edge, s.DistributionID)
+	if s.EdgeTrouble != "" {
+		fmt.Fprintf(w, "         TROUBLE: %s\n", s.EdgeTrouble)
+	}
+	fmt.Fprintf(w, "control  %s\n", s.Control)
 	for _, r := range s.Regions {
 		role := "secondary"
 		if r.Primary {

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -99,6 +100,11 @@ type Options struct {
 	// MaxRequestBody is the largest viewer request body the edge accepts (default
 	// 32 MiB; larger → 413). Bodies are buffered so a request can be retried.
 	MaxRequestBody int64
+	// MaxRequestBodies bounds the bytes of viewer request bodies held at once, across all
+	// requests (default 64 MiB, and at least MaxRequestBody). A body that would pass it is
+	// answered 503 instead of being buffered: slow or stalled uploads cannot take the
+	// edge's memory (requestbody.go).
+	MaxRequestBodies int64
 
 	// timeUnit is the length of the configuration's "second" (tests shorten it so
 	// timeouts configured in whole seconds take milliseconds). Default time.Second.
@@ -127,6 +133,8 @@ type Edge struct {
 	pop             []string
 	access          *accessLog
 	jsRun           sync.Map // *Function → its compiled JS, a fnapi.Program (Options.JS)
+	bodies          bodyBudget  // bytes of viewer request bodies held (requestbody.go)
+	serving         serveHealth // Serve\'s accept errors (server.go)
 }
 
 var _ http.Handler = (*Edge)(nil)
@@ -174,6 +182,10 @@ func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
 	e.maxReqBody = opts.MaxRequestBody
 	if e.maxReqBody <= 0 {
 		e.maxReqBody = 32 << 20
+	}
+	e.bodies.limit = max(opts.MaxRequestBodies, e.maxReqBody)
+	if opts.MaxRequestBodies <= 0 {
+		e.bodies.limit = max(64<<20, e.maxReqBody)
 	}
 	if err := addFunctions(e.functions, opts.Functions); err != nil {
 		return nil, err
@@ -392,14 +404,20 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(io.LimitReader(r.Body, e.maxReqBody+1))
-		if err != nil {
-			e.serveError(w, rs, http.StatusBadRequest, "Bad request.", "Error")
-			return
-		}
-		if int64(len(body)) > e.maxReqBody {
+		body, release, err := e.readRequestBody(r)
+		defer release()
+		switch {
+		case errors.Is(err, errBodyTooLarge):
 			w.Header().Set("Connection", "close")
 			e.serveError(w, rs, http.StatusRequestEntityTooLarge, "Bad request.", "LimitExceeded")
+			return
+		case errors.Is(err, errBodiesBusy):
+			w.Header().Set("Connection", "close")
+			e.serveError(w, rs, http.StatusServiceUnavailable, "The edge is holding as many request bodies as it can; try again.", "Error")
+			return
+		case err != nil:
+			w.Header().Set("Connection", "close")
+			e.serveError(w, rs, http.StatusBadRequest, "Bad request.", "Error")
 			return
 		}
 		rs.body = body

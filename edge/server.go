@@ -2,15 +2,22 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Serve accepts viewer connections on l and serves them with a lean HTTP/1.1 server
@@ -19,35 +26,88 @@ import (
 // just as well. A plain GET or HEAD that is already fully buffered and hits a fresh
 // cached object takes the cache-hit fast path (hitpath.go): a hand-written parser that
 // accepts only a conservative subset of HTTP/1.1 (FuzzParseHitRequest holds it to
-// net/http's reading) and a response head prepared once per cached entry, sent with the
+// net/http's server) and a response head prepared once per cached entry, sent with the
 // body in one writev, with no allocation per request. Every other request is parsed by
-// net/http's own http.ReadRequest (so framing, limits and smuggling defences are
-// net/http's) and served by ServeHTTP, its response written with one writev of headers
+// net/http's http.ReadRequest and then held to the checks net/http's server adds on top
+// of it (checkRequest: http.ReadRequest alone lets through a missing or malformed Host
+// and invalid header names such as "Transfer-Encoding " that would desynchronise
+// framing), and served by ServeHTTP, its response written with one writev of headers
 // and body and without net/http's per-request goroutine, context and buffering layers.
-// Both give the same response (TestHitPathMatchesServeHTTP). HTTP/1.0 and 1.1 (TLS and
-// HTTP/2 come from ServeViewers, viewertls.go, which hands this server its HTTP/1.1
-// connections, in the clear or over TLS), keep-alive, pipelining in order,
-// chunked responses when no Content-Length is known. Idle connections close after
-// IdleTimeout (default 120 s, refreshed at most once a second); request headers must
-// arrive within 10 s.
+// FuzzLeanServerVsNetHTTP sends the same bytes to this server and to net/http's and
+// requires this one never to accept what net/http's refuses. Both paths give the same
+// response (TestHitPathMatchesServeHTTP). HTTP/1.0 and 1.1 (TLS and HTTP/2 come from
+// ServeViewers, viewertls.go, which hands this server its HTTP/1.1 connections, in the
+// clear or over TLS), keep-alive, pipelining in order, chunked responses when no
+// Content-Length is known.
+//
+// Deadlines (leanTimeouts, where CloudFront's own documented limits stand beside them;
+// README "Edge deadlines"): request headers must arrive within 10 s; a request body must
+// keep arriving (no read waits more than 30 s) and be complete within 5 min; each write
+// of a response must complete within 30 s, so a viewer that stops reading (a pipelining
+// client that never reads its answers) is dropped; an idle keep-alive connection closes
+// after 120 s (refreshed at most once a second). Accept errors (EMFILE when out of
+// descriptors) never stop the server: it backs off from 5 ms doubling to 1 s as net/http
+// does, logs, and reports the trouble in ServeTrouble until accepting works.
 func (e *Edge) Serve(l net.Listener) error {
 	return (&leanServer{e: e, conns: map[net.Conn]struct{}{}}).serve(l)
 }
 
+// leanTimeouts are the lean server's deadlines; zero fields take the defaults below.
+type leanTimeouts struct {
+	header    time.Duration // request line and headers, from their first byte
+	bodyRead  time.Duration // longest wait for the next bytes of a request body
+	bodyTotal time.Duration // a whole request body, from the end of its headers
+	write     time.Duration // one write of a response
+	idle      time.Duration // between requests on a keep-alive connection
+}
+
+// Defaults. CloudFront documents no viewer-side idle or body timeout; its documented
+// limits are a request head of at most 20,480 bytes (Quotas, "Maximum length of a
+// request"), "Request timeout: 30 sec" in its Service Quotas table, and 30 s as the
+// origin response timeout (between packets). The 30 s here follow those; the 5 min for a
+// whole body lets the largest body the edge takes (MaxRequestBody, 32 MiB) arrive at
+// about 1 Mbit/s.
+var defaultLeanTimeouts = leanTimeouts{
+	header:    10 * time.Second,
+	bodyRead:  30 * time.Second,
+	bodyTotal: 5 * time.Minute,
+	write:     30 * time.Second,
+	idle:      120 * time.Second,
+}
+
+func (t *leanTimeouts) fill() {
+	d := defaultLeanTimeouts
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&t.header, d.header}, {&t.bodyRead, d.bodyRead}, {&t.bodyTotal, d.bodyTotal}, {&t.write, d.write}, {&t.idle, d.idle},
+	} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+}
+
 func (s *leanServer) serve(l net.Listener) error {
 	defer s.closeAll()
+	var delay time.Duration // the back-off after an Accept error
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(5 * time.Millisecond)
-				continue
-			}
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || s.isClosed() {
 				return nil
 			}
-			return err
+			// net/http's Server.Serve backs off the same way on temporary errors; here every
+			// error but a closed listener is retried, so the edge never stops accepting.
+			delay = max(5*time.Millisecond, min(2*delay, time.Second))
+			s.e.serving.acceptFailed(s.e.log, err, delay)
+			time.Sleep(delay)
+			continue
+		}
+		if delay != 0 {
+			delay = 0
+			s.e.serving.acceptWorks(s.e.log)
 		}
 		if !s.track(c) {
 			c.Close()
@@ -57,21 +117,67 @@ func (s *leanServer) serve(l net.Listener) error {
 	}
 }
 
-const (
-	leanIdleTimeout   = 120 * time.Second
-	leanHeaderTimeout = 10 * time.Second
-	leanMaxDrain      = 256 << 10
-)
+// serveHealth is what the edge's listener has been through, for status.
+type serveHealth struct {
+	mu     sync.Mutex
+	since  time.Time // the first Accept error of the current trouble; zero when none
+	last   error
+	count  int
+	logged time.Time
+}
+
+func (h *serveHealth) acceptFailed(log *slog.Logger, err error, delay time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	if h.since.IsZero() {
+		h.since = now
+	}
+	h.last = err
+	h.count++
+	// One line when the trouble starts, then one every 30 s while it lasts.
+	if h.count == 1 || now.Sub(h.logged) >= 30*time.Second {
+		h.logged = now
+		log.Error("edge: accepting viewer connections fails; retrying", "err", err, "failures", h.count, "retryIn", delay)
+	}
+}
+
+func (h *serveHealth) acceptWorks(log *slog.Logger) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.count > 0 {
+		log.Info("edge: accepting viewer connections again", "failures", h.count, "after", time.Since(h.since).Round(time.Millisecond))
+	}
+	h.since, h.last, h.count = time.Time{}, nil, 0
+}
+
+// ServeTrouble describes why Serve cannot accept viewer connections right now, in one
+// line, or returns "" when it can.
+func (e *Edge) ServeTrouble() string {
+	h := &e.serving
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.count == 0 {
+		return ""
+	}
+	return fmt.Sprintf("accepting viewer connections fails since %s (%d times, retrying): %v",
+		h.since.UTC().Format(time.RFC3339), h.count, h.last)
+}
+
+const leanMaxDrain = 256 << 10
 
 // leanMaxHeader bounds a request's line and headers (CloudFront's own limit is 20,480
 // bytes, answered with 413 by ServeHTTP; this is the parser's hard stop).
 const leanMaxHeader = 64 << 10
 
-// budgetReader reads at most n bytes while n ≥ 0; n < 0 means no limit.
+// budgetReader reads at most n bytes while n ≥ 0; n < 0 means no limit. While rec, it
+// keeps a copy of what it reads in recorded.
 type budgetReader struct {
 	r         io.Reader
 	n         int64
 	exhausted bool
+	rec       bool
+	recorded  []byte
 }
 
 func (b *budgetReader) Read(p []byte) (int, error) {
@@ -86,18 +192,23 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	if b.n > 0 {
 		b.n -= int64(n)
 	}
+	if b.rec {
+		b.recorded = append(b.recorded, p[:n]...)
+	}
 	return n, err
 }
 
 type leanServer struct {
 	e *Edge
+	t leanTimeouts
 	// noHit turns the cache-hit fast path off and onHit observes it (tests).
-	noHit  bool
-	onHit  func()
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	noHit     bool
+	onHit     func()
+	onRequest func(*http.Request) // sees each request handed to ServeHTTP (tests)
+	mu        sync.Mutex
+	conns     map[net.Conn]struct{}
+	closed    bool
+	wg        sync.WaitGroup
 }
 
 func (s *leanServer) track(c net.Conn) bool {
@@ -109,6 +220,12 @@ func (s *leanServer) track(c net.Conn) bool {
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	return true
+}
+
+func (s *leanServer) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 func (s *leanServer) untrack(c net.Conn) {
@@ -133,6 +250,8 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<
 func (s *leanServer) serveConn(c net.Conn) {
 	defer s.untrack(c)
 	defer c.Close()
+	t := s.t
+	t.fill()
 	// Request headers are read through a budget, as http.Server's MaxHeaderBytes does,
 	// so a viewer cannot make the edge buffer an endless header block.
 	lr := &budgetReader{r: c, n: -1}
@@ -147,15 +266,15 @@ func (s *leanServer) serveConn(c net.Conn) {
 		st := tc.ConnectionState()
 		tlsState = &st
 	}
-	w := &leanWriter{conn: c, header: make(http.Header, 24), buf: make([]byte, 0, 1024)}
+	w := &leanWriter{conn: c, header: make(http.Header, 24), buf: make([]byte, 0, 1024), writeTimeout: t.write}
 	var idleUntil time.Time // the read deadline while waiting for a request
 	var hr hitRequest
 	for {
 		if br.Buffered() == 0 {
 			// Moving a deadline costs a timer update; for an idle timeout of two minutes,
 			// one update a second is precise enough.
-			if now := time.Now(); idleUntil.Sub(now) < leanIdleTimeout-time.Second {
-				idleUntil = now.Add(leanIdleTimeout)
+			if now := time.Now(); idleUntil.Sub(now) < t.idle-time.Second {
+				idleUntil = now.Add(t.idle)
 				c.SetReadDeadline(idleUntil)
 			}
 			if _, err := br.Peek(1); err != nil {
@@ -178,36 +297,70 @@ func (s *leanServer) serveConn(c net.Conn) {
 				continue
 			}
 		}
-		c.SetReadDeadline(time.Now().Add(leanHeaderTimeout))
+		c.SetReadDeadline(time.Now().Add(t.header))
 		idleUntil = time.Time{}
 		lr.n = leanMaxHeader
+		// http.ReadRequest drops the Host header, keeping req.Host, which for an absolute-form
+		// target is the URL's host: then the header block is kept to see the Host lines.
+		var pre []byte
+		if lr.rec = !originForm(peekBuffered(br)); lr.rec {
+			pre = append([]byte(nil), peekBuffered(br)...)
+		}
 		req, err := http.ReadRequest(br)
 		lr.n = -1
-		if err != nil {
-			if lr.exhausted {
-				io.WriteString(c, "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large")
-				return
+		if err == nil {
+			hosts := []string{req.Host}
+			if lr.rec {
+				head := append(pre, lr.recorded...)
+				hosts = headerHosts(head[:len(head)-br.Buffered()])
+			} else if req.Host == "" {
+				// No Host, or an empty one, refused too: "A sender MUST NOT generate an
+				// "http" URI with an empty host identifier. A recipient that processes such a
+				// URI reference MUST reject it as invalid" (RFC 9110 §4.2.1).
+				hosts = nil
 			}
-			if !errors.Is(err, io.EOF) {
-				io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
+			err = checkRequest(req, hosts)
+		}
+		lr.rec, lr.recorded = false, lr.recorded[:0]
+		if err != nil {
+			switch {
+			case lr.exhausted:
+				w.writeRaw("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large")
+			case errors.Is(err, errHTTPVersion):
+				w.writeRaw("HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n505 HTTP Version Not Supported")
+			case unsupportedTE(err):
+				w.writeRaw("HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n501 Not Implemented")
+			case errors.Is(err, errExpectation):
+				w.writeRaw("HTTP/1.1 417 Expectation Failed\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n417 Expectation Failed")
+			case !errors.Is(err, io.EOF):
+				w.writeRaw("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
 			}
 			return
 		}
-		c.SetReadDeadline(time.Time{})
 		req.RemoteAddr = remote
 		req.TLS = tlsState
-		if req.Header.Get("Expect") == "100-continue" && req.ProtoAtLeast(1, 1) {
-			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+		if req.Body != http.NoBody {
+			// The body is read under its own deadlines; without them a POST that declares
+			// more than it sends holds the connection and its buffer for ever.
+			req.Body = &deadlineBody{rc: req.Body, c: c, idle: t.bodyRead, end: time.Now().Add(t.bodyTotal)}
+		} else {
+			c.SetReadDeadline(time.Time{})
+		}
+		if s.onRequest != nil {
+			s.onRequest(req)
+		}
+		if expectsContinue(req) && req.ProtoAtLeast(1, 1) {
+			w.writeRaw("HTTP/1.1 100 Continue\r\n\r\n")
 		}
 		w.reset(req)
 		if !s.handle(w, req) {
 			return
 		}
-		if req.Body != nil {
+		if req.Body != http.NoBody {
 			// Keep the connection only if the unread rest of the body is small.
-			n, _ := io.CopyN(io.Discard, req.Body, leanMaxDrain+1)
+			n, err := io.CopyN(io.Discard, req.Body, leanMaxDrain+1)
 			req.Body.Close()
-			if n > leanMaxDrain {
+			if n > leanMaxDrain || err != nil && err != io.EOF {
 				return
 			}
 		}
@@ -215,6 +368,134 @@ func (s *leanServer) serveConn(c net.Conn) {
 			return
 		}
 	}
+}
+
+// deadlineBody is a request body whose every Read must complete within idle and before end.
+type deadlineBody struct {
+	rc   io.ReadCloser
+	c    net.Conn
+	idle time.Duration
+	end  time.Time
+	set  time.Time // the read deadline in force
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	// As for the idle deadline, move it at most once a second.
+	now := time.Now()
+	if b.set.Sub(now) < b.idle-time.Second || b.set.After(b.end) {
+		b.set = now.Add(b.idle)
+		if b.set.After(b.end) {
+			b.set = b.end
+		}
+		b.c.SetReadDeadline(b.set)
+	}
+	return b.rc.Read(p)
+}
+
+func (b *deadlineBody) Close() error { return b.rc.Close() }
+
+// Errors of checkRequest that are not a plain 400.
+var (
+	errHTTPVersion = errors.New("unsupported protocol version")
+	errExpectation = errors.New("unsupported Expect")
+)
+
+// checkRequest holds a request read by http.ReadRequest to what net/http's server checks
+// on top of it (net/http/server.go, conn.readRequest and conn.serve), so the lean server
+// never takes what http.Server refuses:
+//   - HTTP/1.x only (505), as http1ServerSupportsRequest;
+//   - HTTP/1.1 needs a Host header (RFC 9112 §3.2: "A server MUST respond with a 400 (Bad
+//     Request) status code to any HTTP/1.1 request message that lacks a Host header field"),
+//     and a Host must be a valid one (httpguts.ValidHostHeader: "Host: a b" is not);
+//     http.ReadRequest itself refuses a repeated Host;
+//   - every header name a token and every value free of control characters: a name with
+//     a space before the colon ("Transfer-Encoding : chunked") is kept by the MIME reader
+//     under a name no framing code looks at, so the body would be read as the next
+//     request (RFC 9112 §5.1: "A server MUST reject, with a response status code of 400
+//     (Bad Request), any received request message that contains whitespace between a
+//     header field name and colon");
+//   - an Expect other than 100-continue gets 417.
+//
+// A Content-Length beside a chunked Transfer-Encoding, a repeated or unknown
+// Transfer-Encoding and conflicting Content-Lengths are refused, or the Content-Length
+// dropped, by http.ReadRequest itself (transfer.go), as for http.Server.
+//
+// hosts are the values of the request's Host header lines.
+func checkRequest(req *http.Request, hosts []string) error {
+	if req.ProtoMajor != 1 {
+		return errHTTPVersion
+	}
+	if req.ProtoAtLeast(1, 1) && len(hosts) == 0 && req.Method != http.MethodConnect {
+		return errors.New("missing required Host header")
+	}
+	if len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0]) {
+		return errors.New("malformed Host header")
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return errors.New("invalid header name")
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return errors.New("invalid header value")
+			}
+		}
+	}
+	if firstHeader(req.Header, "Expect") != "" && !expectsContinue(req) {
+		return errExpectation
+	}
+	return nil
+}
+
+// unsupportedTE: http.ReadRequest refused the Transfer-Encoding, which http.Server answers
+// 501 (its error type, unsupportedTEError, is not exported; its two messages are these).
+func unsupportedTE(err error) bool {
+	m := err.Error()
+	return strings.HasPrefix(m, "unsupported transfer encoding") || strings.HasPrefix(m, "too many transfer encodings")
+}
+
+// originForm reports whether the request line at the start of b has an origin-form or
+// asterisk-form target ("GET /x HTTP/1.1"): http.ReadRequest's req.Host is then the Host
+// header's value. False when b does not yet hold that much.
+func originForm(b []byte) bool {
+	sp := bytes.IndexByte(b, ' ')
+	return sp > 0 && sp+1 < len(b) && (b[sp+1] == '/' || b[sp+1] == '*')
+}
+
+// headerHosts returns the Host values of a request head (request line, header lines and
+// the blank line), read by net/textproto as http.ReadRequest reads them.
+func headerHosts(head []byte) []string {
+	_, rest, ok := bytes.Cut(head, []byte("\n"))
+	if !ok {
+		return nil
+	}
+	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(rest))).ReadMIMEHeader()
+	if err != nil {
+		return nil
+	}
+	return h["Host"]
+}
+
+// expectsContinue: the first Expect lists the token 100-continue, as net/http's
+// Request.expectsContinue (hasToken on Header.get) decides.
+func expectsContinue(req *http.Request) bool {
+	v, tok := firstHeader(req.Header, "Expect"), "100-continue"
+	for i := 0; i+len(tok) <= len(v); i++ {
+		end := i + len(tok)
+		if (i == 0 || tokenBoundary(v[i-1])) && (end == len(v) || tokenBoundary(v[end])) && strings.EqualFold(v[i:end], tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func tokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
+
+func firstHeader(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // peekBuffered returns the bytes br holds without reading more.
@@ -251,6 +532,7 @@ func (s *leanServer) handle(w *leanWriter, req *http.Request) (ok bool) {
 
 // writeHit sends a fast-path response in one writev; false means the connection broke.
 func (w *leanWriter) writeHit(head, body []byte) bool {
+	w.armWrite()
 	if len(body) == 0 {
 		_, err := w.conn.Write(head)
 		return err == nil
@@ -264,17 +546,20 @@ func (w *leanWriter) writeHit(head, body []byte) bool {
 
 // leanWriter is the http.ResponseWriter of Serve.
 type leanWriter struct {
-	vec        [2][]byte // writeHit's iovecs
-	conn       net.Conn
-	req        *http.Request
-	header     http.Header
-	buf        []byte
-	status     int
-	wroteHdr   bool
-	chunked    bool
-	noBody     bool
-	closeAfter bool
-	err        error
+	vec  [2][]byte // writeHit's iovecs
+	conn net.Conn
+	// writeTimeout bounds each write to conn; writeUntil is the deadline in force.
+	writeTimeout time.Duration
+	writeUntil   time.Time
+	req          *http.Request
+	header       http.Header
+	buf          []byte
+	status       int
+	wroteHdr     bool
+	chunked      bool
+	noBody       bool
+	closeAfter   bool
+	err          error
 }
 
 var _ http.ResponseWriter = (*leanWriter)(nil)
@@ -286,6 +571,25 @@ func (w *leanWriter) reset(req *http.Request) {
 }
 
 func (w *leanWriter) Header() http.Header { return w.header }
+
+// armWrite gives the next write at least writeTimeout - 1 s: a viewer that stops reading
+// blocks a write, which then fails, and the connection is dropped. Like the idle deadline,
+// it moves at most once a second (a timer update per response would show on cache hits).
+func (w *leanWriter) armWrite() {
+	if w.writeTimeout <= 0 {
+		return
+	}
+	if now := time.Now(); w.writeUntil.Sub(now) < w.writeTimeout-time.Second {
+		w.writeUntil = now.Add(w.writeTimeout)
+		w.conn.SetWriteDeadline(w.writeUntil)
+	}
+}
+
+// writeRaw sends a fixed response (an error, 100 Continue) under the write deadline.
+func (w *leanWriter) writeRaw(s string) {
+	w.armWrite()
+	io.WriteString(w.conn, s)
+}
 
 func (w *leanWriter) WriteHeader(code int) {
 	if w.wroteHdr || w.status != 0 || code < 100 || code > 999 {
@@ -310,6 +614,7 @@ func (w *leanWriter) Write(p []byte) (int, error) {
 	if w.noBody || len(p) == 0 {
 		return len(p), nil
 	}
+	w.armWrite()
 	if w.chunked {
 		w.buf = strconv.AppendInt(w.buf[:0], int64(len(p)), 16)
 		w.buf = append(w.buf, '\r', '\n')
@@ -387,6 +692,7 @@ func (w *leanWriter) writeHeader(body []byte) error {
 	}
 	b = append(b, '\r', '\n')
 	w.buf = b
+	w.armWrite()
 	if w.noBody || len(body) == 0 {
 		_, w.err = w.conn.Write(b)
 		return w.err
@@ -412,6 +718,7 @@ func (w *leanWriter) finish() {
 		w.writeHeader(nil)
 	}
 	if w.chunked && w.err == nil {
+		w.armWrite()
 		_, w.err = io.WriteString(w.conn, "0\r\n\r\n")
 	}
 }
@@ -553,6 +860,9 @@ func parseHitRequest(buf []byte, hr *hitRequest) int {
 		case 4:
 			if asciiEqualFold(name, "host") {
 				hosts++
+				if len(value) == 0 {
+					return 0 // the full path refuses it (checkRequest)
+				}
 				for _, c := range value {
 					if !hostByte(c) {
 						return 0

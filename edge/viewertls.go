@@ -40,7 +40,7 @@ func (e *Edge) ServeViewers(l net.Listener, tlsCfg *tls.Config) error {
 		cfg.NextProtos = []string{"h2", "http/1.1"}
 	}
 	ml := &mixedListener{Listener: l, tls: cfg, conns: make(chan net.Conn), done: make(chan struct{}),
-		h2: &http2.Server{IdleTimeout: leanIdleTimeout}, handler: e}
+		h2: &http2.Server{IdleTimeout: defaultLeanTimeouts.idle}, handler: e, e: e}
 	go ml.acceptLoop()
 	return e.Serve(ml)
 }
@@ -52,6 +52,7 @@ type mixedListener struct {
 	tls     *tls.Config
 	h2      *http2.Server
 	handler http.Handler
+	e       *Edge // its serving health records accept errors (server.go)
 	conns   chan net.Conn
 	done    chan struct{}
 	once    sync.Once
@@ -70,10 +71,14 @@ func (m *mixedListener) acceptLoop() {
 			// Anything else (EMFILE, ENFILE, ECONNABORTED) passes: back off as net/http
 			// does and keep accepting.
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			m.e.serving.acceptFailed(m.e.log, err, delay)
 			time.Sleep(delay)
 			continue
 		}
-		delay = 0
+		if delay != 0 {
+			delay = 0
+			m.e.serving.acceptWorks(m.e.log)
+		}
 		go m.sort(c)
 	}
 }

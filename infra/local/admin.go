@@ -65,10 +65,13 @@ type HealRequest struct {
 
 // Status is the answer of GET /twinedge/status and the output of `twinedge status --json`.
 type Status struct {
-	DistributionID string         `json:"distributionId"`
-	Edge           string         `json:"edge"`
-	Control        string         `json:"control"`
-	Regions        []RegionStatus `json:"regions"`
+	DistributionID string `json:"distributionId"`
+	Edge           string `json:"edge"`
+	// EdgeTrouble says why the edge cannot accept viewer connections right now (for
+	// example out of file descriptors); empty while it can.
+	EdgeTrouble string         `json:"edgeTrouble,omitempty"`
+	Control     string         `json:"control"`
+	Regions     []RegionStatus `json:"regions"`
 	// Origins lists the origins of a `twinedge edge` (a world reports Regions instead).
 	Origins []OriginStatus `json:"origins,omitempty"`
 }
@@ -246,7 +249,7 @@ func (w *World) Status(ctx context.Context) Status {
 }
 
 func (w *World) status(ctx context.Context, probe bool) Status {
-	s := Status{DistributionID: w.file.DistributionID, Edge: w.file.Edge, Control: w.file.Control}
+	s := Status{DistributionID: w.file.DistributionID, Edge: w.file.Edge, Control: w.file.Control, EdgeTrouble: w.edge.ServeTrouble()}
 	for _, r := range w.regions {
 		rs := RegionStatus{Name: r.name, Primary: r.primary, Faults: map[Target]FaultStatus{}}
 		for t, f := range r.Faults() {
