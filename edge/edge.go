@@ -132,7 +132,7 @@ type Edge struct {
 	viaHeader       string
 	pop             []string
 	access          *accessLog
-	jsRun           sync.Map // *Function → its compiled JS, a fnapi.Program (Options.JS)
+	jsRun           sync.Map    // *Function → its compiled JS, a fnapi.Program (Options.JS)
 	bodies          bodyBudget  // bytes of viewer request bodies held (requestbody.go)
 	serving         serveHealth // Serve\'s accept errors (server.go)
 }

@@ -723,7 +723,7 @@ func (w *EdgeWorld) mapped(id string) (*mappedOrigin, error) {
 
 // Status reports each origin's fault.
 func (w *EdgeWorld) Status() Status {
-	s := Status{DistributionID: w.file.DistributionID, Edge: w.file.Edge, Control: w.file.Control}
+	s := Status{DistributionID: w.file.DistributionID, Edge: w.file.Edge, Control: w.file.Control, EdgeTrouble: w.edge.ServeTrouble()}
 	for _, m := range w.sortedOrigins() {
 		st := OriginStatus{ID: m.id, Target: m.target}
 		if f, ok := m.server.Fault(); ok {
