@@ -53,7 +53,8 @@ type Config struct {
 // JSON {"error": "..."} naming the field or limit at fault, and no error path writes to the
 // store:
 //
-//	400  malformed JSON, unknown or mistyped field, bad id/author/text, bad limit or cursor
+//	400  malformed JSON, invalid UTF-8 or a lone surrogate escape, unknown or mistyped field,
+//	     bad id/author/text (blank or invisible only, control characters), bad limit or cursor
 //	404  no such route
 //	405  method not allowed on the route (with an allow header)
 //	409  the id is taken by a message with other content
@@ -255,6 +256,9 @@ func (h *Handler) post(ctx context.Context, req *events.LambdaFunctionURLRequest
 		return h.fail(http.StatusRequestEntityTooLarge, "body: %d bytes, the limit is %d bytes (author ≤ %d characters, text ≤ %d characters)", len(body), MaxBodyBytes, MaxAuthorChars, MaxTextChars)
 	}
 	in, err := decodePost(body)
+	if err == nil {
+		err = checkUTF8(body)
+	}
 	if err != nil {
 		return h.fail(http.StatusBadRequest, "%s", err)
 	}

@@ -110,7 +110,20 @@ func TestHandlerErrors(t *testing.T) {
 		{"control char", event("POST", "/api/messages", "", post(id1, "a", "b\x1b[2J"), jsonCT), nil, 400, "text: must not contain control character"},
 		{"author long", event("POST", "/api/messages", "", post(id1, strings.Repeat("é", 65), "b"), jsonCT), nil, 413, "author: 65 characters, the limit is 64"},
 		{"text long", event("POST", "/api/messages", "", post(id1, "a", strings.Repeat("x", 1001)), jsonCT), nil, 413, "text: 1001 characters, the limit is 1000"},
-		{"body huge", event("POST", "/api/messages", "", post(id1, "a", strings.Repeat("x", 9000)), jsonCT), nil, 413, "the limit is 8192 bytes"},
+		{"body huge", event("POST", "/api/messages", "", post(id1, "a", strings.Repeat("x", 17000)), jsonCT), nil, 413, "the limit is 16384 bytes"},
+		// Text rules (issue 14): what encoding/json would store as U+FFFD is refused, C1
+		// controls like C0, and a field of invisible characters like a blank one.
+		{"invalid utf-8", event("POST", "/api/messages", "", `{"id":"`+id1+`","author":"a","text":"b`+"\xff"+`c"}`, jsonCT), nil, 400, "body: not valid UTF-8 at byte"},
+		{"overlong utf-8", event("POST", "/api/messages", "", `{"id":"`+id1+`","author":"a","text":"`+"\xc0\xaf"+`"}`, jsonCT), nil, 400, "not valid UTF-8"},
+		{"lone high surrogate", event("POST", "/api/messages", "", `{"id":"`+id1+`","author":"a","text":"b\ud800"}`, jsonCT), nil, 400, `lone high surrogate \ud800`},
+		{"high then not low", event("POST", "/api/messages", "", `{"id":"`+id1+`","author":"a","text":"\ud83d\u0041"}`, jsonCT), nil, 400, "lone high surrogate"},
+		{"lone low surrogate", event("POST", "/api/messages", "", `{"id":"`+id1+`","author":"\uDC00","text":"b"}`, jsonCT), nil, 400, `lone low surrogate \udc00`},
+		{"C1 control", event("POST", "/api/messages", "", post(id1, "a", "b\u009b2J"), jsonCT), nil, 400, "text: must not contain control character U+009B"},
+		{"C1 escaped", event("POST", "/api/messages", "", `{"id":"`+id1+`","author":"a\u0085","text":"b"}`, jsonCT), nil, 400, "author: must not contain control character U+0085"},
+		{"zero-width author", event("POST", "/api/messages", "", post(id1, "\u200b\u200c\u200d\u2060", "b"), jsonCT), nil, 400, "author: required and must not be blank"},
+		{"invisible author", event("POST", "/api/messages", "", post(id1, "\ufeff\u3164\u2800\u180e\ufe0f \u00a0", "b"), jsonCT), nil, 400, "author: required and must not be blank"},
+		{"bidi-only text", event("POST", "/api/messages", "", post(id1, "a", "\u202e\u2066\u200f"), jsonCT), nil, 400, "text: required and must not be blank"},
+		{"emoji escapes over", event("POST", "/api/messages", "", `{"id":"`+id1+`","author":"a","text":"`+strings.Repeat(`\ud83d\ude00`, 1001)+`"}`, jsonCT), nil, 413, "text: 1001 characters, the limit is 1000"},
 		{"bad base64", func() events.LambdaFunctionURLRequest {
 			e := event("POST", "/api/messages", "", "!!", jsonCT)
 			e.IsBase64Encoded = true
@@ -295,6 +308,55 @@ func TestNewHandlerNeedsRegionAndStore(t *testing.T) {
 
 var validStatus = map[int]bool{200: true, 201: true, 400: true, 404: true, 405: true, 409: true, 413: true, 415: true, 421: true, 503: true}
 
+// TestHandlerCountsCharactersAfterDecoding: limits count characters, not bytes of the
+// body: 1,000 emoji sent as surrogate-pair escapes (12,000 bytes of JSON) are 1,000
+// characters, and a valid pair, an emoji sequence with its joiners and a literal U+FFFD
+// are kept as sent.
+func TestHandlerCountsCharactersAfterDecoding(t *testing.T) {
+	for _, tt := range []struct{ name, author, text, want string }{
+		{"1000 emoji escaped", `\ud83d\ude00`, strings.Repeat(`\ud83d\ude00`, MaxTextChars), strings.Repeat("😀", MaxTextChars)},
+		{"64 astral authors", strings.Repeat(`\uD835\uDC9C`, MaxAuthorChars), "b", "b"},
+		{"joiners inside", "a", `\ud83d\udc69\u200d\ud83d\udcbb \u2764\ufe0f`, "👩\u200d💻 ❤\ufe0f"},
+		{"literal replacement char", "a", "\ufffd and \\ufffd", "\ufffd and \ufffd"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := NewMemoryStore()
+			h := newTestHandler(t, store, nil)
+			body := `{"id":"` + id1 + `","author":"` + tt.author + `","text":"` + tt.text + `"}`
+			resp, err := h.Handle(context.Background(), event("POST", "/api/messages", "", body, jsonCT))
+			if err != nil || resp.StatusCode != 201 {
+				t.Fatalf("%d bytes: %d %s (%v)", len(body), resp.StatusCode, resp.Body, err)
+			}
+			var m Message
+			json.Unmarshal([]byte(resp.Body), &m)
+			if m.Text != tt.want {
+				t.Errorf("text stored as %q, want %q", m.Text, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzCheckUTF8: a body that decodes and passes checkUTF8 decodes without U+FFFD unless it
+// sent U+FFFD itself, so nothing is silently replaced.
+func FuzzCheckUTF8(f *testing.F) {
+	for _, s := range []string{`{"text":"\ud83d\ude00"}`, `{"text":"\ud800"}`, `{"text":"\udc00\ud800"}`, `{"text":"a\"\\u12"}`,
+		"{\"text\":\"\xff\"}", `{"text":"\ufffd"}`, `{"a":"\\","b":"\ud800\udc00"}`, `{"text":"\\\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var v map[string]string
+		if json.Unmarshal(body, &v) != nil || checkUTF8(body) != nil {
+			return
+		}
+		sent := strings.Contains(string(body), "\ufffd") || strings.Contains(strings.ToLower(string(body)), `\ufffd`)
+		for k, s := range v {
+			if strings.ContainsRune(k+s, '\uFFFD') && !sent {
+				t.Fatalf("%q passed but decodes with U+FFFD: %q", body, k+s)
+			}
+		}
+	})
+}
+
 // FuzzHandler feeds arbitrary methods, paths, query strings, content types and bodies through
 // routing and JSON parsing: the handler must never panic, must answer JSON with a known status,
 // and must store something only when it says 201.
@@ -306,6 +368,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("POST", "/api/messages", "", "application/json", `{"id":"`+id1+`","id":"x"}`, false)
 	f.Add("POST", "/api/messages", "", "application/json", "eyJpZCI6MX0=", true)
 	f.Add("PUT", "/api/r/", "", "text/html", "[]", false)
+	f.Add("POST", "/api/messages", "", "application/json", `{"id":"`+id1+`","author":"\u200b","text":"\ud83d\ude00\udc00"}`, false)
 	f.Fuzz(func(t *testing.T, method, path, query, ct, body string, b64 bool) {
 		store := NewMemoryStore()
 		h := newTestHandler(t, store, nil)

@@ -8,14 +8,19 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Size limits of a posted message. A body or field over its limit is answered with 413 and
-// the limit in the error text; a client can rely on these numbers.
+// the limit in the error text; a client can rely on these numbers. The field limits count
+// characters (Unicode code points) after JSON decoding, however they were encoded.
 const (
-	// MaxBodyBytes is the largest accepted POST body, before base64 decoding by the host.
-	MaxBodyBytes = 8 << 10
+	// MaxBodyBytes is the largest accepted POST body, after base64 decoding by the host. It
+	// holds both fields at their limits in the most verbose JSON encoding there is, 12 bytes
+	// a character (an astral character as a surrogate-pair escape, "\ud83d\ude00"): 1,064
+	// such characters are 12,768 bytes, with room to spare for the id and the keys.
+	MaxBodyBytes = 16 << 10
 	// MaxAuthorChars is the longest author name, in Unicode code points.
 	MaxAuthorChars = 64
 	// MaxTextChars is the longest message text, in Unicode code points.
@@ -91,22 +96,106 @@ func validate(m Message) (Message, *FieldError) {
 	return m, nil
 }
 
+// checkText applies the rules author and text share: not blank, not over max characters,
+// no control characters but newline and tab. (Invalid UTF-8 and lone surrogates never get
+// here: the handler refuses the body, see checkUTF8.)
 func checkText(field, s string, max int) *FieldError {
-	if strings.TrimSpace(s) == "" {
-		return &FieldError{Field: field, Problem: "required and must not be blank"}
-	}
 	if !utf8.ValidString(s) {
 		return &FieldError{Field: field, Problem: "must be valid UTF-8"}
+	}
+	if blank(s) {
+		return &FieldError{Field: field, Problem: "required and must not be blank (spaces and invisible characters only)"}
 	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return &FieldError{Field: field, Problem: fmt.Sprintf("%d characters, the limit is %d", n, max), TooLarge: true}
 	}
 	for _, r := range s {
 		// Control characters other than newline and tab have no place in a chat line and
-		// would only serve to confuse a terminal or a log reader.
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+		// would only serve to confuse a terminal or a log reader. unicode.IsControl is
+		// category Cc: C0, DEL and C1 (U+0080–U+009F) alike.
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
 			return &FieldError{Field: field, Problem: fmt.Sprintf("must not contain control character %U", r)}
 		}
 	}
 	return nil
+}
+
+// blank reports whether s shows nothing: only white space (Unicode White_Space) and
+// characters rendered as nothing — format characters (Cf: zero-width space and joiners,
+// bidi marks, the BOM, tags), variation selectors and the other default-ignorable code
+// points (Hangul fillers, the combining grapheme joiner), and U+2800 BRAILLE PATTERN BLANK.
+// They are allowed inside a text (an emoji sequence needs U+200D and U+FE0F), not alone.
+func blank(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) && r != '\u2800' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkUTF8 refuses what encoding/json would silently turn into U+FFFD: bytes that are not
+// UTF-8 (a JSON text must be UTF-8, RFC 8259 §8.1) and \u escapes of UTF-16 surrogates that
+// are not a high one followed by a low one (RFC 8259 §8.2: such strings have unpredictable
+// behaviour). body must already have decoded as JSON.
+func checkUTF8(body []byte) error {
+	if !utf8.Valid(body) {
+		for i := 0; i < len(body); {
+			r, n := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && n == 1 {
+				return fmt.Errorf("body: not valid UTF-8 at byte %d; send UTF-8", i)
+			}
+			i += n
+		}
+	}
+	inString := false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString:
+			i++ // the escaped byte
+			if i >= len(body) || body[i] != 'u' {
+				continue
+			}
+			v, ok := hex4(body, i+1)
+			if !ok {
+				continue // not ours to judge: the decoder already accepted the body
+			}
+			switch {
+			case v >= 0xdc00 && v <= 0xdfff:
+				return fmt.Errorf("body: lone low surrogate \\u%04x at byte %d; send the character itself or a surrogate pair", v, i-1)
+			case v >= 0xd800 && v <= 0xdbff:
+				lo, ok := hex4(body, i+7)
+				if i+6 >= len(body) || body[i+5] != '\\' || body[i+6] != 'u' || !ok || lo < 0xdc00 || lo > 0xdfff {
+					return fmt.Errorf("body: lone high surrogate \\u%04x at byte %d; send the character itself or a surrogate pair", v, i-1)
+				}
+				i += 10 // the pair's second escape
+			default:
+				i += 4
+			}
+		}
+	}
+	return nil
+}
+
+// hex4 decodes the four hex digits at b[i:i+4].
+func hex4(b []byte, i int) (rune, bool) {
+	if i < 0 || i+4 > len(b) {
+		return 0, false
+	}
+	var v rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }

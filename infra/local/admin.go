@@ -157,8 +157,8 @@ func adminMux(creds aws.Credentials, status func(context.Context) Status, fail f
 // noProbeKey marks a status asked for without probing the origins.
 type noProbeKey struct{}
 
-// Fail applies a fault request to a region.
-func (w *World) Fail(req FailRequest) error {
+// fail applies a fault request to a region (Fail also records it).
+func (w *World) fail(req FailRequest) error {
 	if req.Origin != "" {
 		if req.Region != "" {
 			return fmt.Errorf("name a region or an origin, not both")
@@ -225,8 +225,9 @@ func parseFault(req FailRequest) (Fault, error) {
 	return f, nil
 }
 
-// Heal clears the faults of the named region, or of every region when name is empty.
-func (w *World) Heal(name string) error {
+// heal clears the faults of the named region, or of every region when name is empty
+// (Heal also records it).
+func (w *World) heal(name string) error {
 	if name == "" {
 		for _, r := range w.regions {
 			r.Heal()

@@ -151,6 +151,13 @@ func (f *FunctionURL) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "Message", "Could not read the request body.")
 		return
 	}
+	if len(body) > MaxPayloadBytes {
+		// Over Lambda's limit whatever the event adds. Answered before the payload hash is
+		// compared: only part of the body was read, so the hash could only mismatch, and
+		// Lambda answers an oversize request with 413 RequestEntityTooLargeException.
+		lambdaError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "Message", msgRequestTooLarge)
+		return
+	}
 	if caller != nil && caller.payloadHash != "" {
 		sum := sha256.Sum256(body)
 		if caller.payloadHash != hex.EncodeToString(sum[:]) {

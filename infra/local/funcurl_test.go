@@ -248,6 +248,17 @@ func TestRequestTooLarge(t *testing.T) {
 	if rec.calls.Load() != 0 {
 		t.Error("handler called for an oversize request")
 	}
+
+	// Signed with IAM (as through the edge's OAC), a 7 MB body is still Lambda's 413,
+	// not a signature mismatch on the part of the body that was read (issue 14).
+	now := time.Now()
+	iam := newTestFunctionURL(t, AuthIAM, rec, now)
+	body := strings.Repeat("a", 7<<20)
+	w := httptest.NewRecorder()
+	iam.ServeHTTP(w, signed(t, "POST", body, testCreds, "lambda", sha(body), now))
+	if w.Code != 413 || w.Header().Get("X-Amzn-Errortype") != "RequestEntityTooLargeException" {
+		t.Errorf("7 MB signed body: %d %s %s", w.Code, w.Header(), w.Body)
+	}
 }
 
 func TestEventBodiesAndParameters(t *testing.T) {

@@ -55,6 +55,9 @@ type World struct {
 	control    *http.Server
 	lock       *os.File
 
+	faultsMu sync.Mutex // serialises Fail and Heal with the writes of faults.json
+	restored string     // what Start restored from faults.json, for Integrity
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -160,6 +163,7 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		return nil, err
 	}
 	w.replicator.Start()
+	w.restored = w.restoreFaults()
 
 	ep := infra.Endpoints{
 		SiteOAC:        "E" + "OACSITE0000001",
@@ -236,7 +240,7 @@ func (w *World) Integrity() string {
 	for _, r := range w.regions {
 		parts = append(parts, fmt.Sprintf("%s %s, %s", r.name, r.found, bucketIntegrity(r.origin, r.bucket)))
 	}
-	return "integrity: " + strings.Join(parts, "; ")
+	return "integrity: " + strings.Join(parts, "; ") + "; " + w.restored
 }
 
 // bucketIntegrity counts a bucket's indexed objects against its object files: the store
