@@ -82,6 +82,8 @@ type Control struct {
 	mux  *http.ServeMux
 
 	invalidations invalidationLog
+	functions     functionRegistry // control_functions.go
+	stores        kvsRegistry      // control_kvs.go
 
 	mu           sync.Mutex // guards the fields below
 	etag         string     // ETag of the current DistributionConfig
@@ -105,6 +107,9 @@ func NewControl(d distribution, opts ControlOptions) *Control {
 	if err := c.loadState(); err != nil {
 		c.opts.Logger.Error("cloudfront control state not loaded; invalidation history will not persist", "err", err)
 	}
+	if err := c.loadFunctions(); err != nil {
+		c.opts.Logger.Error("cloudfront functions not loaded; functions will not persist", "err", err)
+	}
 	return c
 }
 
@@ -121,6 +126,8 @@ func newControl(d distribution, opts ControlOptions) *Control {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Control{d: d, opts: opts}
+	c.functions.items = map[string]*storedFunction{}
+	c.stores.items = map[string]KVSReader{}
 	now := opts.Now().UTC().Truncate(time.Millisecond)
 	c.lastModified = now
 	c.etag = mustID('E', 13)
@@ -144,6 +151,8 @@ func (c *Control) routes() {
 	m.HandleFunc("GET "+p+"/{id}/invalidation", c.listInvalidations)
 	m.HandleFunc("GET "+p+"/{id}/invalidation/{inv}", c.getInvalidation)
 	c.routesDistribution(m, p)
+	c.routesFunctions(m)
+	c.routesKVS(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidAction",
 			"The local control API does not implement %s %s.", r.Method, r.URL.Path))

@@ -15,8 +15,14 @@ import (
 // no user configuration, and decodes its JSON output into out.
 func (f *controlFixture) awsCLI(t *testing.T, out any, args ...string) {
 	t.Helper()
+	awsCLIAt(t, f.srv.URL, out, args...)
+}
+
+// awsCLIAt runs "aws cloudfront args…" against the control API at url (see awsCLI).
+func awsCLIAt(t *testing.T, url string, out any, args ...string) {
+	t.Helper()
 	bin := testtool.Require(t, "aws")
-	cmd := exec.CommandContext(t.Context(), bin, append(append([]string{"cloudfront"}, args...), "--endpoint-url", f.srv.URL, "--output", "json")...)
+	cmd := exec.CommandContext(t.Context(), bin, append(append([]string{"cloudfront"}, args...), "--endpoint-url", url, "--output", "json")...)
 	// The caller's AWS_* settings (a profile, a session token) must not leak in.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") {

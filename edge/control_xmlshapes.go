@@ -207,6 +207,29 @@ var xmlShapes = map[string][]xmlMember{
 		{"Items", "Items", "FunctionAssociation"},
 		{"Quantity", "Quantity", ""},
 	},
+	"FunctionConfig": {
+		{"Comment", "Comment", ""},
+		{"KeyValueStoreAssociations", "KeyValueStoreAssociations", ""},
+		{"Runtime", "Runtime", ""},
+	},
+	"FunctionList": {
+		{"Items", "Items", "FunctionSummary"},
+		{"MaxItems", "MaxItems", ""},
+		{"NextMarker", "NextMarker", ""},
+		{"Quantity", "Quantity", ""},
+	},
+	"FunctionMetadata": {
+		{"CreatedTime", "CreatedTime", ""},
+		{"FunctionARN", "FunctionARN", ""},
+		{"LastModifiedTime", "LastModifiedTime", ""},
+		{"Stage", "Stage", ""},
+	},
+	"FunctionSummary": {
+		{"FunctionConfig", "FunctionConfig", ""},
+		{"FunctionMetadata", "FunctionMetadata", ""},
+		{"Name", "Name", ""},
+		{"Status", "Status", ""},
+	},
 	"GeoRestriction": {
 		{"Items", "Items", "Location"},
 		{"Quantity", "Quantity", ""},
@@ -225,6 +248,27 @@ var xmlShapes = map[string][]xmlMember{
 	},
 	"KeyPairIds": {
 		{"Items", "Items", "KeyPairId"},
+		{"Quantity", "Quantity", ""},
+	},
+	"KeyValueStore": {
+		{"ARN", "ARN", ""},
+		{"Comment", "Comment", ""},
+		{"Id", "Id", ""},
+		{"LastModifiedTime", "LastModifiedTime", ""},
+		{"Name", "Name", ""},
+		{"Status", "Status", ""},
+	},
+	"KeyValueStoreAssociation": {
+		{"KeyValueStoreARN", "KeyValueStoreARN", ""},
+	},
+	"KeyValueStoreAssociations": {
+		{"Items", "Items", "KeyValueStoreAssociation"},
+		{"Quantity", "Quantity", ""},
+	},
+	"KeyValueStoreList": {
+		{"Items", "Items", "KeyValueStore"},
+		{"MaxItems", "MaxItems", ""},
+		{"NextMarker", "NextMarker", ""},
 		{"Quantity", "Quantity", ""},
 	},
 	"LambdaFunctionAssociation": {
@@ -328,6 +372,13 @@ var xmlShapes = map[string][]xmlMember{
 	},
 	"TenantConfig": {
 		{"ParameterDefinitions", "ParameterDefinitions", "member"},
+	},
+	"TestResult": {
+		{"ComputeUtilization", "ComputeUtilization", ""},
+		{"FunctionErrorMessage", "FunctionErrorMessage", ""},
+		{"FunctionExecutionLogs", "FunctionExecutionLogs", "member"},
+		{"FunctionOutput", "FunctionOutput", ""},
+		{"FunctionSummary", "FunctionSummary", ""},
 	},
 	"TrustStoreConfig": {
 		{"AdvertiseTrustStoreCaNames", "AdvertiseTrustStoreCaNames", ""},

@@ -18,7 +18,7 @@ var updateShapes = flag.Bool("update-xmlshapes", false, "regenerate control_xmls
 
 // shapeRoots are the documents the control API writes or reads; the table covers every
 // structure reachable from them.
-var shapeRoots = []string{"Distribution", "DistributionConfig", "DistributionList"}
+var shapeRoots = []string{"Distribution", "DistributionConfig", "DistributionList", "FunctionSummary", "FunctionList", "TestResult", "KeyValueStore", "KeyValueStoreList"}
 
 var (
 	reDocFunc   = regexp.MustCompile(`(?m)^func awsRestxml_deserializeDocument(\w+)\(v (\*\*types\.\w+|\*\[\]\S+|\*types\.\w+), decoder smithyxml\.NodeDecoder\) error \{$`)

@@ -72,6 +72,16 @@ func (e *Edge) jsFor(fn *Function) (fnapi.Program, error) {
 	if prog, ok := e.jsRun.Load(fn); ok {
 		return prog.(fnapi.Program), nil
 	}
+	prog, err := e.compileJS(fn)
+	if err != nil {
+		return nil, err
+	}
+	stored, _ := e.jsRun.LoadOrStore(fn, prog)
+	return stored.(fnapi.Program), nil
+}
+
+// compileJS compiles the JavaScript of fn with Options.JS, checking its runtime and size.
+func (e *Edge) compileJS(fn *Function) (fnapi.Program, error) {
 	if e.opts.JS == nil {
 		return nil, fmt.Errorf("function %s has only JavaScript code, and this edge has no JS runtime (Options.JS; edge/jsfunc provides one)", fn.Name)
 	}
@@ -86,8 +96,7 @@ func (e *Edge) jsFor(fn *Function) (fnapi.Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	stored, _ := e.jsRun.LoadOrStore(fn, prog)
-	return stored.(fnapi.Program), nil
+	return prog, nil
 }
 
 // MaxFunctionSize is the largest function code CloudFront accepts: 10 KB

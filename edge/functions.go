@@ -67,6 +67,9 @@ type Function struct {
 	KVS fnapi.KVS
 }
 
+// KVSReader is read access to a KeyValueStore, as a function's cf.kvs() reads it.
+type KVSReader = fnapi.KVS
+
 // FunctionResult is what a function returns: a request to continue with, or a response.
 type FunctionResult struct {
 	Request  *FunctionRequest

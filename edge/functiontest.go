@@ -29,14 +29,14 @@ type FunctionTestResult struct {
 // helper-functions-origin-modification, "Note"). kvs is the store associated with the
 // function, or nil. An event that is not a CloudFront Functions event is an error; a
 // function that fails is a result with Error set.
-func (e *Edge) TestFunction(fn *Function, event []byte, kvs fnapi.KVS) (*FunctionTestResult, error) {
+func (e *Edge) TestFunction(fn *Function, event []byte, kvs KVSReader) (*FunctionTestResult, error) {
 	ev, err := parseTestEvent(event)
 	if err != nil {
 		return nil, err
 	}
-	prog, err := e.jsFor(fn)
+	prog, err := e.compileJS(fn) // not cached: a test runs code that may never serve
 	if err != nil {
-		return nil, err
+		return &FunctionTestResult{Error: err.Error()}, nil
 	}
 	in, err := json.Marshal(ev)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/twinedge/twinedge/edge"
+	"github.com/twinedge/twinedge/edge/jsfunc"
 	"github.com/twinedge/twinedge/infra"
 )
 
@@ -186,6 +187,9 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		OriginScheme:   "http",
 		ViewerHTTPS:    true,
 		Logger:         cfg.Logger.With("component", "edge"),
+		// Functions created and published through the control API are JavaScript
+		// (aws cloudfront create-function / publish-function / test-function).
+		JS: jsfunc.Compile,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
