@@ -430,3 +430,70 @@ func TestReplicaRefusesZeroedPages(t *testing.T) {
 	}
 	t.Logf("%d of %d single zeroed pages refused at open; the rest are pages bbolt does not use", refused, pages)
 }
+
+// BenchmarkBackfill measures what every start costs: the backfill both ways between two
+// replicas that already hold the same 10,000 messages (each reopening is a new epoch), and
+// the backfill of an emptied replica from a full one.
+//
+//	go test -run '^$' -bench Backfill -benchtime 3x ./infra/local
+func BenchmarkBackfill(b *testing.B) {
+	const n = 10000
+	ctx := context.Background()
+	for _, empty := range []bool{false, true} {
+		name := "same-10k"
+		if empty {
+			name = "into-empty-10k"
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			paths := []string{filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")}
+			a, err := OpenReplica(paths[0], "us-east-1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			a.db.NoSync = true
+			for i := range n {
+				if _, _, err := a.Put(ctx, testMessage(i, "backfill")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			a.Close()
+			full, _ := os.ReadFile(paths[0])
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				os.WriteFile(paths[0], full, 0o644)
+				if empty {
+					os.Remove(paths[1])
+				} else {
+					os.WriteFile(paths[1], full, 0o644)
+				}
+				b.StartTimer()
+				var reps []*Replica
+				for i, p := range paths {
+					r, err := OpenReplica(p, []string{"us-east-1", "eu-west-2"}[i])
+					if err != nil {
+						b.Fatal(err)
+					}
+					reps = append(reps, r)
+				}
+				p, _ := NewReplicator(nil, reps...)
+				for {
+					n1, _, err1 := p.deliver(reps[0], reps[1], time.Now(), replicationBatch)
+					n2, _, err2 := p.deliver(reps[1], reps[0], time.Now(), replicationBatch)
+					if err1 != nil || err2 != nil {
+						b.Fatal(err1, err2)
+					}
+					if n1+n2 == 0 {
+						break
+					}
+				}
+				b.StopTimer()
+				for _, r := range reps {
+					r.Close()
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
