@@ -6,10 +6,18 @@ package local
 // spec/local-stand-ins.md §1 for what gofakes3 gets wrong and this must not): every request
 // SigV4-verified, headers round-tripped, conditional and range GETs, aws-chunked bodies decoded.
 //
-// A missing key answers 403 AccessDenied, not 404 NoSuchKey: the buckets sit behind OAC and the
-// caller has no s3:ListBucket, which is exactly when real S3 answers 403 (and why the site origin
-// group fails over on 403). The aws CLI and the SDK see the same 403 on HeadObject of a missing
-// key, as they would against such a bucket on AWS.
+// A missing key answers as S3 answers the caller (API_GetObject.html, API_HeadObject.html: "If
+// you have the s3:ListBucket permission on the bucket, Amazon S3 returns an HTTP status code 404
+// Not Found error. If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP
+// status code 403 Access Denied error."). Two principals reach a local bucket, both signing
+// with the world's one key pair, so the origin tells them apart by where the request comes
+// from (see principal):
+//   - the distribution's OAC principal: requests CloudFront forwarded, which carry the
+//     X-Amz-Cf-Id header CloudFront adds to every origin request. The bucket policy grants it
+//     s3:GetObject only (infra/aws AllowCloudFrontStatement), so a missing key is 403
+//     AccessDenied, which is why the site origin group fails over on 403;
+//   - the account itself (the release, the aws CLI, the SDK), which may list its buckets: a
+//     missing key is 404 NoSuchKey, as the release's HeadObject sees on AWS.
 
 import (
 	"bytes"
@@ -113,6 +121,35 @@ type s3Request struct {
 	bucket string
 	key    string
 	id     string
+}
+
+// principal is who the bucket policy sees behind a request.
+type principal int
+
+const (
+	principalAccount    principal = iota // the bucket owner's account: every action, s3:ListBucket included
+	principalCloudFront                  // the distribution's OAC: s3:GetObject only
+)
+
+// principal: CloudFront adds X-Amz-Cf-Id to every request it sends to an origin ("the headers
+// that CloudFront automatically includes in every origin request, including Host, User-Agent,
+// and X-Amz-Cf-Id", CloudFront API OriginRequestPolicy), and nothing else reaching a local
+// bucket sends it. On AWS the signature itself names the principal; locally everyone signs
+// with the world's key pair, so the header stands for it.
+func (req *s3Request) principal() principal {
+	if req.r.Header.Get("X-Amz-Cf-Id") != "" {
+		return principalCloudFront
+	}
+	return principalAccount
+}
+
+// noSuchKey is the error for a key that does not exist, as this caller may learn it: 404
+// NoSuchKey with s3:ListBucket, 403 AccessDenied without (see the file comment).
+func (req *s3Request) noSuchKey() error {
+	if req.principal() == principalCloudFront {
+		return errAccessDenied
+	}
+	return &s3Error{Status: 404, Code: "NoSuchKey", Message: "The specified key does not exist.", Extra: map[string]string{"Key": req.key}}
 }
 
 func (o *S3Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -358,7 +395,7 @@ type s3Owner struct {
 var localOwner = s3Owner{ID: "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a", DisplayName: "twinedge"}
 
 func (o *S3Origin) createBucket(req *s3Request) error {
-	body, err := readSmallBody(req)
+	body, err := readSmallBody(req, bodyChecks{})
 	if err != nil {
 		return err
 	}
@@ -379,10 +416,15 @@ func (o *S3Origin) createBucket(req *s3Request) error {
 		}
 	}
 	if err := o.store.createBucket(req.bucket, o.Now()); err != nil {
-		if errors.Is(err, errBucketExists) {
+		if !errors.Is(err, errBucketExists) {
+			return err
+		}
+		// "BucketAlreadyOwnedByYou: 409 Conflict (in all Regions except the North Virginia
+		// Region). For legacy compatibility, if you re-create an existing bucket that you
+		// already own in the North Virginia Region, Amazon S3 returns 200 OK" (ErrorResponses.html).
+		if o.region != "us-east-1" {
 			return s3Err(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.")
 		}
-		return err
 	}
 	req.w.Header().Set("Location", "/"+req.bucket)
 	req.w.WriteHeader(200)
@@ -419,28 +461,40 @@ func (o *S3Origin) listObjects(req *s3Request, q url.Values, v2 bool) error {
 		}
 		maxKeys = min(n, 1000)
 	}
-	var marker, token, startAfter string
+	var marker, startAfter string
+	var token *string // echoed when sent, even empty
 	if v2 {
 		startAfter = q.Get("start-after")
 		marker = startAfter
 		if q.Has("continuation-token") {
-			token = q.Get("continuation-token")
-			b, err := base64.RawURLEncoding.DecodeString(token)
-			if err != nil || token == "" {
-				return s3Err(400, "InvalidArgument", "The continuation token provided is incorrect")
+			t := q.Get("continuation-token")
+			token = &t
+			// An empty token starts at the beginning (ceph/s3-tests
+			// test_bucket_listv2_continuationtoken_empty).
+			if t != "" {
+				b, err := base64.RawURLEncoding.DecodeString(t)
+				if err != nil {
+					return s3Err(400, "InvalidArgument", "The continuation token provided is incorrect")
+				}
+				marker = string(b)
 			}
-			marker = string(b)
 		}
 	} else {
 		marker = q.Get("marker")
 	}
-	page, err := o.store.list(req.bucket, prefix, delimiter, marker, maxKeys)
-	if err != nil {
+	page := &listPage{}
+	if maxKeys > 0 {
+		var err error
+		if page, err = o.store.list(req.bucket, prefix, delimiter, marker, maxKeys); err != nil {
+			return o.bucketError(err)
+		}
+	} else if _, err := o.store.bucket(req.bucket); err != nil {
+		// max-keys=0 asks for no entries: S3 answers an empty, untruncated page.
 		return o.bucketError(err)
 	}
 	enc := func(s string) string {
 		if encoding == "url" {
-			return url.QueryEscape(s)
+			return s3URLEncode(s)
 		}
 		return s
 	}
@@ -479,7 +533,7 @@ func (o *S3Origin) listObjects(req *s3Request, q url.Values, v2 bool) error {
 			EncodingType          string         `xml:"EncodingType,omitempty"`
 			KeyCount              int            `xml:"KeyCount"`
 			IsTruncated           bool           `xml:"IsTruncated"`
-			ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
+			ContinuationToken     *string        `xml:"ContinuationToken"`
 			NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
 			StartAfter            string         `xml:"StartAfter,omitempty"`
 			Contents              []content      `xml:"Contents"`
@@ -492,6 +546,10 @@ func (o *S3Origin) listObjects(req *s3Request, q url.Values, v2 bool) error {
 		}
 		return writeXML(req, 200, out)
 	}
+	// ListObjects v1 encodes Delimiter, Marker, NextMarker and keys but echoes Prefix as sent:
+	// the SDKs, which ask for encoding-type=url on their own and decode the answer, decode
+	// exactly those fields (botocore handlers.decode_list_object), so an encoded Prefix would
+	// reach the caller still encoded.
 	out := struct {
 		XMLName        xml.Name       `xml:"ListBucketResult"`
 		Xmlns          string         `xml:"xmlns,attr"`
@@ -505,7 +563,7 @@ func (o *S3Origin) listObjects(req *s3Request, q url.Values, v2 bool) error {
 		IsTruncated    bool           `xml:"IsTruncated"`
 		Contents       []content      `xml:"Contents"`
 		CommonPrefixes []commonPrefix `xml:"CommonPrefixes"`
-	}{Xmlns: s3Namespace, Name: req.bucket, Prefix: enc(prefix), Marker: enc(marker), Delimiter: enc(delimiter),
+	}{Xmlns: s3Namespace, Name: req.bucket, Prefix: prefix, Marker: enc(marker), Delimiter: enc(delimiter),
 		MaxKeys: maxKeys, EncodingType: encoding, IsTruncated: page.Truncated, Contents: contents, CommonPrefixes: cps}
 	if page.Truncated {
 		out.NextMarker = enc(page.NextMarker)
@@ -513,17 +571,37 @@ func (o *S3Origin) listObjects(req *s3Request, q url.Values, v2 bool) error {
 	return writeXML(req, 200, out)
 }
 
+// s3URLEncode encodes a key, prefix or delimiter for encoding-type=url as S3 does: every byte
+// but the unreserved characters (RFC 3986 §2.3) and "/" becomes %XX, so "quux ab/" is
+// "quux%20ab/" and "foo+1/" is "foo%2B1/". SDKs decode these with a form decoder, where a
+// literal "+" would turn into a space; it is never emitted.
+func s3URLEncode(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}
+
 // deleteObjects answers the multi-object delete (POST /bucket?delete).
 func (o *S3Origin) deleteObjects(req *s3Request) error {
 	if _, err := o.store.bucket(req.bucket); err != nil {
 		return o.bucketError(err)
 	}
-	body, err := readSmallBody(req)
+	body, err := readSmallBody(req, bodyChecks{})
 	if err != nil {
 		return err
 	}
-	if md := req.r.Header.Get("Content-Md5"); md != "" {
-		if err := checkContentMD5(md, md5Sum(body)); err != nil {
+	if md, ok := req.r.Header["Content-Md5"]; ok {
+		if err := checkContentMD5(md[0], md5Sum(body)); err != nil {
 			return err
 		}
 	}
@@ -646,9 +724,20 @@ var responseOverrides = map[string]string{
 }
 
 func (o *S3Origin) getObject(req *s3Request, q url.Values) error {
+	partNumber := 0
+	if q.Has("partNumber") {
+		n, err := parsePartNumber(q.Get("partNumber"))
+		if err != nil {
+			return err
+		}
+		if req.r.Header.Get("Range") != "" {
+			return s3Err(400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
+		}
+		partNumber = n
+	}
 	obj, err := o.store.open(req.bucket, req.key)
 	if errors.Is(err, errNoSuchKey) {
-		return errAccessDenied // see the file comment: OAC without s3:ListBucket
+		return req.noSuchKey()
 	}
 	if err != nil {
 		return o.bucketError(err)
@@ -672,15 +761,43 @@ func (o *S3Origin) getObject(req *s3Request, q url.Values) error {
 		return &s3Error{Status: 416, Code: "InvalidRange", Message: "The requested range is not satisfiable",
 			Extra: map[string]string{"RangeRequested": req.r.Header.Get("Range"), "ActualObjectSize": strconv.FormatInt(m.Size, 10)}}
 	}
+	// The checksums to send: the object's for a whole-object read, the part's for a part.
+	sums := m.Checksums
+	if partial {
+		sums = nil // stored checksums are of the whole object (or its parts)
+	}
+	if partNumber > 0 {
+		// GET ?partNumber=N reads part N of a multipart object, "effectively a ranged GET"
+		// (API_GetObject.html), answered 206 with the part's Content-Range; an object
+		// uploaded whole has one part, itself. A part it does not have is 400 InvalidPart
+		// (ceph/s3-tests test_multipart_get_part, test_non_multipart_get_part).
+		invalidPart := s3Err(400, "InvalidPart", "The requested partnumber is not satisfiable")
+		switch {
+		case m.Parts == 0 && partNumber != 1:
+			return invalidPart
+		case m.Parts > 0:
+			var ok bool
+			if start, length, ok = m.partRange(partNumber); !ok {
+				return invalidPart
+			}
+			partial, sums = true, nil
+			if partNumber <= len(m.PartChecksums) {
+				for alg := range m.Checksums {
+					sums = map[string]string{alg: m.PartChecksums[partNumber-1]}
+				}
+			}
+		}
+	}
 	setObjectHeaders(h, m, true)
-	// Stored checksums are whole-object values; S3 sends them only for whole-object reads.
-	if !partial && strings.EqualFold(req.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
-		for alg, v := range m.Checksums {
+	if strings.EqualFold(req.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") && len(sums) > 0 {
+		for alg, v := range sums {
 			h.Set("X-Amz-Checksum-"+alg, v)
 		}
-		if len(m.Checksums) > 0 {
-			h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+		typ := m.ChecksumType
+		if typ == "" {
+			typ = checksumFullObject
 		}
+		h.Set("X-Amz-Checksum-Type", typ)
 	}
 	for qk, hk := range responseOverrides {
 		if v := q.Get(qk); v != "" {
@@ -850,19 +967,22 @@ func metaFromHeaders(h http.Header, key string, now time.Time) (*objectMeta, err
 	return m, nil
 }
 
-// stripAWSChunked removes the aws-chunked transfer coding from Content-Encoding: it describes
-// the upload's framing, not the stored object.
+// stripAWSChunked removes the aws-chunked coding from Content-Encoding: it describes the
+// upload's framing, not the stored object, and S3 drops it whether or not the body was
+// actually framed. Any other value is stored verbatim ("deflate, gzip" stays so).
 func stripAWSChunked(values []string) string {
+	v := strings.Join(values, ", ")
+	if !strings.Contains(strings.ToLower(v), "aws-chunked") {
+		return v
+	}
 	var out []string
-	for _, v := range values {
-		for c := range strings.SplitSeq(v, ",") {
-			c = strings.TrimSpace(c)
-			if c != "" && !strings.EqualFold(c, "aws-chunked") {
-				out = append(out, c)
-			}
+	for c := range strings.SplitSeq(v, ",") {
+		c = strings.TrimSpace(c)
+		if c != "" && !strings.EqualFold(c, "aws-chunked") {
+			out = append(out, c)
 		}
 	}
-	return strings.Join(out, ",")
+	return strings.Join(out, ", ")
 }
 
 func (o *S3Origin) putObject(req *s3Request) error {
@@ -916,7 +1036,9 @@ func requireContentLength(r *http.Request) error {
 		return &s3Error{Status: 501, Code: "NotImplemented", Message: "A header you provided implies functionality that is not implemented",
 			Extra: map[string]string{"Header": "Transfer-Encoding"}}
 	}
-	if r.ContentLength < 0 {
+	// net/http reports a request without Content-Length (and without a body framing) as
+	// length 0; the header's absence is what S3 refuses.
+	if _, ok := r.Header["Content-Length"]; r.ContentLength < 0 || (!ok && r.ContentLength == 0) {
 		return s3Err(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
 	}
 	return nil
@@ -991,7 +1113,7 @@ func (o *S3Origin) copyObject(req *s3Request) error {
 	}
 	obj, err := o.store.open(srcBucket, srcKey)
 	if errors.Is(err, errNoSuchKey) {
-		return errAccessDenied
+		return &s3Error{Status: 404, Code: "NoSuchKey", Message: "The specified key does not exist.", Extra: map[string]string{"Key": srcKey}}
 	}
 	if err != nil {
 		return o.bucketError(err)
@@ -1096,10 +1218,10 @@ func (o *S3Origin) writeError(req *s3Request, e *s3Error) {
 }
 
 // readSmallBody reads an XML request body, verifying x-amz-content-sha256 when it is a hash.
-func readSmallBody(req *s3Request) ([]byte, error) {
+func readSmallBody(req *s3Request, checks bodyChecks) ([]byte, error) {
 	var buf bytes.Buffer
 	lw := &limitedWriter{w: &buf, n: maxXMLBody}
-	if _, err := receiveBody(req, lw); err != nil {
+	if _, err := receiveBodyWith(req, lw, checks); err != nil {
 		if errors.Is(err, errTooLarge) {
 			return nil, s3Err(400, "MaxMessageLengthExceeded", "Your request was too big.")
 		}
@@ -1129,6 +1251,7 @@ func md5Sum(b []byte) []byte {
 }
 
 // checkContentMD5 compares a Content-MD5 header (base64) with the MD5 of what was received.
+// A header that is present but empty is InvalidDigest, as S3 answers.
 func checkContentMD5(header string, sum []byte) error {
 	want, err := base64.StdEncoding.DecodeString(header)
 	if err != nil || len(want) != md5.Size {

@@ -48,6 +48,22 @@ var errIncompleteBody = &s3Error{Status: 400, Code: "IncompleteBody", Message: "
 // every integrity value the client sent. It returns the verified x-amz-checksum-* values by
 // algorithm name, to be stored and returned on GET.
 func receiveBody(req *s3Request, dst io.Writer) (map[string]string, error) {
+	return receiveBodyWith(req, dst, bodyChecks{})
+}
+
+// bodyChecks adjust receiveBody to the operation.
+type bodyChecks struct {
+	// PartAlgorithm is the checksum algorithm (upper case) of the upload a part belongs to:
+	// the part's checksum is computed with it whether or not the client sent one, and a
+	// checksum of another algorithm is refused, as S3 does.
+	PartAlgorithm string
+	// ObjectChecksum: the x-amz-checksum-* headers describe the object being completed
+	// (CompleteMultipartUpload), not this body.
+	ObjectChecksum bool
+}
+
+func receiveBodyWith(req *s3Request, dst io.Writer, checks bodyChecks) (map[string]string, error) {
+	want := checks.PartAlgorithm
 	r := req.r
 	payload := req.sig.PayloadHash
 	var src io.Reader = r.Body
@@ -55,7 +71,8 @@ func receiveBody(req *s3Request, dst io.Writer) (map[string]string, error) {
 		src = http.NoBody
 	}
 	var dec *chunkDecoder
-	chunkedEncoding := strings.Contains(strings.ToLower(strings.Join(r.Header.Values("Content-Encoding"), ",")), "aws-chunked")
+	// Content-Encoding: aws-chunked without a STREAMING-* payload is a plain body; S3 strips the
+	// coding (stripAWSChunked) rather than refusing it.
 	switch {
 	case payload == streamingSigned || payload == streamingSignedTrailer || payload == streamingUnsignedTrailr:
 		dec = &chunkDecoder{br: bufio.NewReaderSize(src, 64<<10), trailer: payload != streamingSigned, hash: sha256.New()}
@@ -65,16 +82,15 @@ func receiveBody(req *s3Request, dst io.Writer) (map[string]string, error) {
 		src = dec
 	case strings.HasPrefix(payload, "STREAMING-"):
 		return nil, s3Err(501, "NotImplemented", "x-amz-content-sha256 %s is not supported by this origin; use STREAMING-AWS4-HMAC-SHA256-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER", payload)
-	case chunkedEncoding:
-		return nil, s3Err(400, "InvalidRequest", "Content-Encoding aws-chunked requires a STREAMING-* x-amz-content-sha256")
 	case payload != sigv4.UnsignedPayload && !isHexSHA256(payload):
 		return nil, s3Err(400, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a hex SHA-256")
 	}
 
 	// The checksum to verify: a header now, or a trailer announced by x-amz-trailer.
 	var alg, wantSum string
+	fromTrailer := false
 	for name := range checksumAlgorithms {
-		if v := r.Header.Get("X-Amz-Checksum-" + name); v != "" {
+		if v := r.Header.Get("X-Amz-Checksum-" + name); v != "" && !checks.ObjectChecksum {
 			alg, wantSum = name, v
 		}
 	}
@@ -83,7 +99,14 @@ func receiveBody(req *s3Request, dst io.Writer) (map[string]string, error) {
 		if !ok || checksumAlgorithms[strings.ToUpper(name)] == nil || dec == nil || !dec.trailer {
 			return nil, s3Err(400, "InvalidRequest", "x-amz-trailer %q is not supported here", t)
 		}
-		alg = strings.ToUpper(name)
+		alg, fromTrailer = strings.ToUpper(name), true
+	}
+	if want != "" {
+		if alg != "" && alg != want {
+			return nil, s3Err(400, "InvalidRequest", "Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s",
+				strings.ToLower(want), strings.ToLower(alg))
+		}
+		alg = want
 	}
 
 	md5h := md5.New()
@@ -118,7 +141,7 @@ func receiveBody(req *s3Request, dst io.Writer) (map[string]string, error) {
 	}
 	if dec != nil {
 		if dl := r.Header.Get("X-Amz-Decoded-Content-Length"); dl != "" {
-			if want, err := strconv.ParseInt(dl, 10, 64); err != nil || want != n {
+			if decoded, err := strconv.ParseInt(dl, 10, 64); err != nil || decoded != n {
 				return nil, errIncompleteBody
 			}
 		}
@@ -130,22 +153,22 @@ func receiveBody(req *s3Request, dst io.Writer) (map[string]string, error) {
 				Extra:   map[string]string{"ClientComputedContentSHA256": payload, "S3ComputedContentSHA256": got}}
 		}
 	}
-	if cm := r.Header.Get("Content-Md5"); cm != "" {
-		if err := checkContentMD5(cm, md5h.Sum(nil)); err != nil {
+	if cm, ok := r.Header["Content-Md5"]; ok {
+		if err := checkContentMD5(cm[0], md5h.Sum(nil)); err != nil {
 			return nil, err
 		}
 	}
 	if alg == "" {
 		return nil, nil
 	}
-	if wantSum == "" {
+	got := base64.StdEncoding.EncodeToString(sumh.Sum(nil))
+	if fromTrailer {
 		wantSum = dec.trailers["x-amz-checksum-"+strings.ToLower(alg)]
 		if wantSum == "" {
 			return nil, s3Err(400, "InvalidRequest", "The trailer x-amz-checksum-%s announced in x-amz-trailer is missing", strings.ToLower(alg))
 		}
 	}
-	got := base64.StdEncoding.EncodeToString(sumh.Sum(nil))
-	if got != wantSum {
+	if wantSum != "" && got != wantSum {
 		return nil, s3Err(400, "BadDigest", "The %s you specified did not match the calculated checksum.", alg)
 	}
 	return map[string]string{alg: got}, nil

@@ -5,13 +5,16 @@ package local
 
 import (
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,6 +32,62 @@ type uploadFile struct {
 	Key       string      `json:"key"`
 	Meta      *objectMeta `json:"meta"`
 	Initiated time.Time   `json:"initiated"`
+	// ChecksumAlgorithm (upper case) and ChecksumType are the upload's additional checksum,
+	// from CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type.
+	ChecksumAlgorithm string `json:"checksumAlgorithm,omitempty"`
+	ChecksumType      string `json:"checksumType,omitempty"`
+}
+
+// completedUpload is what a completed upload leaves behind (uploads/<id>/completed.json) so
+// that a retried CompleteMultipartUpload gets the first one's answer. The SDKs retry a
+// completion whose 200 carried an error body, or whose answer was lost, and S3 answers such a
+// retry with 200 and the same result (API_CompleteMultipartUpload.html; ceph/s3-tests
+// test_multipart_reupload_checksum_and_etag).
+type completedUpload struct {
+	Bucket       string            `json:"bucket"`
+	Key          string            `json:"key"`
+	ETag         string            `json:"etag"`
+	Checksums    map[string]string `json:"checksums,omitempty"`
+	ChecksumType string            `json:"checksumType,omitempty"`
+}
+
+const (
+	checksumComposite  = "COMPOSITE"
+	checksumFullObject = "FULL_OBJECT"
+)
+
+// checksumFields are the Checksum* elements of multipart XML (CompletedPart, Part,
+// CompleteMultipartUploadResult), one per algorithm.
+type checksumFields struct {
+	ChecksumCRC32     string `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C    string `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
+	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+}
+
+func (c *checksumFields) field(alg string) *string {
+	switch alg {
+	case "CRC32":
+		return &c.ChecksumCRC32
+	case "CRC32C":
+		return &c.ChecksumCRC32C
+	case "CRC64NVME":
+		return &c.ChecksumCRC64NVME
+	case "SHA1":
+		return &c.ChecksumSHA1
+	case "SHA256":
+		return &c.ChecksumSHA256
+	}
+	return new(string)
+}
+
+func newChecksumFields(sums map[string]string) checksumFields {
+	var c checksumFields
+	for alg, v := range sums {
+		*c.field(alg) = v
+	}
+	return c
 }
 
 var errNoUpload = &s3Error{Status: 404, Code: "NoSuchUpload", Message: "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
@@ -49,15 +108,8 @@ func (o *S3Origin) loadUpload(req *s3Request, id string) (string, *uploadFile, e
 	if err != nil {
 		return "", nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "upload.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil, errNoUpload
-	}
-	if err != nil {
-		return "", nil, err
-	}
 	var u uploadFile
-	if err := json.Unmarshal(data, &u); err != nil {
+	if err := readJSONFile(filepath.Join(dir, "upload.json"), &u); err != nil {
 		return "", nil, err
 	}
 	if u.Bucket != req.bucket || u.Key != req.key {
@@ -66,8 +118,56 @@ func (o *S3Origin) loadUpload(req *s3Request, id string) (string, *uploadFile, e
 	return dir, &u, nil
 }
 
+// readJSONFile decodes a file of the uploads directory; a missing file is errNoUpload.
+func readJSONFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return errNoUpload
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+// uploadChecksum reads CreateMultipartUpload's checksum headers. Which types each algorithm
+// allows is S3's (userguide/checking-object-integrity.html): full-object checksums with
+// CRC64NVME, CRC32 and CRC32C; composite ones with CRC32, CRC32C, SHA1 and SHA256. The default
+// type is COMPOSITE, but FULL_OBJECT for CRC64NVME, its only one.
+func uploadChecksum(h http.Header) (alg, typ string, err error) {
+	alg = strings.ToUpper(strings.TrimSpace(h.Get("X-Amz-Checksum-Algorithm")))
+	typ = strings.ToUpper(strings.TrimSpace(h.Get("X-Amz-Checksum-Type")))
+	if alg == "" {
+		if typ != "" {
+			return "", "", s3Err(400, "InvalidRequest", "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+		}
+		return "", "", nil
+	}
+	if checksumAlgorithms[alg] == nil {
+		return "", "", s3Err(400, "InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+	}
+	if typ == "" {
+		typ = checksumComposite
+		if alg == "CRC64NVME" {
+			typ = checksumFullObject
+		}
+	}
+	switch {
+	case typ != checksumComposite && typ != checksumFullObject:
+		return "", "", s3Err(400, "InvalidRequest", "Value for x-amz-checksum-type header is invalid.")
+	case typ == checksumComposite && alg == "CRC64NVME",
+		typ == checksumFullObject && (alg == "SHA1" || alg == "SHA256"):
+		return "", "", s3Err(400, "InvalidRequest", "The %s checksum type cannot be used with the %s checksum algorithm.", typ, strings.ToLower(alg))
+	}
+	return alg, typ, nil
+}
+
 func (o *S3Origin) createMultipartUpload(req *s3Request) error {
 	m, err := metaFromHeaders(req.r.Header, req.key, o.Now())
+	if err != nil {
+		return err
+	}
+	alg, typ, err := uploadChecksum(req.r.Header)
 	if err != nil {
 		return err
 	}
@@ -77,9 +177,13 @@ func (o *S3Origin) createMultipartUpload(req *s3Request) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	data, _ := json.Marshal(uploadFile{Bucket: req.bucket, Key: req.key, Meta: m, Initiated: o.Now().UTC()})
+	data, _ := json.Marshal(uploadFile{Bucket: req.bucket, Key: req.key, Meta: m, Initiated: o.Now().UTC(), ChecksumAlgorithm: alg, ChecksumType: typ})
 	if err := s3WriteFileAtomic(filepath.Join(o.store.dir, "tmp"), filepath.Join(dir, "upload.json"), data); err != nil {
 		return err
+	}
+	if alg != "" {
+		req.w.Header().Set("X-Amz-Checksum-Algorithm", alg)
+		req.w.Header().Set("X-Amz-Checksum-Type", typ)
 	}
 	return writeXML(req, 200, struct {
 		XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
@@ -90,12 +194,24 @@ func (o *S3Origin) createMultipartUpload(req *s3Request) error {
 	}{Xmlns: s3Namespace, Bucket: req.bucket, Key: req.key, UploadID: id})
 }
 
+// partFile is where part n of an upload lives, in the object file format (content, then its
+// metadata: ETag, size, checksums), so a part and what is known of it are renamed in together.
 func partFile(dir string, n int) string { return filepath.Join(dir, fmt.Sprintf("part-%05d", n)) }
 
-func (o *S3Origin) uploadPart(req *s3Request, q url.Values) error {
-	n, err := strconv.Atoi(q.Get("partNumber"))
+// parsePartNumber reads a partNumber query parameter: 1 to 10,000.
+func parsePartNumber(s string) (int, error) {
+	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 10000 {
-		return s3Err(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+		return 0, &s3Error{Status: 400, Code: "InvalidArgument", Message: "Part number must be an integer between 1 and 10000, inclusive",
+			Extra: map[string]string{"ArgumentName": "partNumber", "ArgumentValue": s}}
+	}
+	return n, nil
+}
+
+func (o *S3Origin) uploadPart(req *s3Request, q url.Values) error {
+	n, err := parsePartNumber(q.Get("partNumber"))
+	if err != nil {
+		return err
 	}
 	if req.r.Header.Get("X-Amz-Copy-Source") != "" {
 		return s3Err(501, "NotImplemented", "UploadPartCopy is not implemented by this origin")
@@ -103,31 +219,30 @@ func (o *S3Origin) uploadPart(req *s3Request, q url.Values) error {
 	if err := requireContentLength(req.r); err != nil {
 		return err
 	}
-	dir, _, err := o.loadUpload(req, q.Get("uploadId"))
+	dir, u, err := o.loadUpload(req, q.Get("uploadId"))
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Join(o.store.dir, "tmp"), "part-*")
+	w, err := o.store.newObjectWriter()
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	h := md5.New()
-	sums, err := receiveBody(req, io.MultiWriter(f, h))
+	defer w.abort()
+	sums, err := receiveBodyWith(req, w, bodyChecks{PartAlgorithm: u.ChecksumAlgorithm})
 	if err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
+	pm := &objectMeta{Key: req.key, LastModified: o.Now().UTC(), Checksums: sums}
+	if err := w.finish(pm); err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), partFile(dir, n)); err != nil {
+	if err := w.place(partFile(dir, n)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return errNoUpload // aborted meanwhile
+			return errNoUpload // aborted or completed meanwhile
 		}
 		return err
 	}
-	req.w.Header().Set("ETag", `"`+hex.EncodeToString(h.Sum(nil))+`"`)
+	req.w.Header().Set("ETag", pm.ETag)
 	for alg, v := range sums {
 		req.w.Header().Set("X-Amz-Checksum-"+alg, v)
 	}
@@ -135,13 +250,49 @@ func (o *S3Origin) uploadPart(req *s3Request, q url.Values) error {
 	return nil
 }
 
+// completeResult is the body of a CompleteMultipartUpload answer.
+type completeResult struct {
+	XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
+	Xmlns    string   `xml:"xmlns,attr"`
+	Location string   `xml:"Location"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	ETag     string   `xml:"ETag"`
+	checksumFields
+	ChecksumType string `xml:"ChecksumType,omitempty"`
+}
+
+func (o *S3Origin) writeCompleted(req *s3Request, c *completedUpload) error {
+	return writeXML(req, 200, completeResult{Xmlns: s3Namespace, Location: "/" + c.Bucket + "/" + c.Key, Bucket: c.Bucket, Key: c.Key,
+		ETag: c.ETag, checksumFields: newChecksumFields(c.Checksums), ChecksumType: c.ChecksumType})
+}
+
 func (o *S3Origin) completeMultipartUpload(req *s3Request, q url.Values) error {
 	id := q.Get("uploadId")
-	dir, u, err := o.loadUpload(req, id)
+	dir, err := o.uploadDir(id)
 	if err != nil {
 		return err
 	}
-	body, err := readSmallBody(req)
+	l := o.store.uploadLock(id)
+	l.Lock()
+	defer l.Unlock()
+	_, u, err := o.loadUpload(req, id)
+	if errors.Is(err, errNoUpload) {
+		var done completedUpload
+		if derr := readJSONFile(filepath.Join(dir, "completed.json"), &done); derr == nil && done.Bucket == req.bucket && done.Key == req.key {
+			return o.writeCompleted(req, &done)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// If-None-Match: * and If-Match apply to completion as to PutObject
+	// (userguide/conditional-writes.html).
+	cond, err := writeConditions(req.r.Header)
+	if err != nil {
+		return err
+	}
+	body, err := readSmallBody(req, bodyChecks{ObjectChecksum: true})
 	if err != nil {
 		return err
 	}
@@ -150,17 +301,36 @@ func (o *S3Origin) completeMultipartUpload(req *s3Request, q url.Values) error {
 		Parts   []struct {
 			PartNumber int    `xml:"PartNumber"`
 			ETag       string `xml:"ETag"`
+			checksumFields
 		} `xml:"Part"`
 	}
 	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Parts) == 0 {
 		return s3Err(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
+	}
+	alg, typ := u.ChecksumAlgorithm, u.ChecksumType
+	if t := req.r.Header.Get("X-Amz-Checksum-Type"); t != "" && !strings.EqualFold(t, typ) {
+		return s3Err(400, "InvalidRequest", "The upload was created using the %s checksum mode. The complete request must use the same checksum mode.", typ)
+	}
+	if cond != nil {
+		// Fail before assembling when the outcome is known; the check that counts is at commit.
+		if err := o.checkNow(req, cond); err != nil {
+			return err
+		}
 	}
 	w, err := o.store.newObjectWriter()
 	if err != nil {
 		return err
 	}
 	defer w.abort()
-	var md5s []byte
+	var full hash.Hash // the whole object's checksum, for FULL_OBJECT
+	var dst io.Writer = w
+	if alg != "" && typ == checksumFullObject {
+		full = checksumAlgorithms[alg]()
+		dst = io.MultiWriter(w, full)
+	}
+	var md5s, partSums []byte
+	m := u.Meta
+	m.PartSizes, m.PartChecksums = nil, nil
 	prev := 0
 	invalidPart := s3Err(400, "InvalidPart", "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
 	for i, p := range doc.Parts {
@@ -168,43 +338,82 @@ func (o *S3Origin) completeMultipartUpload(req *s3Request, q url.Values) error {
 			return s3Err(400, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.")
 		}
 		prev = p.PartNumber
-		f, err := os.Open(partFile(dir, p.PartNumber))
+		part, err := openFile(partFile(dir, p.PartNumber))
 		if err != nil {
 			return invalidPart
 		}
-		h := md5.New()
-		size, err := io.Copy(io.MultiWriter(w, h), f)
-		f.Close()
+		pm := part.meta
+		_, err = io.Copy(dst, part.content)
+		part.Close()
 		if err != nil {
 			return err
 		}
-		sum := h.Sum(nil)
-		if strings.Trim(p.ETag, `"`) != hex.EncodeToString(sum) {
+		if strings.Trim(p.ETag, `"`) != strings.Trim(pm.ETag, `"`) {
 			return invalidPart
 		}
-		if i < len(doc.Parts)-1 && size < minPartSize {
+		if i < len(doc.Parts)-1 && pm.Size < minPartSize {
 			return s3Err(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
 		}
+		sum, _ := hex.DecodeString(strings.Trim(pm.ETag, `"`))
 		md5s = append(md5s, sum...)
+		m.PartSizes = append(m.PartSizes, pm.Size)
+		if alg != "" {
+			stored := pm.Checksums[alg]
+			if given := *p.field(alg); given != "" && given != stored {
+				return invalidPart
+			}
+			raw, _ := base64.StdEncoding.DecodeString(stored)
+			partSums = append(partSums, raw...)
+			m.PartChecksums = append(m.PartChecksums, stored)
+		}
 	}
 	all := md5.Sum(md5s)
-	m := u.Meta
 	m.Key = req.key
 	m.LastModified = o.Now().UTC()
 	m.ETag = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(all[:]), len(doc.Parts))
 	m.Parts = len(doc.Parts)
-	if err := o.store.commit(w, req.bucket, m, nil); err != nil {
+	m.Checksums, m.ChecksumType = nil, ""
+	if alg != "" {
+		// A composite checksum is the checksum of the parts' checksums, "-N" appended; a
+		// full-object one is that of the whole content (userguide/checking-object-integrity.html).
+		var value string
+		if full != nil {
+			value = base64.StdEncoding.EncodeToString(full.Sum(nil))
+		} else {
+			h := checksumAlgorithms[alg]()
+			h.Write(partSums)
+			value = fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(h.Sum(nil)), len(doc.Parts))
+		}
+		if given := req.r.Header.Get("X-Amz-Checksum-" + alg); given != "" && stripPartCount(given) != stripPartCount(value) {
+			return s3Err(400, "BadDigest", "The %s you specified did not match the calculated checksum.", strings.ToLower(alg))
+		}
+		m.Checksums, m.ChecksumType = map[string]string{alg: value}, typ
+	}
+	if err := o.store.commit(w, req.bucket, m, cond); err != nil {
 		return o.bucketError(err)
 	}
-	os.RemoveAll(dir)
-	return writeXML(req, 200, struct {
-		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
-		Xmlns    string   `xml:"xmlns,attr"`
-		Location string   `xml:"Location"`
-		Bucket   string   `xml:"Bucket"`
-		Key      string   `xml:"Key"`
-		ETag     string   `xml:"ETag"`
-	}{Xmlns: s3Namespace, Location: "/" + req.bucket + "/" + req.key, Bucket: req.bucket, Key: req.key, ETag: m.ETag})
+	done := &completedUpload{Bucket: req.bucket, Key: req.key, ETag: m.ETag, Checksums: m.Checksums, ChecksumType: m.ChecksumType}
+	data, _ := json.Marshal(done)
+	if err := s3WriteFileAtomic(filepath.Join(o.store.dir, "tmp"), filepath.Join(dir, "completed.json"), data); err != nil {
+		return err
+	}
+	// The parts are in the object now; only the answer stays, for a retried completion.
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			if e.Name() != "completed.json" {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return o.writeCompleted(req, done)
+}
+
+// stripPartCount drops a composite checksum's "-N" suffix.
+func stripPartCount(v string) string {
+	if i := strings.LastIndexByte(v, '-'); i > 0 {
+		return v[:i]
+	}
+	return v
 }
 
 func (o *S3Origin) abortMultipartUpload(req *s3Request, q url.Values) error {
@@ -221,7 +430,7 @@ func (o *S3Origin) abortMultipartUpload(req *s3Request, q url.Values) error {
 
 func (o *S3Origin) listParts(req *s3Request, q url.Values) error {
 	id := q.Get("uploadId")
-	dir, _, err := o.loadUpload(req, id)
+	dir, u, err := o.loadUpload(req, id)
 	if err != nil {
 		return err
 	}
@@ -234,6 +443,7 @@ func (o *S3Origin) listParts(req *s3Request, q url.Values) error {
 		LastModified string `xml:"LastModified"`
 		ETag         string `xml:"ETag"`
 		Size         int64  `xml:"Size"`
+		checksumFields
 	}
 	var parts []part
 	for _, e := range ents {
@@ -241,23 +451,24 @@ func (o *S3Origin) listParts(req *s3Request, q url.Values) error {
 		if err != nil || !strings.HasPrefix(e.Name(), "part-") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		p, err := openFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			continue
 		}
-		info, _ := e.Info()
-		sum := md5.Sum(data)
-		parts = append(parts, part{n, s3Time(info.ModTime()), `"` + hex.EncodeToString(sum[:]) + `"`, int64(len(data))})
+		p.Close()
+		parts = append(parts, part{n, s3Time(p.meta.LastModified), p.meta.ETag, p.meta.Size, newChecksumFields(p.meta.Checksums)})
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].PartNumber < parts[j].PartNumber })
 	return writeXML(req, 200, struct {
-		XMLName  xml.Name `xml:"ListPartsResult"`
-		Xmlns    string   `xml:"xmlns,attr"`
-		Bucket   string   `xml:"Bucket"`
-		Key      string   `xml:"Key"`
-		UploadID string   `xml:"UploadId"`
-		Parts    []part   `xml:"Part"`
-	}{Xmlns: s3Namespace, Bucket: req.bucket, Key: req.key, UploadID: id, Parts: parts})
+		XMLName           xml.Name `xml:"ListPartsResult"`
+		Xmlns             string   `xml:"xmlns,attr"`
+		Bucket            string   `xml:"Bucket"`
+		Key               string   `xml:"Key"`
+		UploadID          string   `xml:"UploadId"`
+		ChecksumAlgorithm string   `xml:"ChecksumAlgorithm,omitempty"`
+		ChecksumType      string   `xml:"ChecksumType,omitempty"`
+		Parts             []part   `xml:"Part"`
+	}{Xmlns: s3Namespace, Bucket: req.bucket, Key: req.key, UploadID: id, ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Parts: parts})
 }
 
 func (o *S3Origin) listMultipartUploads(req *s3Request) error {

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -332,14 +333,31 @@ func TestS3AuthAndMissing(t *testing.T) {
 		t.Errorf("wrong region: %v", err)
 	}
 
-	// Missing key: 403 AccessDenied on GET and HEAD (see s3origin.go).
+	// Missing key, asked by the account (which may list the bucket): 404 NoSuchKey on GET and
+	// HEAD, as the release's HeadObject gets on AWS (see s3origin.go).
 	_, _, err = f.get(t, "site", "missing")
-	if httpStatus(err) != 403 || apiCode(err) != "AccessDenied" {
-		t.Errorf("missing key GET: %v", err)
+	if httpStatus(err) != 404 || apiCode(err) != "NoSuchKey" {
+		t.Errorf("missing key GET: %v, want 404 NoSuchKey", err)
 	}
 	_, err = f.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String("missing")})
+	if httpStatus(err) != 404 {
+		t.Errorf("missing key HEAD: %v, want 404", err)
+	}
+	// Missing key, asked through CloudFront (the OAC principal, s3:GetObject only): 403
+	// AccessDenied, the answer the site origin group fails over on.
+	viaCloudFront := func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, smithyhttp.AddHeaderValue("X-Amz-Cf-Id", "ULZdIz6j43uGBlXyob_JctF9x7CCbwpNniiMlmNbmwzH1YWP9FsEHg=="))
+	}
+	_, err = f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("site"), Key: aws.String("missing")}, viaCloudFront)
+	if httpStatus(err) != 403 || apiCode(err) != "AccessDenied" {
+		t.Errorf("missing key GET via CloudFront: %v, want 403 AccessDenied", err)
+	}
+	_, err = f.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String("missing")}, viaCloudFront)
 	if httpStatus(err) != 403 {
-		t.Errorf("missing key HEAD: %v", err)
+		t.Errorf("missing key HEAD via CloudFront: %v, want 403", err)
+	}
+	if _, err := f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("site"), Key: aws.String("k")}, viaCloudFront); err != nil {
+		t.Errorf("existing key via CloudFront: %v", err)
 	}
 	// Missing bucket: 404 NoSuchBucket.
 	_, _, err = f.get(t, "nobucket", "k")
@@ -526,8 +544,8 @@ func TestS3BucketsCopyDelete(t *testing.T) {
 	if _, err := f.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("site"), Key: aws.String("src")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.get(t, "site", "src"); httpStatus(err) != 403 {
-		t.Errorf("after delete: %v", err)
+	if _, _, err := f.get(t, "site", "src"); httpStatus(err) != 404 {
+		t.Errorf("after delete: %v, want 404", err)
 	}
 	if _, err := f.client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("other")}); apiCode(err) != "BucketNotEmpty" {
 		t.Errorf("delete non-empty bucket: %v", err)
@@ -907,7 +925,7 @@ func TestS3ConditionalWritesAreAtomic(t *testing.T) {
 	if _, err := f.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("site"), Key: aws.String("lock-0"), IfMatch: out.ETag}); err != nil {
 		t.Fatalf("DELETE with the current If-Match (%q): %v", body, err)
 	}
-	if _, _, err := f.get(t, "site", "lock-0"); httpStatus(err) != 403 {
-		t.Errorf("after the DELETE: %v, want AccessDenied (missing key)", err)
+	if _, _, err := f.get(t, "site", "lock-0"); apiCode(err) != "NoSuchKey" {
+		t.Errorf("after the DELETE: %v, want NoSuchKey (missing key)", err)
 	}
 }

@@ -51,9 +51,23 @@ type objectMeta struct {
 	ContentDisposition string            `json:"contentDisposition,omitempty"`
 	ContentEncoding    string            `json:"contentEncoding,omitempty"`
 	Expires            string            `json:"expires,omitempty"`
-	Metadata           map[string]string `json:"metadata,omitempty"`  // x-amz-meta-<name>, names lower case
-	Checksums          map[string]string `json:"checksums,omitempty"` // "CRC32" → base64, verified at upload
-	Parts              int               `json:"parts,omitempty"`     // multipart part count
+	Metadata           map[string]string `json:"metadata,omitempty"`      // x-amz-meta-<name>, names lower case
+	Checksums          map[string]string `json:"checksums,omitempty"`     // "CRC32" → base64 ("…-N" when composite), verified at upload
+	ChecksumType       string            `json:"checksumType,omitempty"`  // COMPOSITE or FULL_OBJECT (the default)
+	Parts              int               `json:"parts,omitempty"`         // multipart part count
+	PartSizes          []int64           `json:"partSizes,omitempty"`     // size of each part, for GET ?partNumber=N
+	PartChecksums      []string          `json:"partChecksums,omitempty"` // each part's checksum (the upload's algorithm)
+}
+
+// partRange is the byte range of part n (1-based) of a multipart object.
+func (m *objectMeta) partRange(n int) (start, length int64, ok bool) {
+	if n < 1 || n > len(m.PartSizes) {
+		return 0, 0, false
+	}
+	for _, sz := range m.PartSizes[:n-1] {
+		start += sz
+	}
+	return start, m.PartSizes[n-1], true
 }
 
 var (
@@ -78,6 +92,16 @@ type s3Store struct {
 	// keyLocks serialise the rename and index update of one key, so the index always
 	// describes the file in place. Striped: 256 locks for all keys.
 	keyLocks [256]sync.Mutex
+
+	// uploadLocks serialise CompleteMultipartUpload of one upload id (striped), so a retried
+	// completion sees the first one's result.
+	uploadLocks [64]sync.Mutex
+}
+
+func (st *s3Store) uploadLock(id string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return &st.uploadLocks[h.Sum32()%uint32(len(st.uploadLocks))]
 }
 
 type s3Bucket struct {
@@ -280,23 +304,18 @@ func (st *s3Store) open(bucket, key string) (*storedObject, error) {
 	if _, err := st.bucket(bucket); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(st.objectPath(bucket, key))
+	obj, err := openFile(st.objectPath(bucket, key))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errNoSuchKey
 	}
 	if err != nil {
 		return nil, err
 	}
-	m, contentLen, err := readObjectMeta(f)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if m.Key != key {
-		f.Close()
+	if obj.meta.Key != key {
+		obj.Close()
 		return nil, errNoSuchKey // a hash collision: astronomically unlikely, but not this key
 	}
-	return &storedObject{meta: m, content: io.NewSectionReader(f, 0, contentLen), f: f}, nil
+	return obj, nil
 }
 
 // readObjectMeta reads the metadata trailer of an object file and returns it with the content length.
@@ -388,14 +407,9 @@ func (b *s3Bucket) current(key string) *objectMeta {
 	return b.objects[key]
 }
 
-// commit appends m (with Size, Key set) and renames the file into place, if cond (when not
-// nil) allows it. The ETag defaults to the quoted hex MD5 of the content.
-func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta, cond precondition) error {
-	defer w.abort()
-	b, err := st.bucket(bucket)
-	if err != nil {
-		return err
-	}
+// finish appends m (Size set here; the ETag defaults to the quoted hex MD5 of the content) and
+// closes the file, which is then complete in the object file format and ready to rename.
+func (w *objectWriter) finish(m *objectMeta) error {
 	m.Size = w.size
 	if m.ETag == "" {
 		m.ETag = `"` + hex.EncodeToString(w.md5Sum()) + `"`
@@ -414,6 +428,43 @@ func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta, cond pr
 		return err
 	}
 	w.closed = true
+	return nil
+}
+
+// place renames a finished file to path; the temporary file is removed if that fails.
+func (w *objectWriter) place(path string) error {
+	if err := os.Rename(w.f.Name(), path); err != nil {
+		os.Remove(w.f.Name())
+		return err
+	}
+	return nil
+}
+
+// openFile opens a file in the object file format: its metadata and a reader of its content.
+func openFile(path string) (*storedObject, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, contentLen, err := readObjectMeta(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &storedObject{meta: m, content: io.NewSectionReader(f, 0, contentLen), f: f}, nil
+}
+
+// commit appends m (with Key set) and renames the file into place, if cond (when not nil)
+// allows it. The ETag defaults to the quoted hex MD5 of the content.
+func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta, cond precondition) error {
+	defer w.abort()
+	b, err := st.bucket(bucket)
+	if err != nil {
+		return err
+	}
+	if err := w.finish(m); err != nil {
+		return err
+	}
 	path := st.objectPath(bucket, m.Key)
 	if _, ok := st.dirs.Load(filepath.Dir(path)); !ok {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -431,8 +482,7 @@ func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta, cond pr
 			return err
 		}
 	}
-	if err := os.Rename(w.f.Name(), path); err != nil {
-		os.Remove(w.f.Name())
+	if err := w.place(path); err != nil {
 		return err
 	}
 	b.mu.Lock()
