@@ -1084,21 +1084,51 @@ func (o *S3Origin) checkNow(req *s3Request, cond precondition) error {
 	return cond(cur)
 }
 
+// parseCopySource reads x-amz-copy-source: "[/]bucket/key" URL-encoded, with an optional
+// ?versionId (unversioned buckets have only the null version, so it is ignored).
+func parseCopySource(src string) (bucket, key string, err error) {
+	if i := strings.Index(src, "?"); i >= 0 {
+		src = src[:i]
+	}
+	src, err = url.PathUnescape(src)
+	if err != nil {
+		return "", "", s3Err(400, "InvalidArgument", "Invalid copy source encoding")
+	}
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(src, "/"), "/")
+	if !ok || key == "" {
+		return "", "", s3Err(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	if err := validBucketName(bucket); err != nil {
+		return "", "", err
+	}
+	return bucket, key, nil
+}
+
+// openCopySource opens the object x-amz-copy-source names, applying the
+// x-amz-copy-source-if-* conditions.
+func (o *S3Origin) openCopySource(r *http.Request) (*storedObject, error) {
+	srcBucket, srcKey, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+	if err != nil {
+		return nil, err
+	}
+	obj, err := o.store.open(srcBucket, srcKey)
+	if errors.Is(err, errNoSuchKey) {
+		return nil, &s3Error{Status: 404, Code: "NoSuchKey", Message: "The specified key does not exist.", Extra: map[string]string{"Key": srcKey}}
+	}
+	if err != nil {
+		return nil, o.bucketError(err)
+	}
+	if status := checkCopyConditions(r.Header, obj.meta); status != 0 {
+		obj.Close()
+		return nil, errPreconditionFailed
+	}
+	return obj, nil
+}
+
 func (o *S3Origin) copyObject(req *s3Request) error {
 	r := req.r
-	src := r.Header.Get("X-Amz-Copy-Source")
-	if i := strings.Index(src, "?"); i >= 0 {
-		src = src[:i] // ?versionId: unversioned buckets have only the null version
-	}
-	src, err := url.PathUnescape(src)
+	srcBucket, srcKey, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
 	if err != nil {
-		return s3Err(400, "InvalidArgument", "Invalid copy source encoding")
-	}
-	srcBucket, srcKey, ok := strings.Cut(strings.TrimPrefix(src, "/"), "/")
-	if !ok || srcKey == "" {
-		return s3Err(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-	}
-	if err := validBucketName(srcBucket); err != nil {
 		return err
 	}
 	directive := r.Header.Get("X-Amz-Metadata-Directive")
@@ -1111,17 +1141,11 @@ func (o *S3Origin) copyObject(req *s3Request) error {
 	if srcBucket == req.bucket && srcKey == req.key && directive == "COPY" {
 		return s3Err(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
-	obj, err := o.store.open(srcBucket, srcKey)
-	if errors.Is(err, errNoSuchKey) {
-		return &s3Error{Status: 404, Code: "NoSuchKey", Message: "The specified key does not exist.", Extra: map[string]string{"Key": srcKey}}
-	}
+	obj, err := o.openCopySource(r)
 	if err != nil {
-		return o.bucketError(err)
+		return err
 	}
 	defer obj.Close()
-	if status := checkCopyConditions(r.Header, obj.meta); status != 0 {
-		return s3Err(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-	}
 	var m *objectMeta
 	if directive == "REPLACE" {
 		if m, err = metaFromHeaders(r.Header, req.key, o.Now()); err != nil {

@@ -388,3 +388,49 @@ func TestS3RecreateOwnBucketUSEast1(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+// TestS3UploadPartCopy: parts copied from another object, whole or by x-amz-copy-source-range,
+// as the aws CLI copies objects above 8 MiB; malformed ranges are InvalidArgument.
+func TestS3UploadPartCopy(t *testing.T) {
+	f := newS3Fixture(t)
+	ctx := context.Background()
+	f.bucket(t, "mpu")
+	src := strings.Repeat("0123456789", (6<<20)/10)
+	f.put(t, "mpu", "src key+", src)
+	up, err := f.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("mpu"), Key: aws.String("dst")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPart := func(n int32, rng string) (*s3.UploadPartCopyOutput, error) {
+		in := &s3.UploadPartCopyInput{Bucket: aws.String("mpu"), Key: aws.String("dst"), UploadId: up.UploadId, PartNumber: aws.Int32(n),
+			CopySource: aws.String("mpu/src%20key%2B")}
+		if rng != "" {
+			in.CopySourceRange = aws.String(rng)
+		}
+		return f.client.UploadPartCopy(ctx, in)
+	}
+	for _, bad := range []string{"0-2", "bytes=0", "bytes=hello-world", "bytes=0-2,3-5", "bytes=-5"} {
+		if _, err := copyPart(1, bad); apiCode(err) != "InvalidArgument" {
+			t.Errorf("range %q: %v, want InvalidArgument", bad, err)
+		}
+	}
+	if _, err := copyPart(1, fmt.Sprintf("bytes=0-%d", len(src))); apiCode(err) != "InvalidRange" {
+		t.Errorf("range past the end: %v, want InvalidRange", err)
+	}
+	split := 5 << 20
+	p1, err := copyPart(1, fmt.Sprintf("bytes=0-%d", split-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := copyPart(2, fmt.Sprintf("bytes=%d-%d", split, len(src)-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.complete("dst", aws.ToString(up.UploadId), []types.CompletedPart{
+		{PartNumber: aws.Int32(1), ETag: p1.CopyPartResult.ETag}, {PartNumber: aws.Int32(2), ETag: p2.CopyPartResult.ETag}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body, err := f.get(t, "mpu", "dst"); err != nil || body != src {
+		t.Errorf("copied object: %v, %d bytes, want %d", err, len(body), len(src))
+	}
+}
