@@ -733,7 +733,7 @@ func init() {
 			o := awsFlags(fs)
 			dryRun := fs.Bool("dry-run", false, "print what would be deleted, delete nothing")
 			yes := fs.Bool("yes", false, "delete without asking (required when stdin is not a terminal)")
-			keepData := fs.Bool("keep-data", false, "keep the site and releases buckets and the table")
+			keepData := fs.Bool("keep-data", false, "keep the site, releases and log buckets and the table")
 			endpoint := fs.String("endpoint-url", "", "send every AWS call here (for example a moto_server)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
@@ -767,8 +767,9 @@ func confirm(yes bool, what string) func() bool {
 }
 
 type awsOptions struct {
-	regions, stack, domain *string
-	hstsSubdomains         *bool
+	regions, stack, domain  *string
+	hstsSubdomains, wafRule *bool
+	writeRate, reserved     *int
 }
 
 func awsFlags(fs *flag.FlagSet) awsOptions {
@@ -777,11 +778,16 @@ func awsFlags(fs *flag.FlagSet) awsOptions {
 		stack:          fs.String("stack", "", "stack name prefix (default twinedge)"),
 		domain:         fs.String("domain", "", "alternate domain name for the distribution (optional)"),
 		hstsSubdomains: fs.Bool("hsts-include-subdomains", false, "add includeSubDomains to Strict-Transport-Security (forces HTTPS on every subdomain of --domain)"),
+		wafRule:        fs.Bool("waf-common-rules", false, "add AWS's managed common rule set to the web ACL (extra cost per request)"),
+		writeRate: fs.Int("write-rate-limit", awsinfra.DefaultWriteRateLimit,
+			fmt.Sprintf("writes one client IP may send per %d s before the web ACL blocks it", awsinfra.WriteRateWindow)),
+		reserved: fs.Int("reserved-concurrency", awsinfra.DefaultReservedConcurrency, "concurrency reserved for (and capping) the API function per region; 0: uncapped"),
 	}
 }
 
 func (a awsOptions) options() awsinfra.Options {
-	o := awsinfra.Options{StackName: *a.stack, Domain: *a.domain, HSTSIncludeSubdomains: *a.hstsSubdomains}
+	o := awsinfra.Options{StackName: *a.stack, Domain: *a.domain, HSTSIncludeSubdomains: *a.hstsSubdomains,
+		WAFCommonRules: *a.wafRule, WriteRateLimit: *a.writeRate, ReservedConcurrency: a.reserved}
 	if *a.regions != "" {
 		o.Regions = strings.Split(*a.regions, ",")
 	}

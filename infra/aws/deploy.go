@@ -462,7 +462,7 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 	}
 
 	st := &State{StackName: opts.StackName, Account: account, DistributionID: global.Outputs[OutDistributionID], DistributionArn: newArn,
-		DomainName: global.Outputs[OutDistributionDomain]}
+		DomainName: global.Outputs[OutDistributionDomain], LogBucket: global.Outputs[OutLogBucket]}
 	if opts.Domain != "" {
 		st.Aliases = []string{opts.Domain}
 	}
@@ -472,7 +472,7 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 			Name: r, Primary: i == 0, Stack: regionalName,
 			Bucket: o[OutSiteBucket], BucketDomain: o[OutSiteBucketDomain],
 			FunctionName: o[OutFunctionName], FunctionURL: o[OutFunctionURL], APIDomain: o[OutAPIDomain],
-			Table: o[OutTableName], ArtifactBucket: buckets[r], ArtifactKey: key, ReleasesBucket: o[OutReleasesBucket],
+			Table: o[OutTableName], ArtifactBucket: buckets[r], ArtifactKey: key, ReleasesBucket: o[OutReleasesBucket], LogBucket: o[OutLogBucket],
 		})
 	}
 	path, err := WriteState(opts.StateDir, st)
@@ -492,12 +492,14 @@ type State struct {
 	StackName string `json:"stack"`
 	// Account owns every resource of the deployment; S3 calls name it as the expected
 	// bucket owner. Empty in files written before it was recorded (then STS is asked).
-	Account         string        `json:"account,omitempty"`
-	DistributionID  string        `json:"distributionId"`
-	DistributionArn string        `json:"distributionArn"`
-	DomainName      string        `json:"domainName"`
-	Aliases         []string      `json:"aliases,omitempty"`
-	Regions         []RegionState `json:"regions"`
+	Account         string   `json:"account,omitempty"`
+	DistributionID  string   `json:"distributionId"`
+	DistributionArn string   `json:"distributionArn"`
+	DomainName      string   `json:"domainName"`
+	Aliases         []string `json:"aliases,omitempty"`
+	// LogBucket receives CloudFront's access logs (global stack).
+	LogBucket string        `json:"logBucket,omitempty"`
+	Regions   []RegionState `json:"regions"`
 }
 
 // RegionState is one region's deployed resources.
@@ -516,7 +518,9 @@ type RegionState struct {
 	// RecordBucket), made by the regional stack; empty in files written before it was
 	// (then the release derives a name).
 	ReleasesBucket string `json:"releasesBucket,omitempty"`
-	ArtifactKey    string `json:"artifactKey"`
+	// LogBucket receives the server access logs of the region's buckets.
+	LogBucket   string `json:"logBucket,omitempty"`
+	ArtifactKey string `json:"artifactKey"`
 }
 
 // Region returns the state of the named region.

@@ -40,7 +40,7 @@ type DestroyOptions struct {
 	EndpointURL string
 	// DryRun prints the plan and deletes nothing.
 	DryRun bool
-	// KeepData keeps the site and releases buckets and the table (with their deletion
+	// KeepData keeps the site, releases and log buckets and the table (with its deletion
 	// protection): only the stacks and the artifacts buckets go.
 	KeepData bool
 	// Confirm is asked, with the printed plan, before anything is deleted; nil refuses
@@ -102,7 +102,7 @@ func (p *DestroyPlan) print(out *progress, keepData bool) {
 		out.printf(strings.Join(t.Regions, ","), t.Name, "turn off deletion protection and delete the table")
 	}
 	if keepData {
-		out.phase("--keep-data: the site and releases buckets and the table stay")
+		out.phase("--keep-data: the site, releases and log buckets and the table stay")
 	}
 }
 
@@ -189,18 +189,22 @@ func (d *destroyer) plan(ctx context.Context, st *State, account string) (*Destr
 	o := d.opts
 	plan := &DestroyPlan{}
 	regionalName := RegionalStackName(o.StackName)
-	named := map[string]map[string]string{} // region → logical id → physical id
-	for _, r := range o.Regions {
-		named[r] = map[string]string{}
+	// "region/stack" → logical id → physical id
+	named := map[string]map[string]string{}
+	key := func(region, stack string) string { return region + "/" + stack }
+	globalName := GlobalStackName(o.StackName)
+	for _, k := range []string{key(GlobalRegion, globalName), key(o.Regions[0], regionalName), key(o.Regions[1], regionalName)} {
+		named[k] = map[string]string{}
 	}
 	if st != nil {
 		for _, r := range st.Regions {
-			named[r.Name][idSiteBucket] = r.Bucket
-			named[r.Name][idReleasesBucket] = r.ReleasesBucket
+			named[key(r.Name, regionalName)][idSiteBucket] = r.Bucket
+			named[key(r.Name, regionalName)][idReleasesBucket] = r.ReleasesBucket
+			named[key(r.Name, regionalName)][idLogBucket] = r.LogBucket
 		}
+		named[key(GlobalRegion, globalName)][idLogBucket] = st.LogBucket
 	}
-	for _, s := range append([]stackSpec{{Region: GlobalRegion, Name: GlobalStackName(o.StackName)}},
-		stackSpec{Region: o.Regions[0], Name: regionalName}, stackSpec{Region: o.Regions[1], Name: regionalName}) {
+	for _, s := range []stackSpec{{Region: GlobalRegion, Name: globalName}, {Region: o.Regions[0], Name: regionalName}, {Region: o.Regions[1], Name: regionalName}} {
 		cur, err := d.runner.describe(ctx, s.Region, s.Name)
 		if err != nil {
 			return nil, err
@@ -209,9 +213,6 @@ func (d *destroyer) plan(ctx context.Context, st *State, account string) (*Destr
 			continue
 		}
 		plan.Stacks = append(plan.Stacks, PlannedStack{Region: s.Region, Name: s.Name, Status: string(cur.StackStatus)})
-		if s.Name != regionalName {
-			continue
-		}
 		p := cloudformation.NewListStackResourcesPaginator(d.sess.cloudFormation(s.Region), &cloudformation.ListStackResourcesInput{StackName: cur.StackId})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
@@ -220,16 +221,21 @@ func (d *destroyer) plan(ctx context.Context, st *State, account string) (*Destr
 			}
 			for _, res := range page.StackResourceSummaries {
 				if id := aws.ToString(res.PhysicalResourceId); id != "" {
-					named[s.Region][aws.ToString(res.LogicalResourceId)] = id
+					named[key(s.Region, s.Name)][aws.ToString(res.LogicalResourceId)] = id
 				}
 			}
 		}
 	}
 	var buckets []PlannedBucket
+	if !o.KeepData {
+		buckets = append(buckets, PlannedBucket{Region: GlobalRegion, Name: named[key(GlobalRegion, globalName)][idLogBucket], Kind: "CloudFront log"})
+	}
 	for _, r := range o.Regions {
+		ids := named[key(r, regionalName)]
 		if !o.KeepData {
-			buckets = append(buckets, PlannedBucket{Region: r, Name: named[r][idSiteBucket], Kind: "site"},
-				PlannedBucket{Region: r, Name: named[r][idReleasesBucket], Kind: "releases"})
+			buckets = append(buckets, PlannedBucket{Region: r, Name: ids[idSiteBucket], Kind: "site"},
+				PlannedBucket{Region: r, Name: ids[idReleasesBucket], Kind: "releases"},
+				PlannedBucket{Region: r, Name: ids[idLogBucket], Kind: "access log"})
 		}
 		buckets = append(buckets, PlannedBucket{Region: r, Name: ArtifactBucketName(o.StackName, account, r), Kind: "artifacts"})
 	}

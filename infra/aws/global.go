@@ -200,6 +200,8 @@ func GlobalTemplate(opts Options) (*Template, error) {
 			cfg.ViewerCertificate = &types.ViewerCertificate{CloudFrontDefaultCertificate: boolp(true)}
 		}
 	}
+	// The web ACL (protection.go) guards every request, the write path by its rate rule.
+	cfg.WebACLId = str(bind("web-acl", GetAtt(idWebACL, "Arn")))
 	dc, err := converter{refs: refs}.distributionConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -241,6 +243,7 @@ func GlobalTemplate(opts Options) (*Template, error) {
 				SecurityHeadersConfig: securityHeadersFor(apiContentSecurityPolicy, "no-referrer", opts.HSTSIncludeSubdomains),
 			}}},
 			idDistribution: {Type: "AWS::CloudFront::Distribution", Properties: distribution{DistributionConfig: dc}},
+			idWebACL:       webACLResource(opts),
 		},
 		Outputs: map[string]Output{
 			OutDistributionID:     {Description: "Distribution id", Value: Ref(idDistribution)},
@@ -249,6 +252,7 @@ func GlobalTemplate(opts Options) (*Template, error) {
 				Value: Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${" + idDistribution + "}")},
 		},
 	}
+	addCloudFrontLogging(t)
 	if opts.Domain != "" {
 		t.Parameters[ParamHostedZoneID] = Parameter{Type: "AWS::Route53::HostedZone::Id",
 			Description: "Route 53 hosted zone of " + opts.Domain + "; the certificate is validated and the alias created in it"}

@@ -101,11 +101,12 @@ const (
 // Resource property shapes used by the regional stack.
 type (
 	s3Bucket struct {
-		BucketEncryption               bucketEncryption  `json:"BucketEncryption"`
-		LifecycleConfiguration         *lifecycle        `json:"LifecycleConfiguration,omitempty"`
-		OwnershipControls              ownershipControls `json:"OwnershipControls"`
-		PublicAccessBlockConfiguration publicAccessBlock `json:"PublicAccessBlockConfiguration"`
-		VersioningConfiguration        versioning        `json:"VersioningConfiguration"`
+		BucketEncryption               bucketEncryption      `json:"BucketEncryption"`
+		LifecycleConfiguration         *lifecycle            `json:"LifecycleConfiguration,omitempty"`
+		LoggingConfiguration           *loggingConfiguration `json:"LoggingConfiguration,omitempty"`
+		OwnershipControls              ownershipControls     `json:"OwnershipControls"`
+		PublicAccessBlockConfiguration publicAccessBlock     `json:"PublicAccessBlockConfiguration"`
+		VersioningConfiguration        versioning            `json:"VersioningConfiguration"`
 	}
 	bucketEncryption struct {
 		ServerSideEncryptionConfiguration []sseRule `json:"ServerSideEncryptionConfiguration"`
@@ -124,6 +125,7 @@ type (
 		Id                             string                `json:"Id"`
 		Status                         string                `json:"Status"`
 		AbortIncompleteMultipartUpload *abortMultipart       `json:"AbortIncompleteMultipartUpload,omitempty"`
+		ExpirationInDays               int                   `json:"ExpirationInDays,omitempty"`
 		NoncurrentVersionExpiration    *noncurrentExpiration `json:"NoncurrentVersionExpiration,omitempty"`
 	}
 	abortMultipart struct {
@@ -183,9 +185,11 @@ type (
 		Handler       string            `json:"Handler"`
 		LoggingConfig lambdaLogging     `json:"LoggingConfig"`
 		MemorySize    int               `json:"MemorySize"`
-		Role          Value             `json:"Role"`
-		Runtime       string            `json:"Runtime"`
-		Timeout       int               `json:"Timeout"`
+		// ReservedConcurrentExecutions caps the function (omitted: uncapped).
+		ReservedConcurrentExecutions *int   `json:"ReservedConcurrentExecutions,omitempty"`
+		Role                         Value  `json:"Role"`
+		Runtime                      string `json:"Runtime"`
+		Timeout                      int    `json:"Timeout"`
 	}
 	lambdaCode struct {
 		S3Bucket Value `json:"S3Bucket"`
@@ -317,9 +321,13 @@ func RegionalTemplate(opts Options) (*Template, error) {
 		},
 		Resources: map[string]Resource{
 			// The site survives the stack: objects are the release's, not the stack's.
-			idSiteBucket: dataBucket(),
+			idSiteBucket: dataBucket(accessLogPrefixSite),
 			// Release records and rollback copies, apart from the site so no origin serves them.
-			idReleasesBucket: dataBucket(),
+			idReleasesBucket: dataBucket(accessLogPrefixRel),
+			// Server access logs of both buckets (S3 needs the target in the same region).
+			idLogBucket: logBucket(),
+			idLogBucketPolicy: logBucketPolicy("logging.s3.amazonaws.com",
+				[]Value{GetAtt(idSiteBucket, "Arn"), GetAtt(idReleasesBucket, "Arn")}),
 			idReleasesPolicy: {
 				Type: "AWS::S3::BucketPolicy",
 				Properties: bucketPolicy{
@@ -381,13 +389,14 @@ func RegionalTemplate(opts Options) (*Template, error) {
 						EnvRegions: Join(",", Ref(ParamPrimaryRegion), Ref(ParamSecondaryRegion)),
 						FailEnv:    "0",
 					}},
-					FunctionName:  functionName,
-					Handler:       "bootstrap",
-					LoggingConfig: lambdaLogging{LogFormat: "JSON", LogGroup: Ref(idAPILogGroup)},
-					MemorySize:    256,
-					Role:          GetAtt(idAPIRole, "Arn"),
-					Runtime:       "provided.al2023",
-					Timeout:       infra.APILambdaTimeout, // the timeout rule: infra/timeouts.go
+					FunctionName:                 functionName,
+					Handler:                      "bootstrap",
+					LoggingConfig:                lambdaLogging{LogFormat: "JSON", LogGroup: Ref(idAPILogGroup)},
+					MemorySize:                   256,
+					Role:                         GetAtt(idAPIRole, "Arn"),
+					ReservedConcurrentExecutions: reserved(*opts.ReservedConcurrency),
+					Runtime:                      "provided.al2023",
+					Timeout:                      infra.APILambdaTimeout, // the timeout rule: infra/timeouts.go
 				},
 			},
 			idAPIFunctionURL: {
@@ -444,6 +453,7 @@ func RegionalTemplate(opts Options) (*Template, error) {
 			OutAPIDomain:      {Description: "Function URL host (origin domain)", Value: Select(2, Split("/", GetAtt(idAPIFunctionURL, "FunctionUrl")))},
 			OutTableName:      {Description: "Global table name", Value: Ref(ParamTableName)},
 			OutReleasesBucket: {Description: "Bucket of the release records and rollback copies", Value: Ref(idReleasesBucket)},
+			OutLogBucket:      {Description: "Bucket of the site and releases buckets' server access logs", Value: Ref(idLogBucket)},
 		},
 	}
 	return t, nil
@@ -452,7 +462,7 @@ func RegionalTemplate(opts Options) (*Template, error) {
 // dataBucket is a bucket holding a deployment's data: private (Block Public Access,
 // bucket-owner-enforced ownership), encrypted, versioned with 30 days of old versions, and
 // kept when the stack is deleted (retainData).
-func dataBucket() Resource {
+func dataBucket(logPrefix string) Resource {
 	return Resource{
 		Type:           "AWS::S3::Bucket",
 		DeletionPolicy: retainData, UpdateReplacePolicy: retainReplacement,
@@ -471,6 +481,7 @@ func dataBucket() Resource {
 			PublicAccessBlockConfiguration: publicAccessBlock{
 				BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
 			},
+			LoggingConfiguration:    &loggingConfiguration{DestinationBucketName: Ref(idLogBucket), LogFilePrefix: logPrefix},
 			VersioningConfiguration: versioning{Status: "Enabled"},
 		},
 	}
@@ -496,5 +507,13 @@ func AllowCloudFrontStatement(objects, distributionArn Value) Statement {
 	}
 }
 
-func intp(n int) *int    { return &n }
+func intp(n int) *int { return &n }
+
+// reserved is the function's reserved concurrency property: omitted for 0 (uncapped).
+func reserved(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
 func boolp(b bool) *bool { return &b }

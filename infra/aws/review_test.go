@@ -149,3 +149,50 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestProtection(t *testing.T) {
+	g := resources(templateJSON(t, Options{}, GlobalTemplateFile))
+	acl := g[idWebACL]
+	if acl == nil || acl["Properties"].(map[string]any)["Scope"] != "CLOUDFRONT" {
+		t.Fatalf("web ACL %v, want scope CLOUDFRONT", acl)
+	}
+	rules := acl["Properties"].(map[string]any)["Rules"].([]any)
+	rate, _ := json.Marshal(rules[0])
+	for _, want := range []string{`"Limit":300`, `"SearchString":"POST"`, `"Block":{}`, `"EvaluationWindowSec":300`} {
+		if !strings.Contains(string(rate), want) {
+			t.Errorf("rate rule %s lacks %s", rate, want)
+		}
+	}
+	if len(rules) != 1 {
+		t.Errorf("%d rules by default, want the rate rule only", len(rules))
+	}
+	dc, _ := json.Marshal(g[idDistribution]["Properties"].(map[string]any)["DistributionConfig"].(map[string]any)["WebACLId"])
+	if string(dc) != `{"Fn::GetAtt":["WebAcl","Arn"]}` {
+		t.Errorf("distribution WebACLId %s", dc)
+	}
+	if src := g[idDeliverySource]; src == nil || src["Properties"].(map[string]any)["LogType"] != "ACCESS_LOGS" || g[idDelivery] == nil {
+		t.Errorf("no CloudFront standard logging (v2) delivery: %v", src)
+	}
+	withRules := resources(templateJSON(t, Options{WAFCommonRules: true, WriteRateLimit: 50}, GlobalTemplateFile))[idWebACL]
+	b, _ := json.Marshal(withRules)
+	if !strings.Contains(string(b), ruleCommonRuleSet) || !strings.Contains(string(b), `"Limit":50`) {
+		t.Errorf("opt-in common rule set or limit missing: %s", b)
+	}
+	if _, err := Synth(Options{WriteRateLimit: 5}); err == nil || !strings.Contains(err.Error(), "WAF accepts 10") {
+		t.Errorf("a limit below WAF's minimum: %v", err)
+	}
+
+	r := resources(templateJSON(t, Options{}, RegionalTemplateFile))
+	if got := r[idAPIFunction]["Properties"].(map[string]any)["ReservedConcurrentExecutions"]; got != float64(DefaultReservedConcurrency) {
+		t.Errorf("reserved concurrency %v, want %d", got, DefaultReservedConcurrency)
+	}
+	if got := resources(templateJSON(t, Options{ReservedConcurrency: intp(0)}, RegionalTemplateFile))[idAPIFunction]["Properties"].(map[string]any)["ReservedConcurrentExecutions"]; got != nil {
+		t.Errorf("--reserved-concurrency 0 left %v", got)
+	}
+	for _, id := range []string{idSiteBucket, idReleasesBucket} {
+		lc, _ := json.Marshal(r[id]["Properties"].(map[string]any)["LoggingConfiguration"])
+		if !strings.Contains(string(lc), `"DestinationBucketName":{"Ref":"LogBucket"}`) {
+			t.Errorf("%s: server access logging %s", id, lc)
+		}
+	}
+}

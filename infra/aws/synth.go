@@ -42,6 +42,15 @@ type Options struct {
 	// HSTSIncludeSubdomains adds includeSubDomains to Strict-Transport-Security (default
 	// off: with an apex Domain it would force HTTPS on every subdomain of it for a year).
 	HSTSIncludeSubdomains bool
+	// WriteRateLimit is the web ACL's limit of writes per client IP in WriteRateWindow
+	// (default DefaultWriteRateLimit, at least MinWriteRateLimit).
+	WriteRateLimit int
+	// WAFCommonRules adds AWS's managed common rule set (AWSManagedRulesCommonRuleSet) to
+	// the web ACL, at extra cost per request (default off).
+	WAFCommonRules bool
+	// ReservedConcurrency caps the API function in each region (nil:
+	// DefaultReservedConcurrency; 0: uncapped).
+	ReservedConcurrency *int
 }
 
 var (
@@ -72,6 +81,17 @@ func (o Options) withDefaults() (Options, error) {
 	// 64-character limits of CloudFront names and function names.
 	if !stackRE.MatchString(o.StackName) {
 		return o, fmt.Errorf("stack name %q: use letters, digits and '-', start with a letter, at most 40 characters", o.StackName)
+	}
+	switch {
+	case o.WriteRateLimit == 0:
+		o.WriteRateLimit = DefaultWriteRateLimit
+	case o.WriteRateLimit < MinWriteRateLimit || o.WriteRateLimit > 2_000_000_000:
+		return o, fmt.Errorf("write rate limit %d: WAF accepts %d to 2,000,000,000 requests per %d s", o.WriteRateLimit, MinWriteRateLimit, WriteRateWindow)
+	}
+	if o.ReservedConcurrency == nil {
+		o.ReservedConcurrency = intp(DefaultReservedConcurrency)
+	} else if *o.ReservedConcurrency < 0 {
+		return o, fmt.Errorf("reserved concurrency %d: use 0 (uncapped) or more", *o.ReservedConcurrency)
 	}
 	o.Domain = strings.ToLower(strings.TrimSuffix(o.Domain, "."))
 	if o.Domain != "" && !domainRE.MatchString(o.Domain) {
