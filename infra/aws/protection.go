@@ -128,24 +128,13 @@ func webACLResource(opts Options) Resource {
 // logBucket is a bucket that receives logs: private, encrypted, no versioning (logs are
 // written once), expired after LogRetentionDaysS3. Kept with the stack's data.
 func logBucket() Resource {
-	return Resource{
-		Type:           "AWS::S3::Bucket",
-		DeletionPolicy: retainData, UpdateReplacePolicy: retainReplacement,
-		Properties: s3Bucket{
-			BucketEncryption: bucketEncryption{ServerSideEncryptionConfiguration: []sseRule{{
-				ServerSideEncryptionByDefault: sseDefault{SSEAlgorithm: "AES256"},
-			}}},
-			LifecycleConfiguration: &lifecycle{Rules: []lifecycleRule{{
-				Id: "ExpireLogs", Status: "Enabled", ExpirationInDays: LogRetentionDaysS3,
-				AbortIncompleteMultipartUpload: &abortMultipart{DaysAfterInitiation: 1},
-			}}},
-			OwnershipControls: ownershipControls{Rules: []ownershipRule{{ObjectOwnership: "BucketOwnerEnforced"}}},
-			PublicAccessBlockConfiguration: publicAccessBlock{
-				BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
-			},
-			VersioningConfiguration: versioning{Status: "Suspended"},
-		},
-	}
+	return privateBucket(s3Bucket{
+		LifecycleConfiguration: &lifecycle{Rules: []lifecycleRule{{
+			Id: "ExpireLogs", Status: "Enabled", ExpirationInDays: LogRetentionDaysS3,
+			AbortIncompleteMultipartUpload: &abortMultipart{DaysAfterInitiation: 1},
+		}}},
+		VersioningConfiguration: versioning{Status: "Suspended"},
+	})
 }
 
 // logBucketPolicy lets one log service write into the log bucket for this account only,

@@ -459,32 +459,32 @@ func RegionalTemplate(opts Options) (*Template, error) {
 	return t, nil
 }
 
-// dataBucket is a bucket holding a deployment's data: private (Block Public Access,
-// bucket-owner-enforced ownership), encrypted, versioned with 30 days of old versions, and
-// kept when the stack is deleted (retainData).
+// dataBucket is a bucket holding a deployment's data: private, encrypted, versioned with
+// 30 days of old versions, its access logs in the stack's log bucket.
 func dataBucket(logPrefix string) Resource {
-	return Resource{
-		Type:           "AWS::S3::Bucket",
-		DeletionPolicy: retainData, UpdateReplacePolicy: retainReplacement,
-		Properties: s3Bucket{
-			// SSE-S3: OAC reads it without a KMS key policy (spec/cloudfront.md §5.3).
-			BucketEncryption: bucketEncryption{ServerSideEncryptionConfiguration: []sseRule{{
-				ServerSideEncryptionByDefault: sseDefault{SSEAlgorithm: "AES256"},
-			}}},
-			LifecycleConfiguration: &lifecycle{Rules: []lifecycleRule{{
-				Id: "ExpireOldVersions", Status: "Enabled",
-				AbortIncompleteMultipartUpload: &abortMultipart{DaysAfterInitiation: 1},
-				// Versions let a bad release be rolled back; 30 days is the window.
-				NoncurrentVersionExpiration: &noncurrentExpiration{NoncurrentDays: 30},
-			}}},
-			OwnershipControls: ownershipControls{Rules: []ownershipRule{{ObjectOwnership: "BucketOwnerEnforced"}}},
-			PublicAccessBlockConfiguration: publicAccessBlock{
-				BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
-			},
-			LoggingConfiguration:    &loggingConfiguration{DestinationBucketName: Ref(idLogBucket), LogFilePrefix: logPrefix},
-			VersioningConfiguration: versioning{Status: "Enabled"},
-		},
-	}
+	return privateBucket(s3Bucket{
+		LifecycleConfiguration: &lifecycle{Rules: []lifecycleRule{{
+			Id: "ExpireOldVersions", Status: "Enabled",
+			AbortIncompleteMultipartUpload: &abortMultipart{DaysAfterInitiation: 1},
+			// Versions let a bad release be rolled back; 30 days is the window.
+			NoncurrentVersionExpiration: &noncurrentExpiration{NoncurrentDays: 30},
+		}}},
+		LoggingConfiguration:    &loggingConfiguration{DestinationBucketName: Ref(idLogBucket), LogFilePrefix: logPrefix},
+		VersioningConfiguration: versioning{Status: "Enabled"},
+	})
+}
+
+// privateBucket completes b with what every bucket of a deployment has: SSE-S3 (OAC reads
+// it without a KMS key policy, spec/cloudfront.md §5.3), bucket-owner-enforced ownership,
+// Block Public Access on all four switches, and retention with the stack's data
+// (retainData).
+func privateBucket(b s3Bucket) Resource {
+	b.BucketEncryption = bucketEncryption{ServerSideEncryptionConfiguration: []sseRule{{
+		ServerSideEncryptionByDefault: sseDefault{SSEAlgorithm: "AES256"},
+	}}}
+	b.OwnershipControls = ownershipControls{Rules: []ownershipRule{{ObjectOwnership: "BucketOwnerEnforced"}}}
+	b.PublicAccessBlockConfiguration = publicAccessBlock{BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true}
+	return Resource{Type: "AWS::S3::Bucket", DeletionPolicy: retainData, UpdateReplacePolicy: retainReplacement, Properties: b}
 }
 
 // denyInsecureTransport is the statement every bucket of a deployment carries: S3 refuses
