@@ -14,6 +14,8 @@
 # which client behaviour is judged: boto3 >= 1.36 sends CRC32 checksums on every upload, as
 # current SDKs do). Each target starts from an empty store.
 #
+# --timeout 900: under load (2 cores, many jobs) one test of multipart GETs took 300 s.
+#
 # Output: one line per target, "local: 200 passed, 31 failed, 0 errors of 231", and
 # JUnit XML and logs under the directory it prints (kept for reading the failures).
 set -euo pipefail
@@ -71,6 +73,7 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM # exit runs the EXIT trap
 
 # waitport PORT PID: wait until something answers on PORT, or PID exits.
 waitport() {
@@ -126,7 +129,7 @@ runtarget() {
   conf "$port" "$work/$name.conf"
   (cd "$work" && S3TEST_CONF="$work/$name.conf" PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
     AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-    "$py" -m pytest -p s3tests_fallback -p no:cacheprovider --timeout 300 -q -rfE \
+    "$py" -m pytest -p s3tests_fallback -p no:cacheprovider --timeout 900 -q -rfE \
     --junitxml="$work/$name.xml" "$@" "${tests[@]}" > "$work/$name.log" 2>&1) || true
   stop "$pid"
   "$py" - "$work/$name.xml" "$name" <<'EOF'
