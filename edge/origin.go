@@ -381,6 +381,8 @@ func (o *originServer) originURL(path, rawQuery string) string {
 	return b.String()
 }
 
+var identityEncoding = []string{"identity"}
+
 // buildOriginRequest prepares the request to origin o for the viewer request in rs
 // (spec/cloudfront.md §2.8 "Origin-facing"): the cache key's and the origin request
 // policy's headers, cookies and query strings; Host = the origin's domain unless the
@@ -423,6 +425,13 @@ func (e *Edge) buildOriginRequest(ctx context.Context, rs *reqState, o *originSe
 	switch {
 	case ae != "":
 		h["Accept-Encoding"] = []string{ae}
+	case (b.cache.gzip || b.cache.br) && len(rs.header["Accept-Encoding"]) > 0 && (rs.r.ProtoMajor != 1 || rs.r.ProtoMinor != 0):
+		// A viewer whose Accept-Encoding names no coding the policy caches: CloudFront
+		// "Includes Accept-Encoding: identity in the corresponding origin request. The
+		// origin request doesn't include other values that were in the Accept-Encoding
+		// header sent by the viewer" (Developer Guide, controlling-the-cache-key). A
+		// viewer that sent none gets none forwarded; HTTP/1.0 viewers' is removed (§2.7).
+		h["Accept-Encoding"] = identityEncoding
 	case fwd("accept-encoding") && !b.cache.gzip && !b.cache.br:
 		if v, ok := rs.header["Accept-Encoding"]; ok {
 			h["Accept-Encoding"] = v

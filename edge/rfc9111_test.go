@@ -378,3 +378,24 @@ func FuzzParseAge(f *testing.F) {
 		}
 	})
 }
+
+// The Accept-Encoding CloudFront sends when the cache policy caches gzip and Brotli
+// (Developer Guide, controlling-the-cache-key): the normalised value, "identity" for a
+// viewer that accepts neither, nothing for a viewer that sent none.
+func TestOriginAcceptEncodingIdentity(t *testing.T) {
+	w := newWorld(t, cacheTestsBehaviour(UseOriginCacheControlHeadersQueryStringsID))
+	o := w.origins[urlA]
+	o.set(fixedResponse())
+	for i, c := range []struct{ viewer, origin string }{
+		{"gzip, deflate", "gzip"}, {"deflate", "identity"}, {"identity", "identity"}, {"", ""},
+	} {
+		var hdr []string
+		if c.viewer != "" {
+			hdr = []string{"Accept-Encoding", c.viewer}
+		}
+		w.get("/ae?"+strconv.Itoa(i), hdr...)
+		if got := strings.Join(o.lastRequest().Header.Values("Accept-Encoding"), ","); got != c.origin {
+			t.Errorf("viewer Accept-Encoding %q: origin got %q, want %q", c.viewer, got, c.origin)
+		}
+	}
+}
