@@ -84,6 +84,7 @@ type Control struct {
 	invalidations invalidationLog
 	functions     functionRegistry // control_functions.go
 	stores        kvsRegistry      // control_kvs.go
+	kvsData       *http.ServeMux   // the cloudfront-keyvaluestore API (control_kvs.go)
 
 	mu           sync.Mutex // guards the fields below
 	etag         string     // ETag of the current DistributionConfig
@@ -107,6 +108,9 @@ func NewControl(d distribution, opts ControlOptions) *Control {
 	if err := c.loadState(); err != nil {
 		c.opts.Logger.Error("cloudfront control state not loaded; invalidation history will not persist", "err", err)
 	}
+	if err := c.loadKVS(); err != nil {
+		c.opts.Logger.Error("key value stores not loaded; they will not persist", "err", err)
+	}
 	if err := c.loadFunctions(); err != nil {
 		c.opts.Logger.Error("cloudfront functions not loaded; functions will not persist", "err", err)
 	}
@@ -127,7 +131,7 @@ func newControl(d distribution, opts ControlOptions) *Control {
 	}
 	c := &Control{d: d, opts: opts}
 	c.functions.items = map[string]*storedFunction{}
-	c.stores.items = map[string]KVSReader{}
+	c.stores.items = map[string]*storedKVS{}
 	now := opts.Now().UTC().Truncate(time.Millisecond)
 	c.lastModified = now
 	c.etag = mustID('E', 13)
@@ -163,6 +167,10 @@ func (c *Control) routes() {
 // ServeHTTP authenticates the request and dispatches it to the operation.
 func (c *Control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", uuid.NewString())
+	if isKVSData(r) {
+		c.serveKVSData(w, r)
+		return
+	}
 	if err := c.authenticate(r); err != nil {
 		c.fail(w, r, err)
 		return

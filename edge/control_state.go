@@ -38,6 +38,9 @@ func OpenControl(d distribution, opts ControlOptions) (*Control, error) {
 	if err := c.loadState(); err != nil {
 		return nil, err
 	}
+	if err := c.loadKVS(); err != nil {
+		return nil, err
+	}
 	if err := c.loadFunctions(); err != nil {
 		return nil, err
 	}

@@ -225,15 +225,24 @@ func Verify(r *http.Request, creds aws.Credentials, rule Rule, now time.Time) (*
 	if err != nil {
 		return nil, ec.malformed(err.Error())
 	}
+	return finish(r, rule, p, headers, sv, body, algorithm, func(sts string) bool {
+		want := hex.EncodeToString(hmacSHA256(sv.signingKey, sts))
+		return subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(p.signature))) == 1
+	})
+}
+
+// finish checks the signature over the canonical request of r (for each form of its URI
+// the service allows) with verify, which gets the string to sign of algorithm alg; then
+// it reads and checks the body when the rule wants it checked and it was not read yet.
+func finish(r *http.Request, rule Rule, p *params, headers string, sv *Signature, body []byte, alg string, verify func(sts string) bool) (*Signature, error) {
+	ec := codes(rule.Service)
 	query := canonicalQuery(r.URL.RawQuery, p.presigned)
 	matched := false
 	for _, uri := range canonicalURIs(r, rule.Service) {
 		creq := r.Method + "\n" + uri + "\n" + query + "\n" + headers + "\n" +
 			strings.Join(p.signedHeaders, ";") + "\n" + sv.PayloadHash
 		sum := sha256.Sum256([]byte(creq))
-		sts := algorithm + "\n" + p.amzDate + "\n" + p.scope + "\n" + hex.EncodeToString(sum[:])
-		want := hex.EncodeToString(hmacSHA256(sv.signingKey, sts))
-		if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(p.signature))) == 1 {
+		if verify(alg + "\n" + p.amzDate + "\n" + p.scope + "\n" + hex.EncodeToString(sum[:])) {
 			matched = true
 			break
 		}
@@ -243,6 +252,7 @@ func Verify(r *http.Request, creds aws.Credentials, rule Rule, now time.Time) (*
 	}
 	// Only now is the body read to be checked: an unauthenticated request costs no body read.
 	if body == nil && rule.MaxBody > 0 && isHexSHA256(sv.PayloadHash) {
+		var err error
 		if body, err = readBody(r, rule); err != nil {
 			return nil, err
 		}
