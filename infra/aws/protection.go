@@ -144,10 +144,10 @@ func logBucket() Resource {
 // "Logs sent to Amazon S3"), with sourceArn the resources allowed to send.
 func logBucketPolicy(service string, sourceArn Value) Resource {
 	objects := Sub("${" + idLogBucket + ".Arn}/*")
-	return Resource{Type: "AWS::S3::BucketPolicy", Properties: bucketPolicy{
+	return Resource{Type: "AWS::S3::BucketPolicy", Metadata: joinedObjectArn, Properties: bucketPolicy{
 		Bucket: Ref(idLogBucket),
 		PolicyDocument: policyTemplate{Version: "2012-10-17", Statement: []Value{
-			denyInsecureTransport([]Value{GetAtt(idLogBucket, "Arn"), objects}),
+			denyInsecureTransportOf(idLogBucket),
 			Statement{
 				Sid: "AllowLogDelivery", Effect: "Allow", Principal: map[string]any{"Service": service}, Action: "s3:PutObject",
 				Resource: objects,
