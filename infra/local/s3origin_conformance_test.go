@@ -195,6 +195,10 @@ func TestS3MultipartChecksums(t *testing.T) {
 		if aws.ToString(head.ChecksumSHA256) != want || head.ChecksumType != types.ChecksumTypeComposite {
 			t.Errorf("HEAD: ChecksumSHA256 %q type %q, want %q COMPOSITE", aws.ToString(head.ChecksumSHA256), head.ChecksumType, want)
 		}
+		// SDKs skip validating a composite checksum ("-N") of a whole-object GET.
+		if _, body, err := f.get(t, "mpu", "sha", func(in *s3.GetObjectInput) { in.ChecksumMode = types.ChecksumModeEnabled }); err != nil || body != string(all) {
+			t.Errorf("GET with checksum mode: %v", err)
+		}
 	})
 
 	t.Run("CRC32 full object", func(t *testing.T) {
