@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -108,8 +109,15 @@ func (r *run) lock(ctx context.Context) (unlock func(), err error) {
 		// A cancelled release still unlocks.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		for _, h := range held {
-			if err := releaseLockIn(uctx, h); err != nil {
+		// Every region at once: the order matters only for taking the locks.
+		errs := make([]error, len(held))
+		var wg sync.WaitGroup
+		for i, h := range held {
+			wg.Go(func() { errs[i] = releaseLockIn(uctx, h) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
 				r.rep.Warnings = append(r.rep.Warnings, err.Error())
 			}
 		}
@@ -127,34 +135,48 @@ func (r *run) lock(ctx context.Context) (unlock func(), err error) {
 		}
 		held = append(held, heldLock{t: t, etag: etag})
 	}
+	// The regions are checked at once; the first region's error, in Targets order, is
+	// the one reported.
+	errs := make([]error, len(r.stores))
+	var wg sync.WaitGroup
 	for i, rs := range r.stores {
-		t := &o.Targets[i]
-		planned := ""
-		if n := len(rs.refs); n > 0 {
-			planned = rs.refs[n-1].Key
-		}
-		objs, err := listObjects(ctx, t.Client, t.RecordBucket, t.Prefix+recordsDir)
+		wg.Go(func() { errs[i] = r.recordedMeanwhile(ctx, &o.Targets[i], rs) })
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			unlock()
-			return nil, fmt.Errorf("%s %s: nothing was changed: %w", r.kind, r.id, err)
-		}
-		newest := ""
-		for key := range objs {
-			if ref, ok := parseRecordKey(recordsDir + key); ok && ref.Key > newest && !rs.unreadable[ref.Key] {
-				newest = ref.Key
-			}
-		}
-		if newest != planned {
-			unlock()
-			what := "the release records changed"
-			if ref, ok := parseRecordKey(newest); ok {
-				what = "release " + ref.ID + " was recorded"
-			}
-			return nil, fmt.Errorf("%s %s: nothing was changed: %s in %s (%s) while this one was planned; run it again: %w",
-				r.kind, r.id, what, t.RecordBucket, t.Region, ErrLocked)
+			return nil, err
 		}
 	}
 	return unlock, nil
+}
+
+// recordedMeanwhile fails when t's newest record is not the one the release planned from.
+func (r *run) recordedMeanwhile(ctx context.Context, t *Target, rs *recordStore) error {
+	planned := ""
+	if n := len(rs.refs); n > 0 {
+		planned = rs.refs[n-1].Key
+	}
+	objs, err := listObjects(ctx, t.Client, t.RecordBucket, t.Prefix+recordsDir)
+	if err != nil {
+		return fmt.Errorf("%s %s: nothing was changed: %w", r.kind, r.id, err)
+	}
+	newest := ""
+	for key := range objs {
+		if ref, ok := parseRecordKey(recordsDir + key); ok && ref.Key > newest && !rs.unreadable[ref.Key] {
+			newest = ref.Key
+		}
+	}
+	if newest == planned {
+		return nil
+	}
+	what := "the release records changed"
+	if ref, ok := parseRecordKey(newest); ok {
+		what = "release " + ref.ID + " was recorded"
+	}
+	return fmt.Errorf("%s %s: nothing was changed: %s in %s (%s) while this one was planned; run it again: %w",
+		r.kind, r.id, what, t.RecordBucket, t.Region, ErrLocked)
 }
 
 // acquireLock creates the lock in t's record bucket, or takes over an expired one (any
