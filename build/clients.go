@@ -3,9 +3,11 @@ package build
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -35,12 +37,25 @@ func NewS3Client(ctx context.Context, endpoint, region string) (*s3.Client, erro
 		return nil, err
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// The SDK's transport keeps 10 idle connections per host
+		// (awshttp.DefaultHTTPTransportMaxIdleConnsPerHost); a release has
+		// Options.Concurrency (32) requests in flight per bucket, so with the default
+		// two thirds of its connections would be closed after every request and opened
+		// again for the next. Keep them all.
+		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = maxIdleConnsPerHost
+			tr.MaxIdleConns = max(tr.MaxIdleConns, 2*maxIdleConnsPerHost)
+		})
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
 		}
 	}), nil
 }
+
+// maxIdleConnsPerHost bounds the connections kept open to one bucket between
+// requests: enough for any usual --concurrency.
+const maxIdleConnsPerHost = 256
 
 // NewCloudFrontClient returns a CloudFront client. CloudFront is a global service signed
 // for us-east-1. With an endpoint (the local edge's control API or moto_server) the
