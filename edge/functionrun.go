@@ -112,7 +112,7 @@ func (e *Edge) runJS(fn *Function, ev *FunctionEvent) (*FunctionResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := prog.Run(in, fnapi.Env{Now: e.opts.Now(), KVS: fn.KVS})
+	res, err := prog.Run(in, fnapi.Env{Now: e.opts.Now(), KVS: fn.KVS, EventType: ev.Context.EventType})
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}

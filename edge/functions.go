@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -166,20 +167,23 @@ type FunctionBody struct {
 // "multivalue" key is not "multiValue" and is ignored, as CloudFront ignores it (AWS's
 // sample test events spell it so; the README's documented FunctionOutput drops it).
 func (v *FunctionValue) UnmarshalJSON(data []byte) error {
+	// encoding/json matches names without regard to case; only "value" and "attributes"
+	// are decoded that way (a function that writes "Value" gets what it meant), and
+	// multiValue only under its exact name.
+	var plain struct {
+		Value      string `json:"value"`
+		Attributes string `json:"attributes"`
+	}
+	if err := json.Unmarshal(data, &plain); err != nil {
+		return err
+	}
+	*v = FunctionValue{Value: plain.Value, Attributes: plain.Attributes}
+	if !bytes.Contains(data, []byte(`"multiValue"`)) {
+		return nil
+	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		return err
-	}
-	*v = FunctionValue{}
-	if raw, ok := m["value"]; ok {
-		if err := json.Unmarshal(raw, &v.Value); err != nil {
-			return fmt.Errorf("value: %w", err)
-		}
-	}
-	if raw, ok := m["attributes"]; ok {
-		if err := json.Unmarshal(raw, &v.Attributes); err != nil {
-			return fmt.Errorf("attributes: %w", err)
-		}
 	}
 	if raw, ok := m["multiValue"]; ok {
 		if err := json.Unmarshal(raw, &v.MultiValue); err != nil {

@@ -42,7 +42,7 @@ func (e *Edge) TestFunction(fn *Function, event []byte, kvs KVSReader) (*Functio
 	if err != nil {
 		return nil, err
 	}
-	res, err := prog.Run(in, fnapi.Env{Now: e.opts.Now(), KVS: kvs})
+	res, err := prog.Run(in, fnapi.Env{Now: e.opts.Now(), KVS: kvs, EventType: ev.Context.EventType})
 	tr := &FunctionTestResult{ComputeUtilization: res.ComputeUtilization, Logs: res.Logs}
 	if err != nil {
 		tr.Error = err.Error()

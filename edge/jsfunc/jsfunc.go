@@ -177,7 +177,7 @@ func (p *pool) Run(event []byte, env fnapi.Env) (*fnapi.Result, error) {
 		env.Now = time.Now()
 	}
 	var out []byte
-	v.begin(env, eventType(event))
+	v.begin(env, env.EventType)
 	clock := startCPUClock()
 	used := v.budgeted(clock, func() { out, err = v.call(event) })
 	clock.stop()
@@ -240,15 +240,6 @@ func utilization(d time.Duration) int {
 	return min(max(u, 0), 100)
 }
 
-func eventType(event []byte) string {
-	var probe struct {
-		Context struct {
-			EventType string `json:"eventType"`
-		} `json:"context"`
-	}
-	_ = json.Unmarshal(event, &probe)
-	return probe.Context.EventType
-}
 
 func (v *vm) begin(env fnapi.Env, event string) {
 	v.env, v.inRun, v.event = env, true, event

@@ -325,7 +325,7 @@ function handler(event) {
 		}
 	}
 	resp := `{"context":{"eventType":"viewer-response"},"response":{"statusCode":200}}`
-	if _, err := mustCompile(t, "import cf from 'cloudfront'; function handler(e) { cf.selectRequestOriginById('a'); return e.response; }").Run([]byte(resp), fnapi.Env{}); err == nil {
+	if _, err := mustCompile(t, "import cf from 'cloudfront'; function handler(e) { cf.selectRequestOriginById('a'); return e.response; }").Run([]byte(resp), fnapi.Env{EventType: "viewer-response"}); err == nil {
 		t.Error("an origin helper ran in a viewer-response function")
 	}
 }

@@ -23,6 +23,9 @@ type Env struct {
 	Now time.Time
 	// KVS is the key value store associated with the function, nil when none is.
 	KVS KVS
+	// EventType is the event's context.eventType ("viewer-request" or
+	// "viewer-response"); the origin helpers work in viewer-request functions only.
+	EventType string
 }
 
 // KVS is read access to a CloudFront KeyValueStore (DG kvs-with-functions-kvs-helper).
