@@ -240,7 +240,6 @@ func utilization(d time.Duration) int {
 	return min(max(u, 0), 100)
 }
 
-
 func (v *vm) begin(env fnapi.Env, event string) {
 	v.env, v.inRun, v.event = env, true, event
 	v.logs, v.logSize, v.mem, v.origin, v.stopped = nil, 0, 0, nil, ""
