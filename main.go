@@ -669,9 +669,10 @@ func init() {
 	})
 	register("synth", command{
 		summary: "write the CloudFormation templates (regional stack, global stack) rendered from the distribution",
-		usage:   "[--out DIR] [--regions A,B] [--stack NAME] [--domain D]",
+		usage:   "[--out DIR] [--deployer-policy] [--regions A,B] [--stack NAME] [--domain D]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			out := fs.String("out", "cfn", "output directory")
+			policy := fs.Bool("deployer-policy", false, "also write "+awsinfra.DeployerPolicyFile+", the least-privilege IAM policy of deploy, release, fail/heal --aws and destroy")
 			o := awsFlags(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
@@ -680,6 +681,13 @@ func init() {
 				files, err := awsinfra.Synth(o.options())
 				if err != nil {
 					return err
+				}
+				if *policy {
+					p, err := awsinfra.DeployerPolicy(o.options(), "*")
+					if err != nil {
+						return err
+					}
+					files[awsinfra.DeployerPolicyFile] = p
 				}
 				written, err := awsinfra.WriteDir(*out, files)
 				if err != nil {

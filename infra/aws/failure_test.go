@@ -174,6 +174,7 @@ func TestFailAndHealAgainstMoto(t *testing.T) {
 	}
 	check(false, "0")
 	checkOwnerCondition(t, rec.all(), "123456789012")
+	checkCallsAllowed(t, rec.all(), policyActions(t, Options{}))
 }
 
 func stackOutput(t *testing.T, sess *session, region, stack, key string) string {
