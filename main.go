@@ -618,13 +618,14 @@ func release(ctx context.Context, connect connector, f releaseFlags, out, progre
 func init() {
 	register("drill", command{
 		summary: "fail the primary region in every mode under steady traffic and report what viewers saw",
-		usage:   "[--duration D] [--report FILE.html] [--json] [--rate N] [--target local|aws]",
+		usage:   "[--duration D] [--report FILE.html] [--json] [--rate N] [--target local|aws [--yes]]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			duration := fs.Duration("duration", 2*time.Minute, "length of the whole drill")
 			reportFile := fs.String("report", "", "write a self-contained HTML report here")
 			asJSON := fs.Bool("json", false, "print one JSON object")
 			rate := fs.Float64("rate", 20, "viewer requests started per second")
 			target := fs.String("target", "local", "local: the world of --state; aws: the deployment in STATE/aws.json")
+			yes := fs.Bool("yes", false, "with --target aws: fault the real deployment without asking")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
@@ -638,6 +639,10 @@ func init() {
 				case "local":
 					opts, err = drill.ForState(stateDir, opts)
 				case "aws":
+					// A drill on AWS breaks a real region for real viewers: asked first.
+					if !confirm(*yes, "drill --target aws faults the primary region of the deployment in "+stateDir)() {
+						return awsinfra.ErrNotConfirmed
+					}
 					opts, err = drill.ForAWS(stateDir, opts)
 				default:
 					return fmt.Errorf("%w: --target is local or aws, not %q", errUsage, *target)

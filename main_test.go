@@ -159,3 +159,30 @@ func TestCLI(t *testing.T) {
 type cliError struct{ stderr string }
 
 func (e *cliError) Error() string { return strings.TrimSpace(e.stderr) }
+
+// A drill on AWS breaks a real region: without --yes, and with stdin not a terminal (as
+// under go test), it refuses before any AWS call.
+func TestAWSDrillNeedsConfirmation(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "aws.json"), []byte(`{"stack":"twinedge","account":"123456789012","distributionId":"E2QWRUHAPOMQZL","domainName":"d1.cloudfront.net",`+
+		`"regions":[{"name":"us-east-1","primary":true,"bucket":"a"},{"name":"eu-west-2","bucket":"b"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// An endpoint nothing listens on: a call reaching AWS would fail differently.
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	// A pipe for stdin, as under a script or CI.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w.Close()
+	stdin := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = stdin }()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"drill", "--target", "aws", "--state", dir}, &out, &errOut)
+	if code == 0 || !strings.Contains(errOut.String(), "not confirmed: nothing was changed") {
+		t.Errorf("drill --target aws without --yes: exit %d, stderr %q", code, errOut.String())
+	}
+}

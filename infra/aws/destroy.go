@@ -55,8 +55,9 @@ type DestroyOptions struct {
 	apiOptions []func(*middleware.Stack) error
 }
 
-// ErrNotConfirmed is returned when the destroy was not confirmed; nothing was deleted.
-var ErrNotConfirmed = errors.New("not confirmed: nothing was deleted")
+// ErrNotConfirmed is returned when a command that changes a real account (destroy, a
+// drill on AWS) was not confirmed; nothing was changed.
+var ErrNotConfirmed = errors.New("not confirmed: nothing was changed")
 
 // DestroyPlan is what Destroy deletes, in order.
 type DestroyPlan struct {
