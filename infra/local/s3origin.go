@@ -674,6 +674,9 @@ func (o *S3Origin) serveObject(req *s3Request, q url.Values) error {
 		if q.Has("uploadId") {
 			return o.listParts(req, q)
 		}
+		if q.Has("attributes") && r.Method == http.MethodGet {
+			return o.getObjectAttributes(req)
+		}
 		if hasAnySubresource(q) {
 			return s3Err(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented.")
 		}

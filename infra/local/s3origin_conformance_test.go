@@ -438,3 +438,41 @@ func TestS3UploadPartCopy(t *testing.T) {
 		t.Errorf("copied object: %v, %d bytes, want %d", err, len(body), len(src))
 	}
 }
+
+// TestS3GetObjectAttributes: the object's checksum (composite, "-N"), its parts with their
+// sizes and checksums, paged, and the plain attributes.
+func TestS3GetObjectAttributes(t *testing.T) {
+	f := newS3Fixture(t)
+	ctx := context.Background()
+	f.bucket(t, "mpu")
+	sizes := []int{5 << 20, 5 << 20, 10}
+	id, parts, all := f.multipart(t, "k", sizes, func(in *s3.CreateMultipartUploadInput) { in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256 })
+	done, err := f.complete("k", id, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.client.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("mpu"), Key: aws.String("k"), MaxParts: aws.Int32(2),
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesEtag, types.ObjectAttributesChecksum, types.ObjectAttributesObjectParts,
+			types.ObjectAttributesStorageClass, types.ObjectAttributesObjectSize}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.ETag) != strings.Trim(aws.ToString(done.ETag), `"`) || aws.ToInt64(out.ObjectSize) != int64(len(all)) || out.StorageClass != types.StorageClassStandard {
+		t.Errorf("ETag %q size %d class %q", aws.ToString(out.ETag), aws.ToInt64(out.ObjectSize), out.StorageClass)
+	}
+	if out.Checksum == nil || aws.ToString(out.Checksum.ChecksumSHA256) != aws.ToString(done.ChecksumSHA256) || out.Checksum.ChecksumType != types.ChecksumTypeComposite {
+		t.Errorf("Checksum %+v, want %s COMPOSITE", out.Checksum, aws.ToString(done.ChecksumSHA256))
+	}
+	op := out.ObjectParts
+	if op == nil || aws.ToInt32(op.TotalPartsCount) != 3 || len(op.Parts) != 2 || !aws.ToBool(op.IsTruncated) || aws.ToString(op.NextPartNumberMarker) != "2" {
+		t.Fatalf("ObjectParts %+v", op)
+	}
+	sum := sha256.Sum256(all[:5<<20])
+	if aws.ToString(op.Parts[0].ChecksumSHA256) != base64.StdEncoding.EncodeToString(sum[:]) || aws.ToInt64(op.Parts[0].Size) != 5<<20 {
+		t.Errorf("part 1: %+v", op.Parts[0])
+	}
+	if _, err := f.client.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("mpu"), Key: aws.String("missing"),
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesEtag}}); httpStatus(err) != 404 {
+		t.Errorf("missing key: %v, want 404", err)
+	}
+}

@@ -40,6 +40,7 @@ func FuzzS3Request(f *testing.F) {
 	f.Add(uint8(3), "/site/k", "uploadId=0123456789abcdef0123456789abcdef", "x-amz-checksum-sha256:AAAA-1",
 		[]byte(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag><ChecksumSHA256>AAAA</ChecksumSHA256></Part></CompleteMultipartUpload>`))
 	f.Add(uint8(2), "/site/k", "", "content-md5:", []byte("x"))
+	f.Add(uint8(0), "/site/k", "attributes", "x-amz-object-attributes:ETag,ObjectParts,Checksum,Nope", []byte(nil))
 
 	parent := f.TempDir()
 	dir := filepath.Join(parent, "store")
