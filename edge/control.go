@@ -7,7 +7,8 @@ package edge
 //	POST /2020-05-31/distribution/{Id}/invalidation        CreateInvalidation   (control_invalidation.go)
 //	GET  /2020-05-31/distribution/{Id}/invalidation        ListInvalidations
 //	GET  /2020-05-31/distribution/{Id}/invalidation/{Inv}  GetInvalidation
-//	GET  /2020-05-31/distribution                          ListDistributions    (control_distribution.go)
+//	POST /2020-05-31/distribution                          CreateDistribution   (control_distribution.go)
+//	GET  /2020-05-31/distribution                          ListDistributions
 //	GET  /2020-05-31/distribution/{Id}                     GetDistribution
 //	GET  /2020-05-31/distribution/{Id}/config              GetDistributionConfig
 //	PUT  /2020-05-31/distribution/{Id}/config              UpdateDistribution
@@ -42,6 +43,9 @@ const apiVersionPrefix = "/2020-05-31"
 type distribution interface {
 	// Config returns a copy of the configuration being served.
 	Config() *types.DistributionConfig
+	// Validate applies CloudFront's rules to cfg (validate.go) with what the data plane
+	// knows of policies, OACs and functions; nil or a *ConfigError.
+	Validate(cfg *types.DistributionConfig) error
 	// Apply validates cfg and makes it the served configuration, or returns why not.
 	Apply(cfg *types.DistributionConfig) error
 	// Invalidate drops cached objects matching CloudFront invalidation paths.

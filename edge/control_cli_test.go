@@ -3,10 +3,14 @@ package edge
 import (
 	"bytes"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/twinedge/twinedge/internal/testtool"
 )
@@ -18,11 +22,25 @@ func (f *controlFixture) awsCLI(t *testing.T, out any, args ...string) {
 	awsCLIAt(t, f.srv.URL, out, args...)
 }
 
-// awsCLIAt runs "aws cloudfront args…" against the control API at url (see awsCLI).
+// awsCLIAt runs "aws cloudfront args…" against the control API at url (see awsCLI) and
+// decodes its JSON output into out.
 func awsCLIAt(t *testing.T, url string, out any, args ...string) {
 	t.Helper()
+	stdout, stderr, err := awsCloudFront(t, url, args...)
+	if err != nil {
+		t.Fatalf("aws cloudfront %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Fatalf("aws cloudfront %s: output %q: %v", strings.Join(args, " "), stdout, err)
+	}
+}
+
+// awsCloudFront runs `aws cloudfront ARGS --endpoint-url endpoint --output json` with the
+// world's credentials and no user configuration.
+func awsCloudFront(t *testing.T, endpoint string, args ...string) (stdout, stderr []byte, err error) {
+	t.Helper()
 	bin := testtool.Require(t, "aws")
-	cmd := exec.CommandContext(t.Context(), bin, append(append([]string{"cloudfront"}, args...), "--endpoint-url", url, "--output", "json")...)
+	cmd := exec.CommandContext(t.Context(), bin, append(append([]string{"cloudfront"}, args...), "--endpoint-url", endpoint, "--output", "json")...)
 	// The caller's AWS_* settings (a profile, a session token) must not leak in.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") {
@@ -32,13 +50,87 @@ func awsCLIAt(t *testing.T, url string, out any, args ...string) {
 	cmd.Env = append(cmd.Env,
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("aws cloudfront %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.Bytes(), e.Bytes(), err
+}
+
+// TestControlRefusesOldDistributionAWSCLI: twinedge's distribution before issue 11, /api/*
+// on the api origin group allowing POST, is refused through the aws CLI by UpdateDistribution
+// and CreateDistribution with the error CloudFront gives (aws/aws-cdk#32450), and the edge
+// keeps serving the config it had.
+func TestControlRefusesOldDistributionAWSCLI(t *testing.T) {
+	testtool.Require(t, "aws")
+	e, err := New(testDistribution(), Options{DistributionID: testDistID, DomainName: "d111111abcdef8.cloudfront.net", Credentials: edgeCreds})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
-		t.Fatalf("aws cloudfront %s: output %q: %v", strings.Join(args, " "), stdout.String(), err)
+	srv := httptest.NewServer(NewControl(e, ControlOptions{DistributionID: testDistID, DomainName: "d111111abcdef8.cloudfront.net", Credentials: edgeCreds}))
+	defer srv.Close()
+
+	stdout, stderr, err := awsCloudFront(t, srv.URL, "get-distribution-config", "--id", testDistID)
+	if err != nil {
+		t.Fatalf("get-distribution-config: %v\n%s", err, stderr)
+	}
+	var got struct {
+		ETag               string
+		DistributionConfig map[string]any
+	}
+	if err := json.Unmarshal(stdout, &got); err != nil {
+		t.Fatal(err)
+	}
+	write := func(cfg map[string]any) string {
+		b, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "config.json")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return "file://" + p
+	}
+	current := write(got.DistributionConfig)
+
+	// The old /api/*: the group behaviour with all seven methods.
+	found := false
+	for _, b := range got.DistributionConfig["CacheBehaviors"].(map[string]any)["Items"].([]any) {
+		b := b.(map[string]any)
+		if b["PathPattern"] == "/api/*" {
+			am := b["AllowedMethods"].(map[string]any)
+			am["Quantity"], am["Items"] = 7, []string{"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no /api/* behaviour in the config")
+	}
+	old := write(got.DistributionConfig)
+
+	const msg = "The parameter AllowedMethods cannot include POST, PUT, PATCH, or DELETE for a cached behavior associated with an origin group."
+	for op, args := range map[string][]string{
+		"UpdateDistribution": {"update-distribution", "--id", testDistID, "--if-match", got.ETag, "--distribution-config", old},
+		"CreateDistribution": {"create-distribution", "--distribution-config", old},
+	} {
+		_, stderr, err := awsCloudFront(t, srv.URL, args...)
+		want := "An error occurred (InvalidArgument) when calling the " + op + " operation: " + msg
+		if err == nil || !strings.Contains(string(stderr), want) {
+			t.Errorf("%s of the old distribution: err %v, stderr %q\nwant %q", op, err, stderr, want)
+		}
+	}
+	for _, b := range e.Config().CacheBehaviors.Items {
+		if aws.ToString(b.PathPattern) == "/api/*" && len(b.AllowedMethods.Items) != 3 {
+			t.Errorf("the refused config was applied: /api/* allows %v", b.AllowedMethods.Items)
+		}
+	}
+
+	// The retry of the create that made the distribution (same CallerReference, same
+	// content) answers the distribution, as CloudFront does.
+	if stdout, stderr, err := awsCloudFront(t, srv.URL, "create-distribution", "--distribution-config", current); err != nil {
+		t.Errorf("create-distribution of the current config: %v\n%s", err, stderr)
+	} else if !strings.Contains(string(stdout), testDistID) {
+		t.Errorf("create-distribution answered %s", stdout)
 	}
 }
 

@@ -1,10 +1,10 @@
 package edge
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +24,7 @@ const accountID = "000000000000"
 // ("/2020-05-31/distribution").
 func (c *Control) routesDistribution(m *http.ServeMux, p string) {
 	m.HandleFunc("GET "+p, c.listDistributions)
+	m.HandleFunc("POST "+p, c.createDistribution)
 	m.HandleFunc("GET "+p+"/{id}", c.getDistribution)
 	m.HandleFunc("GET "+p+"/{id}/config", c.getDistributionConfig)
 	m.HandleFunc("PUT "+p+"/{id}/config", c.updateDistribution)
@@ -153,6 +154,12 @@ func (c *Control) updateDistribution(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, errorf(http.StatusBadRequest, "IllegalUpdate", "The CallerReference of a distribution cannot be changed (%q, got %q).", aws.ToString(old.CallerReference), truncate(aws.ToString(cfg.CallerReference), 100)))
 		return
 	}
+	// CloudFront validates the whole config before it changes anything (validate.go).
+	if err := c.d.Validate(cfg); err != nil {
+		c.mu.Unlock()
+		c.fail(w, r, applyError(err))
+		return
+	}
 	if err := c.d.Apply(cfg); err != nil {
 		c.mu.Unlock()
 		c.fail(w, r, applyError(err))
@@ -172,19 +179,70 @@ func (c *Control) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	c.writeDoc(w, r, http.StatusOK, "Distribution", c.distribution(c.d.Config(), s, now))
 }
 
-// applyError turns the edge's refusal of a config into the API error: a *ConfigError carries
-// the CloudFront code (NoSuchOrigin, InvalidDefaultRootObject, ...; the NoSuch* ones are 404 in
-// the API model, the rest 400); any other error is an InvalidArgument with its message.
+// applyError turns the edge's refusal of a config into the API error: a *ConfigError
+// carries CloudFront's status, code and message (validate.go); any other error is an
+// InvalidArgument with its message.
 func applyError(err error) *apiError {
 	var ce *ConfigError
 	if errors.As(err, &ce) && ce.Code != "" {
-		status := http.StatusBadRequest
-		if strings.HasPrefix(ce.Code, "NoSuch") {
-			status = http.StatusNotFound
+		status := ce.Status
+		if status == 0 {
+			status = cfgErr(ce.Code, "").Status
 		}
 		return &apiError{Status: status, Code: ce.Code, Message: ce.Message}
 	}
 	return errorf(http.StatusBadRequest, "InvalidArgument", "%v", err)
+}
+
+// createDistribution is CreateDistribution: POST /2020-05-31/distribution. The config is
+// validated first, so a refused config gets CloudFront's error whatever else is true. The
+// local edge serves one distribution, so the only create that can succeed is the retry of
+// the one that made it: "If the CallerReference is a value that you already sent in a
+// previous request to create a distribution, and the content of the DistributionConfig is
+// identical to the original request …, the response includes the same information returned
+// to the original request"; other content is DistributionAlreadyExists [API:CreateDistribution].
+// A new CallerReference is TooManyDistributions: LOCAL LIMIT, one distribution per edge.
+func (c *Control) createDistribution(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxConfigBody+1))
+	if err != nil {
+		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidArgument", "Reading the request body failed: %v", err))
+		return
+	}
+	if len(body) > maxConfigBody {
+		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidArgument", "The DistributionConfig document is larger than %d bytes.", maxConfigBody))
+		return
+	}
+	cfg, err := unmarshalDistributionConfig(body)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if err := c.d.Validate(cfg); err != nil {
+		c.fail(w, r, applyError(err))
+		return
+	}
+	cur := c.d.Config()
+	if cur == nil || aws.ToString(cur.CallerReference) != aws.ToString(cfg.CallerReference) {
+		c.fail(w, r, errorf(http.StatusBadRequest, "TooManyDistributions", "Processing your request would cause you to exceed the maximum number of distributions allowed (the local edge serves one distribution, %s; change it with UpdateDistribution).", c.opts.DistributionID))
+		return
+	}
+	if !sameConfig(cur, cfg) {
+		c.fail(w, r, errorf(http.StatusConflict, "DistributionAlreadyExists", "The caller reference you attempted to create the distribution with is associated with another distribution."))
+		return
+	}
+	now := c.now()
+	s := c.distState(now)
+	w.Header().Set("ETag", s.etag)
+	w.Header().Set("Location", c.baseURL(r)+apiVersionPrefix+"/distribution/"+c.opts.DistributionID)
+	c.writeDoc(w, r, http.StatusCreated, "Distribution", c.distribution(cur, s, now))
+}
+
+// sameConfig compares two configs as documents: CloudFront compares the request content
+// "ignoring white space".
+func sameConfig(a, b *types.DistributionConfig) bool {
+	x, err1 := marshalCloudFrontXML("DistributionConfig", a)
+	y, err2 := marshalCloudFrontXML("DistributionConfig", b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 // listDistributions is ListDistributions: GET /2020-05-31/distribution. The local world has

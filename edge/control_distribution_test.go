@@ -3,6 +3,7 @@ package edge
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,5 +201,44 @@ func TestListDistributions(t *testing.T) {
 	var ia *types.InvalidArgument
 	if !errors.As(err, &ia) {
 		t.Errorf("MaxItems 0: err = %v, want InvalidArgument", err)
+	}
+}
+
+// TestCreateDistribution: the local edge serves one distribution. The retry of the create
+// that made it (same CallerReference, same content) answers it; the same CallerReference with
+// other content is DistributionAlreadyExists (409); a new one is TooManyDistributions, the
+// local edge's limit; a config CloudFront refuses gets its refusal first.
+func TestCreateDistribution(t *testing.T) {
+	f := newControlFixture(t, nil)
+	cfg := controlTestConfig()
+	out, err := f.client.CreateDistribution(t.Context(), &cloudfront.CreateDistributionInput{DistributionConfig: cfg})
+	if err != nil {
+		t.Fatalf("retry of the original create: %v", err)
+	}
+	if aws.ToString(out.Distribution.Id) != testDistID || aws.ToString(out.ETag) == "" || !strings.HasSuffix(aws.ToString(out.Location), "/distribution/"+testDistID) {
+		t.Errorf("CreateDistribution = %+v", out)
+	}
+	other := controlTestConfig()
+	other.Comment = aws.String("other content")
+	_, err = f.client.CreateDistribution(t.Context(), &cloudfront.CreateDistributionInput{DistributionConfig: other})
+	var exists *types.DistributionAlreadyExists
+	if !errors.As(err, &exists) {
+		t.Errorf("same CallerReference, other content: %v, want DistributionAlreadyExists", err)
+	}
+	other.CallerReference = aws.String("second")
+	_, err = f.client.CreateDistribution(t.Context(), &cloudfront.CreateDistributionInput{DistributionConfig: other})
+	var many *types.TooManyDistributions
+	if !errors.As(err, &many) {
+		t.Errorf("second distribution: %v, want TooManyDistributions", err)
+	}
+	bad := controlTestConfig()
+	bad.DefaultCacheBehavior.TargetOriginId = aws.String("ghost")
+	_, err = f.client.CreateDistribution(t.Context(), &cloudfront.CreateDistributionInput{DistributionConfig: bad})
+	var nso *types.NoSuchOrigin
+	if !errors.As(err, &nso) || !strings.Contains(err.Error(), "One or more of your cache behavior target origins or origin groups do not exist.") {
+		t.Errorf("invalid config: %v, want NoSuchOrigin", err)
+	}
+	if got := aws.ToString(f.dist.Config().Comment); got != "twinedge test" {
+		t.Errorf("a refused create changed the config: comment %q", got)
 	}
 }

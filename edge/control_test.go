@@ -29,6 +29,17 @@ func (f *fakeControlTarget) Config() *types.DistributionConfig {
 	return cloneControlConfig(f.cfg)
 }
 
+// Validate is the real validator without resources (the fake knows no policies, OACs or
+// functions), or applyErr when a test sets one.
+func (f *fakeControlTarget) Validate(cfg *types.DistributionConfig) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.applyErr != nil {
+		return f.applyErr
+	}
+	return ValidateDistributionConfig(cfg)
+}
+
 func (f *fakeControlTarget) Apply(cfg *types.DistributionConfig) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -117,6 +128,8 @@ func controlTestConfig() *types.DistributionConfig {
 		Origins: &types.Origins{Quantity: aws.Int32(1), Items: []types.Origin{{
 			Id:         aws.String("site-eu-west-1"),
 			DomainName: aws.String("site.s3.eu-west-1.amazonaws.com"),
+			// CloudFront requires exactly one origin config (validate.go).
+			S3OriginConfig: &types.S3OriginConfig{OriginAccessIdentity: aws.String("")},
 		}}},
 		DefaultCacheBehavior: &types.DefaultCacheBehavior{
 			TargetOriginId:       aws.String("site-eu-west-1"),

@@ -162,9 +162,6 @@ func unmarshalDistributionConfig(body []byte) (*types.DistributionConfig, error)
 	if err := unmarshalCloudFrontXML(body, "DistributionConfig", &cfg); err != nil {
 		return nil, errorf(400, "InvalidArgument", "The request body is not a valid DistributionConfig document: %v", err)
 	}
-	if err := checkQuantities(reflect.ValueOf(&cfg), "DistributionConfig"); err != nil {
-		return nil, err
-	}
 	return &cfg, nil
 }
 
@@ -370,44 +367,4 @@ func readText(d *xml.Decoder) (string, error) {
 			return sb.String(), nil
 		}
 	}
-}
-
-// checkQuantities walks v and reports InconsistentQuantities for the first structure whose
-// Quantity differs from the number of its Items, as CloudFront does.
-func checkQuantities(v reflect.Value, path string) error {
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return nil
-		}
-		return checkQuantities(v.Elem(), path)
-	case reflect.Slice:
-		for i := range v.Len() {
-			if err := checkQuantities(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	case reflect.Struct:
-		if v.Type() == timeType {
-			return nil
-		}
-		q, items := v.FieldByName("Quantity"), v.FieldByName("Items")
-		if q.IsValid() && items.IsValid() && items.Kind() == reflect.Slice && q.Kind() == reflect.Pointer {
-			if q.IsNil() {
-				return errorf(400, "InvalidArgument", "%s.Quantity is required.", path)
-			}
-			if n := q.Elem().Int(); n != int64(items.Len()) {
-				return errorf(400, "InconsistentQuantities", "%s: the value of Quantity (%d) and the size of Items (%d) do not match.", path, n, items.Len())
-			}
-		}
-		t := v.Type()
-		for i := range t.NumField() {
-			if t.Field(i).IsExported() {
-				if err := checkQuantities(v.Field(i), path+"."+t.Field(i).Name); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
 }

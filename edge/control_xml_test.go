@@ -3,6 +3,7 @@ package edge
 import (
 	"errors"
 	"go/token"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -192,9 +193,15 @@ func TestUnmarshalDistributionConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := unmarshalDistributionConfig([]byte(tt.body))
+			// The parser refuses what is not a DistributionConfig document; the validator
+			// (validate.go) what CloudFront refuses in one, quantities first.
+			cfg, err := unmarshalDistributionConfig([]byte(tt.body))
+			if err == nil {
+				err = quantities(reflect.ValueOf(cfg), "DistributionConfig")
+			}
 			var ae *apiError
-			if !errors.As(err, &ae) || ae.Code != tt.code {
+			var ce *ConfigError
+			if !(errors.As(err, &ae) && ae.Code == tt.code || errors.As(err, &ce) && ce.Code == tt.code) {
 				t.Fatalf("err = %v, want %s", err, tt.code)
 			}
 		})

@@ -232,6 +232,15 @@ func (e *Edge) Config() *types.DistributionConfig {
 	return deepCopy(e.cur.Load().src)
 }
 
+// Validate applies CloudFront's rules to cfg (validate.go), resolving policies, origin
+// access controls and functions through what the edge knows. It changes nothing.
+func (e *Edge) Validate(cfg *types.DistributionConfig) error {
+	// applyMu guards the function registry, which PutFunction replaces.
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	return Validate(cfg, e.resources())
+}
+
 // Apply validates cfg and, if it is valid, serves it from the next request on; requests
 // in flight finish with the config they started with. The cache is kept, as CloudFront
 // keeps it across distribution updates. An invalid cfg returns a *ConfigError and

@@ -105,7 +105,9 @@ func TestUnknownFunction(t *testing.T) {
 	cfg.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN = aws.String("arn:aws:cloudfront::1:function/nope")
 	_, err := New(cfg, Options{})
 	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Code != "NoSuchFunctionExists" {
+	// NoSuchFunctionExists is not among CreateDistribution's errors in the service model;
+	// an association naming no published function is InvalidFunctionAssociation (validate.go).
+	if !errors.As(err, &ce) || ce.Code != "InvalidFunctionAssociation" {
 		t.Fatalf("New with unknown function: %v", err)
 	}
 }
@@ -188,7 +190,7 @@ func TestApplyValidation(t *testing.T) {
 			m := c.OriginGroups.Items[0].Members
 			m.Items = append(m.Items, types.OriginGroupMember{OriginId: aws.String("api-us-east-1")})
 			m.Quantity = ei32(3)
-		}, "InvalidArgument"},
+		}, "MalformedXML"},
 		{"group member unknown", func(c *types.DistributionConfig) {
 			c.OriginGroups.Items[0].Members.Items[1].OriginId = aws.String("ghost")
 		}, "NoSuchOrigin"},
@@ -253,7 +255,7 @@ func TestSpec_5_2_OACSignsOriginRequests(t *testing.T) {
 		t.Errorf("S3 OAC: %d %s", r.StatusCode, edgeBody(t, r))
 	}
 	body := `{"id":"1","author":"a","text":"hi"}`
-	r := w.do(http.MethodPost, "/api/messages?x=1", strings.NewReader(body), "Content-Type", "application/json",
+	r := w.do(http.MethodPost, "/api/r/us-east-1/messages?x=1", strings.NewReader(body), "Content-Type", "application/json",
 		"X-Amz-Content-Sha256", sha256Hex(body))
 	if r.StatusCode != 200 {
 		t.Errorf("lambda OAC POST: %d %s", r.StatusCode, edgeBody(t, r))

@@ -160,6 +160,9 @@ func TestSpec_1_3_StatusNotInCriteriaIsReturned(t *testing.T) {
 	}
 }
 
+// TestSpec_1_3_PostNeverFailsOver: a behaviour bound to an origin group cannot allow writes
+// (validate.go), so a write on /api/* is CloudFront's 403 and reaches no origin; a write on
+// the primary's pinned path gets the primary's failure and never reaches the secondary.
 func TestSpec_1_3_PostNeverFailsOver(t *testing.T) {
 	for _, f := range []primaryFault{
 		{"503", func(t *testing.T, w *testWorld) { w.origins[urlA].set(statusHandler(503)) }},
@@ -172,14 +175,23 @@ func TestSpec_1_3_PostNeverFailsOver(t *testing.T) {
 			f.apply(t, w)
 			for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 				r := w.do(m, "/api/messages", strings.NewReader(`{}`), "Content-Type", "application/json")
+				if b := edgeBody(t, r); r.StatusCode != 403 || !strings.Contains(b, "This distribution is not configured to allow the HTTP request method") {
+					t.Errorf("%s /api/messages: %d, want CloudFront's 403 for a method the behaviour does not allow", m, r.StatusCode)
+				}
+			}
+			if n := w.origins[urlA].hits.Load() + w.origins[urlB].hits.Load(); n != 0 {
+				t.Errorf("refused writes reached the origins %d times", n)
+			}
+			for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+				r := w.do(m, "/api/r/us-east-1/messages", strings.NewReader(`{}`), "Content-Type", "application/json")
 				if r.StatusCode < 500 {
-					t.Errorf("%s: status %d, want the primary's failure", m, r.StatusCode)
+					t.Errorf("%s pinned: status %d, want the primary's failure", m, r.StatusCode)
 				}
 			}
 			if n := w.origins[urlB].hits.Load(); n != 0 {
 				t.Errorf("secondary got %d requests", n)
 			}
-			// GET on the same path does fail over.
+			// GET on the group path does fail over.
 			if r := w.get("/api/messages"); r.StatusCode != 200 {
 				t.Errorf("GET: %d", r.StatusCode)
 			}
@@ -260,7 +272,7 @@ func TestSpec_1_4_AttemptsPerOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.origins[urlA].set(hijackWith(resetConn))
-	w.do(http.MethodPost, "/api/messages", strings.NewReader("{}"))
+	w.do(http.MethodPost, "/api/r/us-east-1/messages", strings.NewReader("{}"))
 	if got := w.origins[urlA].hits.Load(); got != 1 {
 		t.Errorf("POST attempts = %d, want 1", got)
 	}

@@ -223,10 +223,17 @@ func testDistribution() *types.DistributionConfig {
 			Members:          &types.OriginGroupMembers{Quantity: ei32(2), Items: []types.OriginGroupMember{{OriginId: aws.String(a)}, {OriginId: aws.String(b)}}}}
 	}
 	all := methodsAll(types.MethodGet, types.MethodHead, types.MethodOptions, types.MethodPut, types.MethodPatch, types.MethodPost, types.MethodDelete)
+	read := methodsAll(types.MethodGet, types.MethodHead, types.MethodOptions)
 	api := func(pattern, target string) types.CacheBehavior {
+		// As infra.Distribution: the group behaviour reads only (CloudFront refuses writes on
+		// a behaviour bound to an origin group); the pinned ones take every method.
+		allowed := all
+		if target == "api" {
+			allowed = read
+		}
 		return types.CacheBehavior{PathPattern: aws.String(pattern), TargetOriginId: aws.String(target),
 			ViewerProtocolPolicy: types.ViewerProtocolPolicyRedirectToHttps, CachePolicyId: aws.String(CachingDisabledID),
-			OriginRequestPolicyId: aws.String(AllViewerExceptHostHeaderID), Compress: aws.Bool(true), AllowedMethods: all,
+			OriginRequestPolicyId: aws.String(AllViewerExceptHostHeaderID), Compress: aws.Bool(true), AllowedMethods: allowed,
 			FunctionAssociations: &types.FunctionAssociations{Quantity: ei32(0)}}
 	}
 	return &types.DistributionConfig{

@@ -57,7 +57,7 @@ func TestServeWithHTTPClient(t *testing.T) {
 		{"GET", "/a.txt", "", nil, 200, body}, // same connection, a hit
 		{"HEAD", "/a.txt", "", nil, 200, ""},
 		{"GET", "/a.txt", "", []string{"If-None-Match", `"x"`}, 304, ""},
-		{"POST", "/api/messages", `{"a":1}`, []string{"Content-Type", "application/json"}, 201, `{"a":1}`},
+		{"POST", "/api/r/us-east-1/messages", `{"a":1}`, []string{"Content-Type", "application/json"}, 201, `{"a":1}`},
 		{"GET", "/chunked.txt", "", nil, 200, body},
 		{"GET", "/a.txt", "", []string{"Range", "bytes=0-4"}, 206, "bbbbb"},
 	} {
