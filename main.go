@@ -701,6 +701,8 @@ func init() {
 				for _, f := range written {
 					fmt.Println(f)
 				}
+				// Synth refuses a distribution CloudFront would refuse (edge.Validate); say so.
+				fmt.Fprintln(os.Stderr, "distribution: accepted by CloudFront's CreateDistribution rules (edge.Validate)")
 				return nil
 			}
 		},

@@ -106,7 +106,7 @@ func richControlConfig() *types.DistributionConfig {
 				OriginRequestPolicyId: s("b689b0a8-53d0-40ab-baf2-68738e2966ac"),
 			},
 			{
-				PathPattern: s("/api/*"), TargetOriginId: s("api"),
+				PathPattern: s("/api/*"), TargetOriginId: s("api-eu-west-1"),
 				ViewerProtocolPolicy: types.ViewerProtocolPolicyHttpsOnly, AllowedMethods: methods,
 				MinTTL: aws.Int64(0), DefaultTTL: aws.Int64(0), MaxTTL: aws.Int64(31536000),
 				ForwardedValues: &types.ForwardedValues{
@@ -119,11 +119,12 @@ func richControlConfig() *types.DistributionConfig {
 		CustomErrorResponses: &types.CustomErrorResponses{Quantity: i32(1), Items: []types.CustomErrorResponse{{
 			ErrorCode: i32(404), ResponseCode: s("200"), ResponsePagePath: s("/index.html"), ErrorCachingMinTTL: aws.Int64(10),
 		}}},
+		// Aliases need a trusted certificate in us-east-1 (validate.go).
 		ViewerCertificate: &types.ViewerCertificate{
-			CloudFrontDefaultCertificate: aws.Bool(true),
-			MinimumProtocolVersion:       types.MinimumProtocolVersionTLSv122021,
-			SSLSupportMethod:             types.SSLSupportMethodSniOnly,
-			CertificateSource:            types.CertificateSourceCloudfront,
+			ACMCertificateArn:      s("arn:aws:acm:us-east-1:000000000000:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"),
+			MinimumProtocolVersion: types.MinimumProtocolVersionTLSv122021,
+			SSLSupportMethod:       types.SSLSupportMethodSniOnly,
+			CertificateSource:      types.CertificateSourceAcm,
 		},
 		Restrictions: &types.Restrictions{GeoRestriction: &types.GeoRestriction{
 			RestrictionType: types.GeoRestrictionTypeBlacklist, Quantity: i32(2), Items: []string{"KP", "IR"},
@@ -230,6 +231,14 @@ func FuzzUnmarshalDistributionConfig(f *testing.F) {
 				t.Fatalf("err %v is not a 400 apiError", err)
 			}
 			return
+		}
+		// The validator judges any parsed config without panicking: nil or a ConfigError
+		// with a status of the service model's kind and a one-line message.
+		if err := Validate(cfg, ManagedResources()); err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Status < 400 || ce.Status > 409 || ce.Code == "" || strings.Contains(ce.Message, "\n") {
+				t.Fatalf("Validate: %#v", err)
+			}
 		}
 		// Whatever was accepted renders and parses back to the same config.
 		out, err := marshalCloudFrontXML("DistributionConfig", cfg)

@@ -53,7 +53,9 @@ func cfgErr(code, format string, args ...any) *ConfigError {
 	if !ok {
 		status = 400
 	}
-	return &ConfigError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+	// Ids and names come from the caller; the message stays one line whatever they hold.
+	msg := strings.NewReplacer("\r", " ", "\n", " ").Replace(fmt.Sprintf(format, args...))
+	return &ConfigError{Status: status, Code: code, Message: msg}
 }
 
 // Quotas of a distribution [QUOTAS], "General quotas on distributions" and "on policies".
