@@ -125,7 +125,7 @@ func stalledPost(t *testing.T, addr string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	io.WriteString(c, "POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"a\":1")
+	io.WriteString(c, "POST /api/r/us-east-1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"a\":1")
 	return c
 }
 
@@ -189,7 +189,7 @@ func TestServeRequestBodiesBounded(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 		go func() {
-			fmt.Fprintf(c, "POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", body)
+			fmt.Fprintf(c, "POST /api/r/us-east-1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", body)
 			c.Write(make([]byte, body-1))
 		}()
 		go func() {

@@ -311,9 +311,10 @@ func (v *validator) origin(o *types.Origin) error {
 			return cfgErr("InvalidArgument", "The parameter OriginProtocolPolicy of origin %s must be http-only, match-viewer or https-only.", id)
 		}
 		for name, p := range map[string]*int32{"HTTPPort": c.HTTPPort, "HTTPSPort": c.HTTPSPort} {
-			// [API:CustomOriginConfig] both ports are required; [DG:DownloadDistValuesOrigin]
-			// "80, 443, and 1024 to 65535".
-			if p == nil || !(*p == 80 || *p == 443 || *p >= 1024 && *p <= 65535) {
+			// [DG:DownloadDistValuesOrigin] "80, 443, and 1024 to 65535". An absent port is
+			// CloudFormation's default (80, 443: AWS::CloudFront::Distribution CustomOriginConfig),
+			// as templates that deployed on AWS leave it (edge/source/testdata/corpus).
+			if p != nil && !(*p == 80 || *p == 443 || *p >= 1024 && *p <= 65535) {
 				return cfgErr("InvalidArgument", "The parameter %s of origin %s must be 80, 443 or 1024-65535.", name, id)
 			}
 		}
@@ -880,7 +881,9 @@ func viewerCertificate(vc *types.ViewerCertificate, a *types.Aliases) error {
 		// ACMCertificateArn, IAMCertificateId. [API:InvalidViewerCertificate]
 		return cfgErr("InvalidViewerCertificate", "A viewer certificate specified is not valid.")
 	}
-	if acm != "" && (!strings.HasPrefix(acm, "arn:") || !strings.Contains(acm, ":acm:us-east-1:")) {
+	// A value that is not an ARN is a stand-in for one a deployed stack knows (template
+	// loaders, synth placeholders), left to CloudFront.
+	if strings.HasPrefix(acm, "arn:") && !strings.Contains(acm, ":acm:us-east-1:") {
 		// "The certificate must be in the US East (N. Virginia) Region (us-east-1)"
 		// [DG:cnames-and-https-requirements]; message as AWS answers it [ISSUE]
 		// (milliHQ/terraform-aws-next-js#61, JakePartusch/serverlessui#20).

@@ -299,7 +299,7 @@ func TestValidateRules(t *testing.T) {
 				customORP = orp("custom", "none", nil, "whitelist", []string{"authorization"}, "none", nil)
 				c.DefaultCacheBehavior.OriginRequestPolicyId = aws.String("custom")
 			},
-			400, "InvalidArgument", undocumented},
+			400, "InvalidArgument", "The parameter Headers contains authorization that is not allowed."},
 		{"origin request policy exists",
 			func(c *types.DistributionConfig) {},
 			func(c *types.DistributionConfig) { c.DefaultCacheBehavior.OriginRequestPolicyId = aws.String("ghost") },

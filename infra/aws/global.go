@@ -203,11 +203,12 @@ func GlobalTemplate(opts Options) (*Template, error) {
 	// The web ACL (protection.go) guards every request, the write path by its rate rule.
 	cfg.WebACLId = str(bind("web-acl", GetAtt(idWebACL, "Arn")))
 	samples := map[string]string{
-		placeholder("site-oac"):       "E2SAMPLESITEOAC",
-		placeholder("api-oac"):        "E2SAMPLEAPIOAC",
-		placeholder("spa-function"):   "arn:aws:cloudfront::000000000000:function/" + spaFunctionName(opts.StackName),
-		placeholder("headers-policy"): "00000000-0000-0000-0000-00000000abcd",
-		placeholder("certificate"):    "arn:aws:acm:" + GlobalRegion + ":000000000000:certificate/00000000-0000-0000-0000-000000000000",
+		placeholder("site-oac"):           "E2SAMPLESITEOAC",
+		placeholder("api-oac"):            "E2SAMPLEAPIOAC",
+		placeholder("spa-function"):       "arn:aws:cloudfront::000000000000:function/" + spaFunctionName(opts.StackName),
+		placeholder("headers-policy"):     "00000000-0000-0000-0000-00000000abcd",
+		placeholder("api-headers-policy"): "00000000-0000-0000-0000-00000000abce",
+		placeholder("certificate"):        "arn:aws:acm:" + GlobalRegion + ":000000000000:certificate/00000000-0000-0000-0000-000000000000",
 	}
 	for _, r := range opts.Regions {
 		samples[placeholder(ParamSiteDomain(r))] = "sample-site." + "s3." + r + ".amazonaws.com"
@@ -217,7 +218,7 @@ func GlobalTemplate(opts Options) (*Template, error) {
 		placeholder("site-oac"): types.OriginAccessControlOriginTypesS3,
 		placeholder("api-oac"):  types.OriginAccessControlOriginTypesLambda,
 	}
-	if err := validateDistribution(cfg, samples, oacs, placeholder("spa-function"), placeholder("headers-policy")); err != nil {
+	if err := validateDistribution(cfg, samples, oacs, placeholder("spa-function"), placeholder("headers-policy"), placeholder("api-headers-policy")); err != nil {
 		return nil, err
 	}
 	dc, err := converter{refs: refs}.distributionConfig(cfg)

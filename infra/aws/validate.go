@@ -20,8 +20,8 @@ import (
 // domains match their parameters' AllowedPattern, the certificate is the stack's ACM
 // certificate (always in us-east-1, GlobalRegion), the OAC ids name the stack's two OACs
 // (types s3 and lambda), the function ARN names the stack's function (AutoPublish: LIVE)
-// and the response headers policy is the stack's.
-func validateDistribution(cfg *types.DistributionConfig, samples map[string]string, oacs map[string]types.OriginAccessControlOriginTypes, function, headersPolicy string) error {
+// and the response headers policies are the stack's.
+func validateDistribution(cfg *types.DistributionConfig, samples map[string]string, oacs map[string]types.OriginAccessControlOriginTypes, function string, headersPolicies ...string) error {
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		return err
@@ -36,7 +36,14 @@ func validateDistribution(cfg *types.DistributionConfig, samples map[string]stri
 	}
 	res := edge.ManagedResources()
 	managedRHP := res.ResponseHeadersPolicy
-	res.ResponseHeadersPolicy = func(id string) bool { return id == samples[headersPolicy] || managedRHP(id) }
+	res.ResponseHeadersPolicy = func(id string) bool {
+		for _, p := range headersPolicies {
+			if id == samples[p] {
+				return true
+			}
+		}
+		return managedRHP(id)
+	}
 	res.OriginAccessControl = func(id string) (*types.OriginAccessControlConfig, bool) {
 		for p, typ := range oacs {
 			if samples[p] == id {

@@ -24,11 +24,13 @@ func TestGlobalTemplateValidatesDistribution(t *testing.T) {
 	ep := infra.Endpoints{
 		SiteOAC: placeholder("site-oac"), APIOAC: placeholder("api-oac"),
 		SPAFunctionARN: placeholder("spa-function"), ResponseHeadersPolicyID: placeholder("headers-policy"),
+		APIResponseHeadersPolicyID: placeholder("api-headers-policy"),
 	}
 	samples := map[string]string{
 		placeholder("site-oac"): "E2SITE", placeholder("api-oac"): "E2API",
-		placeholder("spa-function"):   "arn:aws:cloudfront::000000000000:function/spa",
-		placeholder("headers-policy"): "00000000-0000-0000-0000-00000000abcd",
+		placeholder("spa-function"):       "arn:aws:cloudfront::000000000000:function/spa",
+		placeholder("headers-policy"):     "00000000-0000-0000-0000-00000000abcd",
+		placeholder("api-headers-policy"): "00000000-0000-0000-0000-00000000abce",
 	}
 	for _, r := range []string{"us-east-1", "eu-west-2"} {
 		ep.Regions = append(ep.Regions, infra.Region{Name: r, BucketDomain: "b.s3." + r + ".amazonaws.com", FunctionURLDomain: "u.lambda-url." + r + ".on.aws"})
@@ -44,7 +46,7 @@ func TestGlobalTemplateValidatesDistribution(t *testing.T) {
 			t.Fatal(err)
 		}
 		mutate(cfg)
-		err = validateDistribution(cfg, samples, oacs, placeholder("spa-function"), placeholder("headers-policy"))
+		err = validateDistribution(cfg, samples, oacs, placeholder("spa-function"), placeholder("headers-policy"), placeholder("api-headers-policy"))
 		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
 			t.Errorf("%s: %v, want %q", name, err, want)
 		}
