@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -511,7 +513,13 @@ var serviceModelPaths = []string{
 
 func loadServiceModel(t *testing.T) *serviceModel {
 	t.Helper()
-	for _, p := range serviceModelPaths {
+	paths := serviceModelPaths
+	// The botocore of whichever python3 is on PATH (the aws CLI's, under pyenv or pip).
+	if out, err := exec.Command("python3", "-c", "import botocore, os; print(os.path.dirname(botocore.__file__))").Output(); err == nil {
+		dir := filepath.Join(strings.TrimSpace(string(out)), "data", "cloudfront", "2020-05-31")
+		paths = append([]string{filepath.Join(dir, "service-2.json"), filepath.Join(dir, "service-2.json.gz")}, paths...)
+	}
+	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
 			continue
