@@ -84,3 +84,23 @@ function handler(event) {
 		t.Errorf("an unknown origin id: %d", r.StatusCode)
 	}
 }
+
+// A viewer-response function runs on a response that streams (larger than
+// Options.MaxBufferedBody), as on CloudFront, which streams every response.
+func TestViewerResponseRunsOnStreamedBodies(t *testing.T) {
+	small := func(o *Options, _ *types.DistributionConfig) { o.MaxBufferedBody = 4 }
+	w := newWorld(t, small, withFunction("stream", "viewer-response", `function handler(event) {
+  var res = event.response;
+  res.headers['x-fn'] = {value: 'ran'};
+  if (event.request.uri === '/replace.txt') { res.body = 'short'; }
+  return res;
+}`))
+	r := w.get("/big.txt")
+	if body := edgeBody(t, r); r.Header.Get("X-Fn") != "ran" || body != "object /big.txt" {
+		t.Errorf("streamed: x-fn %q, body %q", r.Header.Get("X-Fn"), body)
+	}
+	r = w.get("/replace.txt")
+	if body := edgeBody(t, r); body != "short" || r.Header.Get("Content-Length") != "5" {
+		t.Errorf("streamed and replaced: body %q, Content-Length %q", body, r.Header.Get("Content-Length"))
+	}
+}
