@@ -126,16 +126,7 @@ func (c *Control) updateDistribution(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidIfMatchVersion", "The If-Match version is missing or not valid for the resource."))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxConfigBody+1))
-	if err != nil {
-		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidArgument", "Reading the request body failed: %v", err))
-		return
-	}
-	if len(body) > maxConfigBody {
-		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidArgument", "The DistributionConfig document is larger than %d bytes.", maxConfigBody))
-		return
-	}
-	cfg, err := unmarshalDistributionConfig(body)
+	cfg, err := readDistributionConfig(r)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -203,16 +194,7 @@ func applyError(err error) *apiError {
 // to the original request"; other content is DistributionAlreadyExists [API:CreateDistribution].
 // A new CallerReference is TooManyDistributions: LOCAL LIMIT, one distribution per edge.
 func (c *Control) createDistribution(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxConfigBody+1))
-	if err != nil {
-		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidArgument", "Reading the request body failed: %v", err))
-		return
-	}
-	if len(body) > maxConfigBody {
-		c.fail(w, r, errorf(http.StatusBadRequest, "InvalidArgument", "The DistributionConfig document is larger than %d bytes.", maxConfigBody))
-		return
-	}
-	cfg, err := unmarshalDistributionConfig(body)
+	cfg, err := readDistributionConfig(r)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -310,4 +292,17 @@ func (c *Control) summary(cfg *types.DistributionConfig, s distState) types.Dist
 		sum.OriginGroups = &types.OriginGroups{Quantity: zero}
 	}
 	return sum
+}
+
+// readDistributionConfig reads the DistributionConfig document of a create or update
+// request, bounded by maxConfigBody.
+func readDistributionConfig(r *http.Request) (*types.DistributionConfig, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxConfigBody+1))
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "InvalidArgument", "Reading the request body failed: %v", err)
+	}
+	if len(body) > maxConfigBody {
+		return nil, errorf(http.StatusBadRequest, "InvalidArgument", "The DistributionConfig document is larger than %d bytes.", maxConfigBody)
+	}
+	return unmarshalDistributionConfig(body)
 }
