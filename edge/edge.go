@@ -69,10 +69,10 @@ type Options struct {
 	// does not know makes New and Apply fail.
 	Functions map[string]*Function
 	// JS compiles the JavaScript of functions that have no Go implementation
-	// (cloudfront-js-2.0). nil: a distribution that associates such a function is
+	// (cloudfront-js-2.0 or 1.0). nil: a distribution that associates such a function is
 	// refused. edge/jsfunc provides one (goja); it is kept out of this package so that
 	// a program running only the built-in, native functions compiles no JS engine.
-	JS func(name, code string) (fnapi.Program, error)
+	JS func(name, runtime, code string) (fnapi.Program, error)
 	// CachePolicies adds custom cache policies by id (managed ones are built in).
 	CachePolicies map[string]types.CachePolicyConfig
 	// OriginRequestPolicies adds custom origin request policies by id.

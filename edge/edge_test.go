@@ -338,7 +338,7 @@ func TestBrokenFunctionFailsConfig(t *testing.T) {
 	cfg.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN = aws.String("arn:aws:cloudfront::1:function/broken")
 	for _, c := range []struct {
 		name, code string
-		js         func(name, code string) (fnapi.Program, error)
+		js         func(name, runtime, code string) (fnapi.Program, error)
 		want       string
 	}{
 		{"syntax error", "function handler(event) { return ", jsfunc.Compile, "SyntaxError"},

@@ -92,7 +92,7 @@ func (e *Edge) compileJS(fn *Function) (fnapi.Program, error) {
 	if len(fn.Code) > MaxFunctionSize {
 		return nil, fmt.Errorf("function %s: code is %d bytes, over the 10 KB limit", fn.Name, len(fn.Code))
 	}
-	prog, err := e.opts.JS(fn.Name, fn.Code)
+	prog, err := e.opts.JS(fn.Name, fn.Runtime, fn.Code)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}

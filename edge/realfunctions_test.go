@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,14 @@ type realCase struct {
 	Want  json.RawMessage   `json:"want"`
 	Exact bool              `json:"exact"`
 	Logs  []string          `json:"logs"`
+	// Runtime is the function's runtime (default cloudfront-js-2.0).
+	Runtime string `json:"runtime"`
+	// Body, when set, is the body a generated response must carry.
+	Body *string `json:"body"`
+	// Match maps a dotted path of the output (response.cookies.NAME.value) to a
+	// regular expression its value must match, for values the function makes up
+	// (a random token).
+	Match map[string]string `json:"match"`
 }
 
 // mapKVS is a KeyValueStore held in a map, for the cases.
@@ -41,13 +50,15 @@ func (m mapKVS) Meta() fnapi.KVSMeta { return fnapi.KVSMeta{KeyCount: len(m.kv)}
 
 // TestRealFunctions runs functions written by others (AWS's samples and public
 // repositories) on their test events through TestFunction and checks their documented
-// output.
+// output; then it sends each event to the edge as a real viewer request, with the
+// function associated to the behaviour, and checks what the viewer (a generated or
+// viewer-response response) or the origin (the request the function returned) saw.
 func TestRealFunctions(t *testing.T) {
 	dirs, _ := filepath.Glob("testdata/cffunctions/*/cases.json")
 	if len(dirs) == 0 {
 		t.Fatal("no fixtures")
 	}
-	var passed []string
+	var passed, passedReal, geo []string
 	for _, casesFile := range dirs {
 		dir := filepath.Dir(casesFile)
 		name := filepath.Base(dir)
@@ -78,7 +89,11 @@ func TestRealFunctions(t *testing.T) {
 				if c.KVS != nil {
 					kvs = mapKVS{id: c.KVSID, kv: c.KVS}
 				}
-				fn := &Function{Name: name, Runtime: FunctionRuntime, Code: string(code)}
+				runtime := c.Runtime
+				if runtime == "" {
+					runtime = FunctionRuntime
+				}
+				fn := &Function{Name: name, Runtime: runtime, Code: string(code)}
 				res, err := e.TestFunction(fn, event, kvs)
 				if err != nil {
 					t.Errorf("%s: %v", c.Name, err)
@@ -94,6 +109,14 @@ func TestRealFunctions(t *testing.T) {
 				if c.Exact && !reflect.DeepEqual(got, want) || !c.Exact && !subset(want, got) {
 					t.Errorf("%s (%s):\n got  %s\n want %s", c.Name, c.Doc, res.Output, c.Want)
 				}
+				if err := matchPaths(c.Match, got); err != nil {
+					t.Errorf("%s: %v", c.Name, err)
+				}
+				if c.Body != nil {
+					if b := outputBody(got); b != *c.Body {
+						t.Errorf("%s: body %q, want %q", c.Name, b, *c.Body)
+					}
+				}
 				if c.Logs != nil && !slices.Equal(c.Logs, append([]string{}, res.Logs...)) {
 					t.Errorf("%s: logs %q, want %q", c.Name, res.Logs, c.Logs)
 				}
@@ -105,8 +128,21 @@ func TestRealFunctions(t *testing.T) {
 		if ok {
 			passed = append(passed, name)
 		}
+		ran := 0
+		ok = t.Run(name+"/real-request", func(t *testing.T) {
+			if ran = realRequests(t, dir); ran == 0 {
+				t.Skip("every case needs CloudFront's geolocation headers, which the local edge does not compute")
+			}
+		})
+		switch {
+		case ran == 0:
+			geo = append(geo, name)
+		case ok:
+			passedReal = append(passedReal, name)
+		}
 	}
-	t.Logf("real functions passing: %d of %d", len(passed), len(dirs))
+	t.Logf("real functions passing: %d of %d through TestFunction; %d of %d through real requests (%d need geolocation headers: %s)",
+		len(passed), len(dirs), len(passedReal), len(dirs)-len(geo), len(geo), strings.Join(geo, ", "))
 }
 
 // subset reports whether every value of want is in got (objects compared key by key).

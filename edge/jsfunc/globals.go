@@ -53,6 +53,11 @@ func (v *vm) install() error {
 	v.bufFrom, _ = goja.AssertFunction(modules.Get("buffer").ToObject(rt).Get("Buffer").ToObject(rt).Get("from"))
 	modules.Set("crypto", v.cryptoModule())
 	modules.Set("cloudfront", v.cloudfrontModule())
+	if v.v10 {
+		if err := v.install10(modules); err != nil {
+			return err
+		}
+	}
 
 	// require('crypto') etc. (runtime 1.0 style, still accepted), and the target of the
 	// import statements of module code (moduleToScript).

@@ -66,9 +66,21 @@ const logLimit = 10 * 1024
 // whose imports are require calls (esbuild), as the two forms mean the same here. Runs
 // are concurrent: each takes a ready runtime from a pool; a runtime stopped by the
 // budget or the memory limit is discarded.
-func Compile(name, code string) (fnapi.Program, error) {
+//
+// runtime is cloudfront-js-2.0 (or empty) or cloudfront-js-1.0, whose differences
+// runtime10.go lists.
+func Compile(name, runtime, code string) (fnapi.Program, error) {
+	if err := checkRuntime(runtime); err != nil {
+		return nil, err
+	}
+	v10 := runtime == Runtime10
+	if v10 {
+		if err := check10(code); err != nil {
+			return nil, err
+		}
+	}
 	prog, err := goja.Compile(name, code, true)
-	if err != nil && moduleSyntax.MatchString(code) {
+	if err != nil && !v10 && moduleSyntax.MatchString(code) {
 		script, terr := moduleToScript(code)
 		if terr != nil {
 			return nil, terr
@@ -78,7 +90,7 @@ func Compile(name, code string) (fnapi.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pool{prog: prog}
+	p := &pool{prog: prog, v10: v10}
 	// Instantiate one runtime now: code that defines no handler, or throws at load,
 	// fails here, at configuration time, not on the first request.
 	v, err := p.get()
@@ -107,12 +119,14 @@ func moduleToScript(code string) (string, error) {
 
 type pool struct {
 	prog *goja.Program
+	v10  bool // runtime 1.0
 	vms  sync.Pool
 }
 
 // vm is one runtime and the state of the run it is doing.
 type vm struct {
 	rt        *goja.Runtime
+	v10       bool // runtime 1.0 (runtime10.go)
 	handler   goja.Callable
 	parse     goja.Callable
 	stringify goja.Callable
@@ -133,7 +147,7 @@ func (p *pool) get() (*vm, error) {
 	if v, ok := p.vms.Get().(*vm); ok {
 		return v, nil
 	}
-	v := &vm{rt: goja.New()}
+	v := &vm{rt: goja.New(), v10: p.v10}
 	if err := v.install(); err != nil {
 		return nil, err
 	}

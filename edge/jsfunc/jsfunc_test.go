@@ -23,7 +23,7 @@ const viewerRequest = `{"version":"1.0","context":{"eventType":"viewer-request"}
 
 func mustCompile(t *testing.T, code string) fnapi.Program {
 	t.Helper()
-	p, err := Compile("f", code)
+	p, err := Compile("f", "", code)
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
 	}
@@ -85,7 +85,7 @@ func TestBudgetStopsRunawayCodeAndThePoolRecovers(t *testing.T) {
 
 func TestRefusesBadCodeAndBadEvents(t *testing.T) {
 	for _, code := range []string{"function handler(event) { return ", "var x = 1;", "throw new Error('at load')", "import x from 'nope'; function handler(e) { return e; }", "export { nothing }"} {
-		if _, err := Compile("f", code); err == nil {
+		if _, err := Compile("f", "", code); err == nil {
 			t.Errorf("Compile(%q) succeeded", code)
 		}
 	}

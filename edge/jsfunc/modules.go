@@ -151,7 +151,8 @@ func normaliseEncoding(e string) string {
 // cryptoModule is 'crypto' (DG functions-javascript-runtime-20, "Crypto"): createHash
 // and createHmac with md5, sha1 and sha256; update(data[, inputEncoding]) chains;
 // digest(encoding) returns hex, base64 or base64url text, and with no encoding a
-// Buffer (the runtime 2.0 change, DG functions-javascript-runtime-features).
+// Buffer (the runtime 2.0 change, DG functions-javascript-runtime-features; 1.0 returns
+// a byte string).
 func (v *vm) cryptoModule() *goja.Object {
 	rt := v.rt
 	newHash := func(alg string) func() hash.Hash {
@@ -182,6 +183,9 @@ func (v *vm) cryptoModule() *goja.Object {
 			done = true
 			sum := h.Sum(nil)
 			e := call.Argument(0)
+			if (goja.IsUndefined(e) || goja.IsNull(e)) && v.v10 {
+				return rt.ToValue(decodeBytes(sum, "latin1"))
+			}
 			if goja.IsUndefined(e) || goja.IsNull(e) {
 				buf, err := v.bufFrom(goja.Undefined(), rt.ToValue(rt.NewArrayBuffer(sum)))
 				if err != nil {

@@ -58,7 +58,7 @@ type EdgeConfig struct {
 	// Credentials are the local account's key pair (default Credentials()).
 	Credentials aws.Credentials
 	// JS runs CloudFront Functions' JavaScript (edge/jsfunc.Compile); nil refuses them.
-	JS func(name, code string) (fnapi.Program, error)
+	JS func(name, runtime, code string) (fnapi.Program, error)
 	// Logger receives operational logs (default: discard).
 	Logger *slog.Logger
 }
