@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/twinedge/twinedge/build"
+	"github.com/twinedge/twinedge/edge"
 	"github.com/twinedge/twinedge/edge/jsfunc"
 	"github.com/twinedge/twinedge/edge/source"
 	"github.com/twinedge/twinedge/infra"
@@ -141,16 +143,21 @@ func oneLine(err error) string {
 func init() {
 	register("up", command{
 		summary: "run the local world (two regions and an edge) and release the site into it, until interrupted",
-		usage:   "[--addr HOST:PORT] [--state DIR] [--break-lock]",
+		usage:   "[--addr HOST:PORT] [--state DIR] [--break-lock] [--geo FILE]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			addr := fs.String("addr", "127.0.0.1:8080", "viewer address of the local edge")
 			verbose := fs.Bool("v", false, "log each event to stderr")
 			breakLock := fs.Bool("break-lock", false, "take over a release lock left in the world's record buckets even if it has not expired (its release died)")
+			geoFile := fs.String("geo", "", geoFlagUsage)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 				}
-				return up(ctx, *addr, *verbose, *breakLock)
+				geo, err := loadGeo(*geoFile)
+				if err != nil {
+					return err
+				}
+				return up(ctx, *addr, *verbose, *breakLock, geo)
 			}
 		},
 	})
@@ -315,12 +322,12 @@ func printStatus(w io.Writer, s *local.Status) {
 	}
 }
 
-func up(ctx context.Context, addr string, verbose, breakLock bool) error {
+func up(ctx context.Context, addr string, verbose, breakLock bool, geo func(netip.Addr) (edge.Geo, bool)) error {
 	logger := slog.New(slog.DiscardHandler)
 	if verbose {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	w, err := local.Start(ctx, local.Config{StateDir: stateDir, Addr: addr, Logger: logger})
+	w, err := local.Start(ctx, local.Config{StateDir: stateDir, Addr: addr, Geo: geo, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -342,7 +349,7 @@ func up(ctx context.Context, addr string, verbose, breakLock bool) error {
 func init() {
 	register("edge", command{
 		summary: "serve any CloudFront distribution locally (HTTP, HTTPS, HTTP/2) from its CloudFormation template or get-distribution-config JSON",
-		usage:   "SOURCE --origin ID=URL|DIR ... [--addr HOST:PORT] [--resource ID] [--param NAME=VALUE ...] [--watch]",
+		usage:   "SOURCE --origin ID=URL|DIR ... [--addr HOST:PORT] [--resource ID] [--param NAME=VALUE ...] [--watch] [--geo FILE]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			addr := fs.String("addr", "127.0.0.1:8080", "viewer address: HTTP and HTTPS on one port")
 			controlAddr := fs.String("control-addr", "127.0.0.1:0", "address of the CloudFront control API (aws cloudfront --endpoint-url)")
@@ -353,9 +360,14 @@ func init() {
 			fs.Var(params, "param", "give a template parameter or an Fn::ImportValue name a value: NAME=VALUE; repeatable")
 			watch := fs.Bool("watch", false, "reload SOURCE when it changes (a config CloudFront would refuse keeps the last good one serving)")
 			verbose := fs.Bool("v", false, "log each event to stderr")
+			geoFile := fs.String("geo", "", geoFlagUsage)
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return fmt.Errorf("%w: want one SOURCE (a template or get-distribution-config JSON)", errUsage)
+				}
+				geo, err := loadGeo(*geoFile)
+				if err != nil {
+					return err
 				}
 				logger := slog.New(slog.DiscardHandler)
 				if *verbose {
@@ -363,7 +375,7 @@ func init() {
 				}
 				w, err := local.StartEdge(ctx, local.EdgeConfig{
 					Source: args[0], Origins: origins, Addr: *addr, ControlAddr: *controlAddr, StateDir: stateDir,
-					Load: source.Options{Resource: *resource, Params: params}, JS: jsfunc.Compile, Logger: logger,
+					Load: source.Options{Resource: *resource, Params: params}, JS: jsfunc.Compile, Geo: geo, Logger: logger,
 				})
 				if err != nil {
 					return err
@@ -385,6 +397,25 @@ func init() {
 			}
 		},
 	})
+}
+
+const geoFlagUsage = "where viewers are, for CloudFront's location headers (CloudFront-Viewer-Country …) and the distribution's geographic restriction: lines of `CIDR COUNTRY [key=value …]` (edge.GeoTable); without it no viewer's location is known"
+
+// loadGeo reads the --geo table; "" is none.
+func loadGeo(path string) (func(netip.Addr) (edge.Geo, bool), error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--geo: %w", err)
+	}
+	defer f.Close()
+	t, err := edge.ParseGeoTable(f)
+	if err != nil {
+		return nil, fmt.Errorf("--geo %s: %w", path, err)
+	}
+	return t.Lookup, nil
 }
 
 // keyValues is a repeatable NAME=VALUE flag.

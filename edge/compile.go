@@ -20,6 +20,7 @@ type compiled struct {
 	errorPages  map[int]*errorResponse
 	origins     map[string]*originServer
 	enabled     bool
+	geo         *geoRestriction // nil: none
 }
 
 // behaviour is a compiled cache behaviour.
@@ -37,6 +38,8 @@ type behaviour struct {
 	viewerResponse *Function
 	// forwardCookies: Set-Cookie reaches the viewer only when cookies are forwarded (§2.8).
 	forwardCookies bool
+	// viewerHeaders are the CloudFront headers its policies name (viewerheaders.go).
+	viewerHeaders []string
 }
 
 // target is what a behaviour's TargetOriginId names: one origin, or an origin group.
@@ -98,6 +101,7 @@ func (e *Edge) compile(cfg *types.DistributionConfig) (*compiled, error) {
 	}
 	c.behaviours = append(c.behaviours, b)
 
+	c.geo = compileGeoRestriction(cfg.Restrictions)
 	if root := aws.ToString(cfg.DefaultRootObject); root != "" {
 		c.defaultRoot = "/" + root
 	}
@@ -281,6 +285,7 @@ func (e *Edge) compileBehaviour(f behaviourFields, targets map[string]*target) (
 			b.forwardCookies = true
 		}
 	}
+	b.viewerHeaders = viewerHeaderNames(b)
 	if id := aws.ToString(f.rhp); id != "" {
 		cfg, _ := e.responseHeadersPolicyConfig(id)
 		hp, err := compileHeadersPolicy(id, cfg)

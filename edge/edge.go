@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,10 @@ type Options struct {
 	// https-only behaviours serve instead of answering 301/403. LOCAL-ONLY opt-in: the
 	// local edge has no TLS. Default false.
 	ViewerHTTPS bool
+	// Geo locates a viewer by address, for CloudFront's location headers and the
+	// distribution's geographic restriction (viewerheaders.go); a GeoTable's Lookup is
+	// one. nil: no viewer's location is known, so neither applies.
+	Geo func(ip netip.Addr) (Geo, bool)
 	// Logger receives operational logs (default: discard).
 	Logger *slog.Logger
 	// AccessLog, when set, receives CloudFront standard access log lines
@@ -391,6 +396,14 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rs.b = rs.c.match(normalizePath(rawPath))
 	b := rs.b
+	var geo *Geo
+	if rs.c.geo != nil || len(b.viewerHeaders) > 0 {
+		geo = e.viewerGeo(r)
+	}
+	if rs.c.geo.blocks(geo) {
+		e.serveGeoBlocked(w, rs)
+		return
+	}
 
 	if _, known := methodBits[r.Method]; !known {
 		e.serveError(w, rs, http.StatusMethodNotAllowed, "Bad request.", "Error")
@@ -433,6 +446,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	rs.uri, rs.query = rawPath, r.URL.RawQuery
+	e.addViewerHeaders(rs, geo)
 	if fn := b.viewerRequest; fn != nil {
 		if fn.RewriteURI != nil {
 			rs.uri = fn.RewriteURI(rs.uri)
@@ -533,6 +547,19 @@ func ageHeader(age int64) []string {
 
 // serveError answers with a CloudFront-generated error page (§8 gap: the body is the
 // well-known "ERROR: The request could not be satisfied" page).
+// serveGeoBlocked answers a viewer the geographic restriction refuses: 403, or the
+// custom error page for 403 when the distribution has one (DG georestrictions).
+func (e *Edge) serveGeoBlocked(w http.ResponseWriter, rs *reqState) {
+	if er := rs.c.errorPages[http.StatusForbidden]; er != nil && er.pagePath != "" {
+		if ent := e.errorPageEntry(rs, er); ent != nil {
+			rs.detail = "Error"
+			e.writeEntry(w, rs, ent, "Error", false)
+			return
+		}
+	}
+	e.serveError(w, rs, http.StatusForbidden, "The Amazon CloudFront distribution is configured to block access from your country.", "Error")
+}
+
 func (e *Edge) serveError(w http.ResponseWriter, rs *reqState, status int, message, result string) {
 	ent := e.errorEntry(status, message, rs.id)
 	rs.detail = result

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,10 +36,13 @@ import (
 // What HTTP cannot carry is left out of the comparison and said here: statusDescription
 // (HTTP/2 has no reason phrase, and CloudFront's is not documented to follow it), the
 // request's host header (above) and method (the origin sees the viewer's method; no
-// case changes it). A case that depends on CloudFront's geolocation headers
-// (cloudfront-viewer-country …) is skipped: CloudFront computes them from the viewer's
-// address, the local edge has no geolocation database, and a viewer cannot send them
-// (CloudFront overwrites them: DG adding-cloudfront-headers).
+// case changes it).
+//
+// CloudFront's location headers (cloudfront-viewer-country …) in an event are what
+// CloudFront determined from the viewer's address (DG adding-cloudfront-headers): the
+// edge is given a geolocation table (Options.Geo) that places the event's viewer address
+// there, the behaviour's origin request policy names the headers, and the viewer sends
+// the headers itself with the wrong value "XX", which the edge must replace.
 //
 // It returns how many cases it ran.
 func realRequests(t *testing.T, dir string) int {
@@ -61,22 +65,26 @@ func realRequests(t *testing.T, dir string) int {
 		if ev.Request == nil {
 			t.Fatalf("%s: event has no request", c.Name)
 		}
-		if usesGeoHeaders(ev.Request) {
-			continue
-		}
 		ran++
 		realRequest(t, filepath.Base(dir), code, c, &ev)
 	}
 	return ran
 }
 
-func usesGeoHeaders(r *FunctionRequest) bool {
-	for name := range r.Headers {
-		if strings.HasPrefix(name, "cloudfront-viewer-") && name != "cloudfront-viewer-address" {
-			return true
+// eventGeo is the location an event's CloudFront headers describe, and their names.
+func eventGeo(r *FunctionRequest) (Geo, []string) {
+	var g Geo
+	var names []string
+	for name, v := range r.Headers {
+		if dst := geoField(&g, strings.TrimPrefix(strings.TrimPrefix(name, "cloudfront-viewer-"), "country-")); strings.HasPrefix(name, "cloudfront-viewer-") && (dst != nil || name == "cloudfront-viewer-country") {
+			if name == "cloudfront-viewer-country" {
+				dst = &g.Country
+			}
+			*dst = v.Value
+			names = append(names, name)
 		}
 	}
-	return false
+	return g, names
 }
 
 func realRequest(t *testing.T, name, code string, c realCase, ev *FunctionEvent) {
@@ -116,6 +124,15 @@ func realRequest(t *testing.T, name, code string, c realCase, ev *FunctionEvent)
 		d.TargetOriginId = aws.String("site-us-east-1") // one origin: every method allowed
 		d.CachePolicyId = aws.String(CachingDisabledID)
 		d.OriginRequestPolicyId = aws.String(AllViewerExceptHostHeaderID)
+		if geo, names := eventGeo(ev.Request); len(names) > 0 {
+			viewer, _ := netip.ParseAddr(ev.Viewer.IP)
+			o.Geo = func(ip netip.Addr) (Geo, bool) { return geo, ip == viewer }
+			o.OriginRequestPolicies = map[string]types.OriginRequestPolicyConfig{"geo": {Name: aws.String("geo"),
+				HeadersConfig:      &types.OriginRequestPolicyHeadersConfig{HeaderBehavior: types.OriginRequestPolicyHeaderBehaviorAllViewerAndWhitelistCloudFront, Headers: &types.Headers{Quantity: aws.Int32(int32(len(names))), Items: names}},
+				CookiesConfig:      &types.OriginRequestPolicyCookiesConfig{CookieBehavior: types.OriginRequestPolicyCookieBehaviorAll},
+				QueryStringsConfig: &types.OriginRequestPolicyQueryStringsConfig{QueryStringBehavior: types.OriginRequestPolicyQueryStringBehaviorAll}}}
+			d.OriginRequestPolicyId = aws.String("geo")
+		}
 		d.ResponseHeadersPolicyId = nil
 		d.AllowedMethods = methodsAll(types.MethodGet, types.MethodHead, types.MethodOptions, types.MethodPut, types.MethodPatch, types.MethodPost, types.MethodDelete)
 	})
@@ -193,6 +210,10 @@ func viewerRequest(ev *FunctionEvent) *http.Request {
 	}
 	r := httptest.NewRequest(method, "https://d111.cloudfront.net"+target, body)
 	for name, v := range er.Headers {
+		if isCloudFrontHeader(name) {
+			r.Header.Set(name, "XX") // spoofed: the edge must drop it
+			continue
+		}
 		for _, s := range v.values() {
 			if name == "host" {
 				r.Host = s

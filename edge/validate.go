@@ -220,7 +220,43 @@ func (v *validator) distribution(cfg *types.DistributionConfig) error {
 	if err := aliases(cfg.Aliases); err != nil {
 		return err
 	}
+	if err := geoRestrictionRule(cfg.Restrictions); err != nil {
+		return err
+	}
 	return viewerCertificate(cfg.ViewerCertificate, cfg.Aliases)
+}
+
+// geoRestrictionRule checks Restrictions.GeoRestriction [API:GeoRestriction]:
+// RestrictionType none, whitelist or blacklist; with none, Quantity is 0; otherwise the
+// Items are "two-letter, uppercase country code[s]" (ISO 3166-1 alpha-2). The error code
+// is the API's InvalidGeoRestrictionParameter, "The specified geo restriction parameter
+// is not valid."; CloudFront's message for each case is undocumented.
+func geoRestrictionRule(r *types.Restrictions) error {
+	if r == nil || r.GeoRestriction == nil {
+		return nil
+	}
+	g := r.GeoRestriction
+	bad := func(why string, args ...any) error {
+		return cfgErr("InvalidGeoRestrictionParameter", "The specified geo restriction parameter is not valid: "+why, args...)
+	}
+	switch g.RestrictionType {
+	case types.GeoRestrictionTypeNone:
+		if len(g.Items) > 0 {
+			return bad("RestrictionType none takes no locations.")
+		}
+	case types.GeoRestrictionTypeWhitelist, types.GeoRestrictionTypeBlacklist:
+		if len(g.Items) == 0 {
+			return bad("RestrictionType %s needs at least one location.", g.RestrictionType)
+		}
+		for _, c := range g.Items {
+			if !countryCode.MatchString(c) {
+				return bad("%q is not a two-letter, uppercase country code.", c)
+			}
+		}
+	default:
+		return bad("RestrictionType %q is not none, whitelist or blacklist.", g.RestrictionType)
+	}
+	return nil
 }
 
 // ---- origins ----

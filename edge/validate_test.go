@@ -78,6 +78,31 @@ func TestValidateRules(t *testing.T) {
 		status         int
 		code, message  string
 	}{
+		// Geographic restriction.
+		{"geo restriction: uppercase ISO codes",
+			func(c *types.DistributionConfig) {
+				c.Restrictions = geoRestricted(types.GeoRestrictionTypeWhitelist, "DE", "LI")
+			},
+			func(c *types.DistributionConfig) {
+				c.Restrictions = geoRestricted(types.GeoRestrictionTypeWhitelist, "de")
+			},
+			400, "InvalidGeoRestrictionParameter", undocumented},
+		{"geo restriction: a list needs a location",
+			func(c *types.DistributionConfig) {
+				c.Restrictions = geoRestricted(types.GeoRestrictionTypeBlacklist, "US")
+			},
+			func(c *types.DistributionConfig) { c.Restrictions = geoRestricted(types.GeoRestrictionTypeBlacklist) },
+			400, "InvalidGeoRestrictionParameter", undocumented},
+		{"geo restriction: none takes none",
+			func(c *types.DistributionConfig) { c.Restrictions = geoRestricted(types.GeoRestrictionTypeNone) },
+			func(c *types.DistributionConfig) { c.Restrictions = geoRestricted(types.GeoRestrictionTypeNone, "US") },
+			400, "InvalidGeoRestrictionParameter", undocumented},
+		{"geo restriction: a known type",
+			func(c *types.DistributionConfig) {
+				c.Restrictions = geoRestricted(types.GeoRestrictionTypeBlacklist, "US")
+			},
+			func(c *types.DistributionConfig) { c.Restrictions = geoRestricted("allowlist", "US") },
+			400, "InvalidGeoRestrictionParameter", undocumented},
 		// Methods.
 		{"origin group behaviour: reads only",
 			func(c *types.DistributionConfig) { api(c).AllowedMethods = methods("GET", "HEAD", "OPTIONS") },
@@ -634,4 +659,8 @@ func withAliases(c *types.DistributionConfig, n int) {
 		c.Aliases.Items = append(c.Aliases.Items, "a"+strings.Repeat("b", i%50)+string(rune('a'+i/50))+".example.com")
 	}
 	c.Aliases.Quantity = ei32(int32(n))
+}
+
+func geoRestricted(kind types.GeoRestrictionType, countries ...string) *types.Restrictions {
+	return &types.Restrictions{GeoRestriction: &types.GeoRestriction{RestrictionType: kind, Quantity: ei32(int32(len(countries))), Items: countries}}
 }

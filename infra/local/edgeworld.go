@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,6 +60,9 @@ type EdgeConfig struct {
 	Credentials aws.Credentials
 	// JS runs CloudFront Functions' JavaScript (edge/jsfunc.Compile); nil refuses them.
 	JS func(name, runtime, code string) (fnapi.Program, error)
+	// Geo locates viewers for CloudFront's location headers and geographic restriction
+	// (an edge.GeoTable's Lookup, from --geo); nil: no viewer's location is known.
+	Geo func(netip.Addr) (edge.Geo, bool)
 	// Logger receives operational logs (default: discard).
 	Logger *slog.Logger
 }
@@ -283,6 +287,7 @@ func (w *EdgeWorld) edgeOptions(d *source.Distribution, id, domain string) edge.
 		Logger:                  w.cfg.Logger.With("component", "edge"),
 		Functions:               fns,
 		JS:                      w.cfg.JS,
+		Geo:                     w.cfg.Geo,
 		CachePolicies:           d.CachePolicies,
 		OriginRequestPolicies:   d.OriginRequestPolicies,
 		ResponseHeadersPolicies: d.ResponseHeadersPolicies,

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
+	"github.com/twinedge/twinedge/edge"
 	"github.com/twinedge/twinedge/edge/jsfunc"
 	"github.com/twinedge/twinedge/edge/source"
 )
@@ -352,4 +353,44 @@ func TestEdgeUnmappedOrigins(t *testing.T) {
 func ExampleEdgeFile() {
 	fmt.Println(EdgeFileName)
 	// Output: edge.json
+}
+
+// TestEdgeGeoRestriction serves a template with a block list through `twinedge edge
+// --geo`: a viewer the table places in a blocked country gets CloudFront's 403, one
+// elsewhere the content (DG georestrictions).
+func TestEdgeGeoRestriction(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(corpusDir, "cdk-integ-origin-group.template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := strings.Replace(string(src), `"DistributionConfig": {`, `"DistributionConfig": {
+      "Restrictions": {"GeoRestriction": {"RestrictionType": "blacklist", "Locations": ["DE"]}},`, 1)
+	if tmpl == string(src) {
+		t.Fatal("template changed shape: update the test")
+	}
+	path := filepath.Join(t.TempDir(), "template.json")
+	os.WriteFile(path, []byte(tmpl), 0o644)
+	d, err := source.Load([]byte(tmpl), source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		country string
+		status  int
+	}{{"DE", http.StatusForbidden}, {"US", http.StatusOK}} {
+		table, err := edge.ParseGeoTable(strings.NewReader("127.0.0.0/8 " + c.country + "\n::1 " + c.country + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		origins, _ := corpusOrigins(t, d.Config)
+		w, err := StartEdge(context.Background(), EdgeConfig{Source: path, Origins: origins, Addr: "127.0.0.1:0", StateDir: t.TempDir(), Geo: table.Lookup})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body := edgeGet(t, httpsClient(w), w.Info().HTTPS+"/corpus-default.html")
+		w.Close()
+		if resp.StatusCode != c.status || c.status == http.StatusForbidden && !strings.Contains(body, "block access from your country") {
+			t.Errorf("viewer in %s: %d %q, want %d", c.country, resp.StatusCode, body, c.status)
+		}
+	}
 }

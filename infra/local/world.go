@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,9 @@ type Config struct {
 	// Credentials are the world's key pair: every local server verifies SigV4 with it and
 	// the edge signs origin requests with it (default: Credentials()).
 	Credentials aws.Credentials
+	// Geo locates viewers for CloudFront's location headers and geographic restriction
+	// (an edge.GeoTable's Lookup, from --geo); nil: no viewer's location is known.
+	Geo func(netip.Addr) (edge.Geo, bool)
 	// Logger receives the world's logs (default: discard).
 	Logger *slog.Logger
 }
@@ -186,6 +190,7 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		Resolve:        w.resolve,
 		OriginScheme:   "http",
 		ViewerHTTPS:    true,
+		Geo:            cfg.Geo,
 		Logger:         cfg.Logger.With("component", "edge"),
 		// Functions created and published through the control API are JavaScript
 		// (aws cloudfront create-function / publish-function / test-function).
