@@ -39,8 +39,15 @@ func awsCLIAt(t *testing.T, url string, out any, args ...string) {
 // world's credentials and no user configuration.
 func awsCloudFront(t *testing.T, endpoint string, args ...string) (stdout, stderr []byte, err error) {
 	t.Helper()
+	return awsService(t, "cloudfront", endpoint, nil, args...)
+}
+
+// awsService runs `aws SERVICE ARGS --endpoint-url endpoint --output json` as awsCloudFront
+// does, with env added to the environment.
+func awsService(t *testing.T, service, endpoint string, env []string, args ...string) (stdout, stderr []byte, err error) {
+	t.Helper()
 	bin := testtool.Require(t, "aws")
-	cmd := exec.CommandContext(t.Context(), bin, append(append([]string{"cloudfront"}, args...), "--endpoint-url", endpoint, "--output", "json")...)
+	cmd := exec.CommandContext(t.Context(), bin, append(append([]string{service}, args...), "--endpoint-url", endpoint, "--output", "json")...)
 	// The caller's AWS_* settings (a profile, a session token) must not leak in.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") {
@@ -50,6 +57,7 @@ func awsCloudFront(t *testing.T, endpoint string, args ...string) (stdout, stder
 	cmd.Env = append(cmd.Env,
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
+	cmd.Env = append(cmd.Env, env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
