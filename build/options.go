@@ -24,6 +24,11 @@ type Options struct {
 	DistributionID string
 	CloudFront     CloudFrontAPI
 
+	// Redirects is the KeyValueStore the site function serves the site's redirects
+	// from (redirects.go, redirectstore.go). Nil: none; a site with a _redirects file
+	// is then refused.
+	Redirects *RedirectStore
+
 	// DryRun computes and prints the plan and changes nothing: no PUT, DELETE,
 	// bucket creation or invalidation.
 	DryRun bool
@@ -192,6 +197,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Redirects != nil && (o.Redirects.ARN == "" || o.Redirects.Client == nil) {
+		return o, errors.New("a redirect store needs an ARN and a client")
 	}
 	if o.CloudFront != nil && o.DistributionID == "" {
 		return o, errors.New("a CloudFront client needs a distribution id")

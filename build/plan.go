@@ -29,6 +29,8 @@ const (
 const (
 	PhaseAssets = "assets"
 	PhasePages  = "pages"
+	// PhaseRedirects writes the redirect store, after the pages (redirectstore.go).
+	PhaseRedirects = "redirects"
 )
 
 // Upload is one planned PUT.

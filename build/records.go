@@ -44,6 +44,9 @@ type Record struct {
 	// no cached path changed), so `twinedge release --status` can report it later.
 	Invalidation string `json:"invalidationId,omitempty"`
 	Files        []File `json:"files"`
+	// Redirects are the rules of the site's _redirects file that the release served
+	// (redirectstore.go); a rollback restores them.
+	Redirects []Redirect `json:"redirects,omitempty"`
 }
 
 // ParseRecord decodes and validates a record read from a bucket.
@@ -62,6 +65,9 @@ func ParseRecord(data []byte) (*Record, error) {
 		return nil, fmt.Errorf("release record %s has an invalid invalidation id %q", r.ID, r.Invalidation)
 	}
 	if err := validFiles(r.Files); err != nil {
+		return nil, fmt.Errorf("release record %s: %w", r.ID, err)
+	}
+	if err := validRedirects(r.Redirects); err != nil {
 		return nil, fmt.Errorf("release record %s: %w", r.ID, err)
 	}
 	return &r, nil
@@ -315,10 +321,13 @@ func (rs *recordStore) archive(ctx context.Context, key, sha string) error {
 // releaseID derives a release id from its parent and content: a retried release gets
 // the same id (and so the same invalidation CallerReference), while releasing the same
 // content again after another release gets a new one.
-func releaseID(parent, kind string, files []File) string {
+func releaseID(parent, kind string, files []File, redirects []Redirect) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "twinedge release v1\n%s\n%s\n", parent, kind)
 	fmt.Fprint(h, manifestDigest(files))
+	if d := redirectsDigest(redirects); d != "" {
+		fmt.Fprint(h, "\nredirects "+d) // a site without redirects keeps the ids it had
+	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 

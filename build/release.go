@@ -69,6 +69,13 @@ func Release(ctx context.Context, opts Options) (*Report, error) {
 		r.files = m.Files
 		return nil
 	}
+	load := r.load
+	r.load = func() error {
+		if err := load(); err != nil {
+			return err
+		}
+		return r.loadRedirects(src.Dir)
+	}
 	return r.do(ctx)
 }
 
@@ -114,6 +121,10 @@ type run struct {
 	routes  []string
 	source  string
 	content content
+	// redirects are the rules the run serves (redirectstore.go), and redirectPlan the
+	// change of the redirect store; nil without Options.Redirects.
+	redirects    []Redirect
+	redirectPlan *redirectPlan
 
 	prog     *progress
 	stores   []*recordStore
@@ -164,6 +175,7 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 		})
 	}
 	g.Go(func() error { return r.gather(gctx) })
+	g.Go(func() error { return r.readRedirectStore(gctx) })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -295,7 +307,7 @@ func (r *run) gather(ctx context.Context) error {
 // plan fills r.plans and r.paths and checks the delete guard.
 func (r *run) plan(ctx context.Context) error {
 	o := r.o
-	r.id = releaseID(r.parent, r.kind, r.files)
+	r.id = releaseID(r.parent, r.kind, r.files, r.redirects)
 	for _, st := range r.states {
 		if st.interrupted != r.id {
 			st.planRecovery()
@@ -341,7 +353,11 @@ func (r *run) plan(ctx context.Context) error {
 				r.kind, r.id, len(r.plans[i].Deletes), t.Bucket, t.Region, o.MaxDeletes, ErrTooManyDeletes)
 		}
 	}
-	r.paths = invalidationPaths(r.changedKeys(), r.routes)
+	redirectPaths, err := r.planRedirects()
+	if err != nil {
+		return err
+	}
+	r.paths = mergePaths(invalidationPaths(r.changedKeys(), r.routes), redirectPaths)
 	if o.CloudFront != nil && len(r.paths) > o.InvalidationBudget {
 		paths, wild, err := inFlight(ctx, o.CloudFront, o.DistributionID)
 		if err != nil {
@@ -413,6 +429,9 @@ func (r *run) report() *Report {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("release %s stopped part way in %s (%s), which serves some of its pages: %d pages of release %s are restored there before anything else",
 				st.interrupted, p.Region, p.Bucket, len(p.Recover), st.last.ID))
 		}
+	}
+	if rep.Redirects = r.redirectReport(); !r.redirectPlan.empty() || len(r.states) > 0 && r.states[0].last != nil && redirectsDigest(r.states[0].last.Redirects) != redirectsDigest(r.redirects) {
+		unchanged = false
 	}
 	if unchanged && r.kind == "release" {
 		rep.Unchanged = true
@@ -500,6 +519,11 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	for i := range rep.Buckets {
 		rep.Buckets[i].State = describeState(true, true, true)
+	}
+	// The redirects go live once every page they may point at is in place, and before
+	// the deletes (redirectstore.go).
+	if err := r.applyRedirects(ctx); err != nil {
+		return r.stopped(PhaseRedirects, err)
 	}
 
 	var errs []error
@@ -800,7 +824,7 @@ func (r *run) writePending(ctx context.Context) error {
 
 // writeRecords stores the release record in every region.
 func (r *run) writeRecords(ctx context.Context) error {
-	rec := &Record{ID: r.id, Parent: r.parent, Kind: r.kind, Of: r.of, Time: r.o.Now().UTC(), Source: r.source, Files: r.files, Invalidation: r.rep.InvalidationID}
+	rec := &Record{ID: r.id, Parent: r.parent, Kind: r.kind, Of: r.of, Time: r.o.Now().UTC(), Source: r.source, Files: r.files, Redirects: r.redirects, Invalidation: r.rep.InvalidationID}
 	// One encoding for every region: identical bytes, so identical ETags (recordCache).
 	b, err := json.Marshal(rec)
 	if err != nil {

@@ -39,6 +39,8 @@ type Report struct {
 	// requested) or empty when nothing was invalidated.
 	InvalidationStatus string         `json:"invalidationStatus,omitempty"`
 	Buckets            []BucketReport `json:"buckets"`
+	// Redirects is the change of the redirect store; absent without one.
+	Redirects *RedirectReport `json:"redirects,omitempty"`
 	// PrunedCopies counts rollback copies deleted because no kept release needs them.
 	PrunedCopies int `json:"prunedRollbackCopies,omitempty"`
 	// PrunedRecords counts release records deleted beyond Options.History.
@@ -159,6 +161,17 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		for k, e := range bk.DeleteErrors {
 			fmt.Fprintf(&b, "  delete failed %s: %s\n", k, e)
+		}
+	}
+	if rd := r.Redirects; rd != nil {
+		fmt.Fprintf(&b, "redirects: %d rules; put %d, delete %d, unchanged %d\n", rd.Rules, len(rd.Put), len(rd.Deleted), rd.Unchanged)
+		if r.DryRun {
+			for _, k := range rd.Put {
+				fmt.Fprintf(&b, "  put    %s\n", k)
+			}
+			for _, k := range rd.Deleted {
+				fmt.Fprintf(&b, "  delete %s\n", k)
+			}
 		}
 	}
 	if len(r.InvalidationPaths) == 0 {

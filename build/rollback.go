@@ -33,7 +33,7 @@ func Rollback(ctx context.Context, opts Options, id string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{o: o, kind: "rollback", of: target.ID, files: target.Files, routes: o.Routes,
+	r := &run{o: o, kind: "rollback", of: target.ID, files: target.Files, redirects: target.Redirects, routes: o.Routes,
 		source: "rollback to " + target.ID, content: blobContent{release: target.ID}}
 	return r.do(ctx)
 }
@@ -51,7 +51,7 @@ func findRollbackTarget(ctx context.Context, o Options, id string) (*Record, err
 	if len(recs) == 0 {
 		return nil, errNoRecords // every record is unreadable
 	}
-	live := manifestDigest(recs[0].Files)
+	live := contentDigest(recs[0])
 	for j := len(rs.refs) - 2; j >= 0; j-- {
 		rec, err := rs.read(ctx, rs.refs[j])
 		if errors.Is(err, errUnreadableRecord) {
@@ -60,11 +60,16 @@ func findRollbackTarget(ctx context.Context, o Options, id string) (*Record, err
 		if err != nil {
 			return nil, err
 		}
-		if manifestDigest(rec.Files) != live {
+		if contentDigest(rec) != live {
 			return rec, nil
 		}
 	}
 	return nil, fmt.Errorf("no release before %s to roll back to", recs[0].ID)
+}
+
+// contentDigest identifies what a release serves: its files and its redirects.
+func contentDigest(rec *Record) string {
+	return manifestDigest(rec.Files) + " " + redirectsDigest(rec.Redirects)
 }
 
 // findRecord reads release id (a prefix; empty: the newest) from the first region

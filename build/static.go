@@ -130,8 +130,8 @@ func scanStatic(dir, configFile string) ([]File, *Config, error) {
 			}
 			return nil
 		}
-		if d.IsDir() || !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
-			return nil
+		if d.IsDir() || !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 || rel == RedirectsFile {
+			return nil // the redirects file is read by the release, never served
 		}
 		if err := validPath(rel); err != nil {
 			return fmt.Errorf("%s: %w", name, err)

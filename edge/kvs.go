@@ -57,6 +57,13 @@ func (s *KeyValueStore) Meta() fnapi.KVSMeta {
 	return fnapi.KVSMeta{Created: s.created, LastUpdated: s.modified, KeyCount: len(s.data)}
 }
 
+// ETag is the store's current version, the If-Match of its next Update.
+func (s *KeyValueStore) ETag() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.etag
+}
+
 // kvsState is what a store reports after a change.
 type kvsState struct {
 	Items int

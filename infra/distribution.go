@@ -77,7 +77,9 @@ type Endpoints struct {
 	// SiteOAC and APIOAC are the ids of the origin access controls for the buckets
 	// (type s3) and function URLs (type lambda).
 	SiteOAC, APIOAC string
-	// SPAFunctionARN is the ARN of the viewer-request function named SPAFunctionName.
+	// SPAFunctionARN is the ARN of the default behaviour's viewer-request function: the
+	// site function (SiteFunctionName: redirects, then the SPA rewrite) where a redirect
+	// store exists, or the bare SPA rewrite (SPAFunctionName).
 	SPAFunctionARN string
 	// ResponseHeadersPolicyID is attached to the default behaviour
 	// (default: the managed SecurityHeadersPolicy).

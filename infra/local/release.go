@@ -17,6 +17,14 @@ func (w *WorldFile) Connect(ctx context.Context, opts build.Options) (build.Opti
 	}
 	opts.CloudFront = cf
 	opts.DistributionID = w.DistributionID
+	opts.Redirects = nil
+	if w.RedirectStore != "" {
+		kv, err := build.NewKeyValueStoreClient(ctx, w.Control)
+		if err != nil {
+			return opts, err
+		}
+		opts.Redirects = &build.RedirectStore{ARN: w.RedirectStore, Client: kv}
+	}
 	opts.Targets = nil
 	for _, r := range w.Regions {
 		c, err := build.NewS3Client(ctx, r.Origin, r.Name)

@@ -30,6 +30,9 @@ type WorldFile struct {
 	DomainName string `json:"domainName"`
 	// Regions lists the regions, primary first.
 	Regions []RegionInfo `json:"regions"`
+	// RedirectStore is the ARN of the KeyValueStore the release writes the site's
+	// redirects to (its cloudfront-keyvaluestore API is on Control).
+	RedirectStore string `json:"redirectStore,omitempty"`
 	// PID is the process serving the world; 0 after a clean shutdown.
 	PID int `json:"pid"`
 }

@@ -173,7 +173,7 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 	ep := infra.Endpoints{
 		SiteOAC:        "E" + "OACSITE0000001",
 		APIOAC:         "E" + "OACAPI00000001",
-		SPAFunctionARN: "arn:aws:cloudfront::000000000000:function/" + infra.SPAFunctionName,
+		SPAFunctionARN: "arn:aws:cloudfront::000000000000:function/" + infra.SiteFunctionName,
 	}
 	for _, r := range w.regions {
 		ep.Regions = append(ep.Regions, r.endpoint())
@@ -195,6 +195,9 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		// Functions created and published through the control API are JavaScript
 		// (aws cloudfront create-function / publish-function / test-function).
 		JS: jsfunc.Compile,
+		// The site function's code, so the distribution compiles; provisionSite
+		// publishes it with its redirect store before the first request is served.
+		Functions: map[string]*edge.Function{infra.SiteFunctionName: {Code: infra.SiteFunctionJS}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
@@ -209,6 +212,10 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("control API: %w", err)
+	}
+	redirects, err := provisionSite(control)
+	if err != nil {
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/twinedge/", w.adminHandler())
@@ -229,6 +236,7 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		Control:        "http://" + controlLn.Addr().String(),
 		DistributionID: id,
 		DomainName:     domain,
+		RedirectStore:  redirects,
 		PID:            os.Getpid(),
 	}
 	for _, r := range w.regions {
@@ -238,6 +246,21 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		return nil, fmt.Errorf("write world.json: %w", err)
 	}
 	return w, nil
+}
+
+// provisionSite does for the world what the global stack does on AWS
+// (AWS::CloudFront::KeyValueStore and AWS::CloudFront::Function, infra/aws): the
+// redirect store exists, and the site function is published with it associated. It
+// returns the store's ARN, which the release writes the site's redirects to.
+func provisionSite(c *edge.Control) (string, error) {
+	arn, err := c.EnsureKeyValueStore(infra.RedirectStoreName, "Redirects of the site (_redirects), read by "+infra.SiteFunctionName)
+	if err != nil {
+		return "", fmt.Errorf("redirect store: %w", err)
+	}
+	if err := c.EnsureFunction(infra.SiteFunctionName, "Redirects from "+infra.RedirectStoreName+", then the SPA rewrite", []byte(infra.SiteFunctionJS), []string{arn}); err != nil {
+		return "", fmt.Errorf("site function: %w", err)
+	}
+	return arn, nil
 }
 
 // Integrity is one line saying what the checks at start found in every store: each
