@@ -649,7 +649,7 @@ func release(ctx context.Context, connect connector, f releaseFlags, out, progre
 func init() {
 	register("drill", command{
 		summary: "fail the primary region in every mode under steady traffic and report what viewers saw",
-		usage:   "[--duration D] [--report FILE.html] [--json] [--rate N] [--target local|aws [--yes]]",
+		usage:   "[--duration D] [--report FILE.html] [--json] [--rate N] [--stop-when COND]... [--max-duration D] [--target local|aws [--yes]]",
 		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
 			duration := fs.Duration("duration", 2*time.Minute, "length of the whole drill")
 			reportFile := fs.String("report", "", "write a self-contained HTML report here")
@@ -657,11 +657,17 @@ func init() {
 			rate := fs.Float64("rate", 20, "viewer requests started per second")
 			target := fs.String("target", "local", "local: the world of --state; aws: the deployment in STATE/aws.json")
 			yes := fs.Bool("yes", false, "with --target aws: fault the real deployment without asking")
+			var stopWhen drill.StopConditions
+			fs.Var(&stopWhen, "stop-when", "stop, heal and report when viewers see this, checked continuously over a sliding window (repeatable): 'success<95%', 'p99>2s', 'success<99% over 30s'")
+			maxDuration := fs.Duration("max-duration", 0, "hard cap on the whole drill, preparation and convergence wait included (0: none; at least --duration)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 				}
-				opts := drill.Options{Duration: *duration, Rate: *rate}
+				opts := drill.Options{Duration: *duration, Rate: *rate, StopWhen: stopWhen, MaxDuration: *maxDuration}
+				if err := opts.CheckLimits(); err != nil {
+					return err
+				}
 				if !*asJSON {
 					opts.Progress = os.Stderr
 				}

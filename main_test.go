@@ -40,6 +40,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"edge", "/nonexistent/template.yaml", "--state", "/nonexistent/twinedge-state"}, 1, "source:"},
 		{[]string{"edge", "edge/source/testdata/corpus/cdk-integ-origin-group.template.json", "--state", "/nonexistent/twinedge-state"}, 1, "origins not mapped"},
 		{[]string{"fail", "--origin", "x", "us-east-1", "--mode", "503"}, 2, "--origin takes no REGION"},
+		{[]string{"drill", "--stop-when", "succes<95%"}, 2, `unknown metric "succes"`},
+		{[]string{"drill", "--stop-when", "p99>2s over 10"}, 2, `window "10" is not a duration`},
+		// Refused before the world is looked for, and before AWS asks to confirm.
+		{[]string{"drill", "--max-duration", "1m", "--state", "/nonexistent/twinedge-state"}, 1, "shorter than --duration 2m0s"},
+		{[]string{"drill", "--target", "aws", "--rate", "5", "--stop-when", "p99>2s", "--state", "/nonexistent/twinedge-state"}, 1, "fewer than the 100"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -84,6 +84,10 @@ func same(a, b listing) bool {
 func (r *run) converge(ctx context.Context) {
 	c := &r.rep.Convergence
 	c.Checked = true
+	if ctx.Err() != nil {
+		c.Note = "not checked: the drill was stopped by --max-duration before the wait"
+		return
+	}
 	began := time.Now()
 	deadline := began.Add(r.opts.ConvergeTimeout)
 	var a, b listing
@@ -114,6 +118,11 @@ func (r *run) converge(ctx context.Context) {
 		}
 	}
 	c.Messages = map[string]int{r.primary: len(a.byID), r.secondary: len(b.byID)}
+	if !c.Converged && ctx.Err() != nil {
+		// Cut short (--max-duration): what was listed so far says nothing about loss.
+		c.Note = fmt.Sprintf("the wait was cut after %d ms, by --max-duration or an interrupt; writes were not counted", time.Since(began).Milliseconds())
+		return
+	}
 
 	w := &r.rep.Writes
 	w.Lost, w.Duplicated, w.StoredAfterRejection = 0, a.dupIDs+b.dupIDs, 0

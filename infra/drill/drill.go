@@ -74,6 +74,17 @@ type Options struct {
 	// and assets are requested, and most GETs are cache hits.
 	NoProbes bool
 
+	// StopWhen are the stop conditions (stop.go): the first one breached heals every
+	// region at once, stops the traffic, and the report says which, its value and when.
+	StopWhen []StopCondition
+	// MaxDuration caps the whole drill, from the heal before it to the end of the
+	// convergence wait (0: no cap). Reaching it heals and stops as a breach does. It may
+	// not be shorter than Duration: a cap that the schedule alone is sure to reach would
+	// not guard the drill, it would be a different, shorter drill (use Duration). It is
+	// for what can overrun: a fault switch that waits (on AWS a function update is waited
+	// for), the probe upload, regions that do not converge.
+	MaxDuration time.Duration
+
 	// HTTPClient sends the viewer requests (default: a client with a 30 s timeout and
 	// enough idle connections for the rate).
 	HTTPClient *http.Client
@@ -95,11 +106,8 @@ func (o *Options) defaults() error {
 	if o.Switch == nil {
 		return errors.New("drill: no fault switch")
 	}
-	if o.Duration <= 0 {
-		o.Duration = 2 * time.Minute
-	}
-	if o.Rate <= 0 {
-		o.Rate = 20
+	if err := o.limits(); err != nil {
+		return err
 	}
 	if o.Schedule == nil {
 		o.Schedule = DefaultSchedule(o.Regions[0].Name)
@@ -109,7 +117,7 @@ func (o *Options) defaults() error {
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{
-			Timeout: 30 * time.Second,
+			Timeout: RequestTimeout,
 			Transport: &http.Transport{
 				Proxy:               nil,
 				MaxIdleConns:        256,
@@ -128,6 +136,34 @@ func (o *Options) defaults() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	return nil
+}
+
+// CheckLimits checks the drill's length, rate and guard rails (MaxDuration, StopWhen) as
+// Run would, with Run's defaults, before anything is faulted: a command checks them before
+// it asks to fault a real account.
+func (o Options) CheckLimits() error { return o.limits() }
+
+func (o *Options) limits() error {
+	if o.Duration <= 0 {
+		o.Duration = 2 * time.Minute
+	}
+	if o.Rate <= 0 {
+		o.Rate = 20
+	}
+	if o.MaxDuration < 0 {
+		return fmt.Errorf("drill: --max-duration %s is negative", o.MaxDuration)
+	}
+	if o.MaxDuration > 0 && o.MaxDuration < o.Duration {
+		return fmt.Errorf("drill: --max-duration %s is shorter than --duration %s, which the schedule needs: the cap guards against overruns; to run a shorter drill, lower --duration", o.MaxDuration, o.Duration)
+	}
+	for _, c := range o.StopWhen {
+		// A window that cannot hold MinStopSamples operations at this rate would never be
+		// checked: refused rather than silently idle.
+		if n := int(o.Rate * c.Window.Seconds()); n < MinStopSamples {
+			return fmt.Errorf("drill: stop condition %s: at %g requests/s its window holds about %d viewer operations, fewer than the %d it is checked over; lengthen the window (over D) or raise --rate", c, o.Rate, n, MinStopSamples)
+		}
 	}
 	return nil
 }

@@ -124,10 +124,22 @@ var funcs = template.FuncMap{
 		}
 		return "fail " + p.Fault.String()
 	},
-	"colP": func() template.CSS { return template.CSS(colPrimary) },
-	"colS": func() template.CSS { return template.CSS(colSecondary) },
-	"colC": func() template.CSS { return template.CSS(colCache) },
-	"colF": func() template.CSS { return template.CSS(colFailed) },
+	"mark": func(v string) template.HTML {
+		switch v {
+		case VerdictMet:
+			return `<span class="met">✓ met</span>`
+		case VerdictMissed:
+			return `<span class="bad">✗ missed</span>`
+		}
+		return `<small>– not measured</small>`
+	},
+	"measured":   func(t Transition) string { return t.measured() },
+	"target":     func(t Transition) string { return t.target() },
+	"minsamples": func() int { return MinStopSamples },
+	"colP":       func() template.CSS { return template.CSS(colPrimary) },
+	"colS":       func() template.CSS { return template.CSS(colSecondary) },
+	"colC":       func() template.CSS { return template.CSS(colCache) },
+	"colF":       func() template.CSS { return template.CSS(colFailed) },
 }
 
 var reportPage = template.Must(template.New("report").Funcs(funcs).Parse(`<!doctype html>
@@ -161,6 +173,8 @@ tr.nofo td{background:#fffbeb}
 tr.na td{color:#6b7280;background:#f9fafb}
 tr.healthy td{background:#f0fdf4}
 .bad{color:#b91c1c;font-weight:700}
+.met{color:#15803d;font-weight:700}
+.stop{background:#fee2e2;border:1px solid #fca5a5;border-radius:8px;padding:10px 14px;margin:0 0 16px}
 .bar{display:flex;width:120px;height:8px;border-radius:2px;overflow:hidden;background:#f3f4f6;margin:3px 0}
 .bar span{display:block;height:100%}
 small{color:#4b5563}
@@ -175,6 +189,8 @@ code{font-size:12px}
 <h1>Failover drill <span class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{if .Pass}}PASS{{else}}FAIL{{end}}</span></h1>
 <p class="meta">Run {{.RunID}} · {{.StartedAt.Format "2006-01-02 15:04:05 UTC"}} · {{secs .DurationMs}} · {{.Rate}} requests/s through <code>{{.Edge}}</code> · primary <b style="color:var(--p)">{{.Primary}}</b>, secondary <b style="color:var(--s)">{{.Secondary}}</b></p>
 
+{{with .Stop}}<p class="stop" role="alert"><b>Stopped early.</b> {{.}}. The phases after it did not run.</p>{{end}}
+{{if .StopConditions}}<p class="meta">Stop conditions, checked every 250 ms over a sliding window of at least {{minsamples}} viewer operations: {{range $i, $c := .StopConditions}}{{if $i}}; {{end}}<code>{{$c.Condition}}</code> {{if $c.Breached}}<b class="bad">breached</b>{{else if not $c.Checks}}never checked{{else}}held (worst {{$c.Worst}}){{end}}{{end}}.</p>{{end}}
 <section class="cards" aria-label="Headline figures">
 <div class="card"><b{{if lt .GetSuccessRate 1.0}} class="bad"{{end}}>{{pct .GetSuccessRate}}</b><span>of {{.GETs}} GETs succeeded in the phases where CloudFront fails over</span></div>
 {{if .Writes.Measured}}<div class="card"><b>{{.Writes.Accepted}} / {{.Writes.Attempted}}</b><span>writes accepted · {{.Writes.Retried}} retried pinned to {{.Secondary}} · {{.Writes.Rejected}} rejected</span></div>
@@ -203,9 +219,9 @@ code{font-size:12px}
 <table>
 <thead><tr><th scope="col">Phase</th><th scope="col">CloudFront</th><th scope="col" class="n">Requests</th><th scope="col" class="n">GETs ok</th><th scope="col" class="n">p50 · p99</th><th scope="col" class="n" title="requests that reached an origin, not cache hits">to origin<br>p50 · p99</th><th scope="col">Served by</th><th scope="col" class="n" title="Share of page, asset and probe GETs that reached an origin">share to origin</th><th scope="col" class="n" title="accepted / retried / rejected">Writes</th><th scope="col">What the viewer saw</th></tr></thead>
 <tbody>
-{{range rows .}}<tr class="{{if .Healthy}}healthy{{else if .NotApplied}}na{{else if not .FailsOver}}nofo{{end}}">
+{{range rows .}}<tr class="{{if .Healthy}}healthy{{else if or .NotApplied .NotRun}}na{{else if not .FailsOver}}nofo{{end}}">
 <th scope="row">{{.Name}}{{with fault .Phase}}<br><small><code>{{.}}</code></small>{{end}}</th>
-<td>{{if .NotApplied}}<small>not applied: {{.NotApplied}}</small>{{else if .Healthy}}<small>{{.Expect}}</small>{{else if .FailsOver}}<small>fails over — {{.Expect}}</small>{{else}}<small><b>does not fail over</b> — {{.Expect}}{{if and .GETs (eq .GETsOK .GETs)}}<br><b class="bad">yet every GET succeeded here: this target answered where CloudFront would not</b>{{end}}</small>{{end}}</td>
+<td>{{if .NotRun}}<small>not run: the drill stopped before it</small>{{else if .NotApplied}}<small>not applied: {{.NotApplied}}</small>{{else if .Healthy}}<small>{{.Expect}}</small>{{else if .FailsOver}}<small>fails over — {{.Expect}}</small>{{else}}<small><b>does not fail over</b> — {{.Expect}}{{if and .GETs (eq .GETsOK .GETs)}}<br><b class="bad">yet every GET succeeded here: this target answered where CloudFront would not</b>{{end}}</small>{{end}}</td>
 <td class="n">{{.Requests}}</td>
 <td class="n{{if and .FailsOver (lt .GETsOK .GETs)}} bad{{end}}">{{.GETsOK}} / {{.GETs}}</td>
 <td class="n">{{msf .P50Ms}} · {{msf .P99Ms}}</td>
@@ -218,11 +234,27 @@ code{font-size:12px}
 {{end}}</tbody>
 </table>
 
+{{if or .Targets.Met .Targets.Missed .Targets.NotMeasured}}<h2>Time to failover and to recovery</h2>
+<table>
+<thead><tr><th scope="col">Phase</th><th scope="col">Origin group</th><th scope="col" class="n" title="fault set → first success from {{.Secondary}}">Failover</th><th scope="col">Target</th><th scope="col" class="n" title="heal → first success from {{.Primary}}">Recovery</th><th scope="col">Target</th></tr></thead>
+<tbody>
+{{range .Phases}}{{$p := .}}{{range .Timings}}<tr>
+<th scope="row">{{$p.Name}}</th><td>{{.Group}}</td>
+<td class="n">{{measured .Failover}}<br>{{mark .Failover.Verdict}}</td>
+<td><small>{{target .Failover}}: {{.Failover.Target}}{{with .Failover.Note}}<br><b>{{.}}</b>{{end}}</small></td>
+<td class="n">{{measured .Recovery}}<br>{{mark .Recovery.Verdict}}</td>
+<td><small>{{target .Recovery}}: {{.Recovery.Target}}{{with .Recovery.Note}}<br><b>{{.}}</b>{{end}}</small></td>
+</tr>
+{{end}}{{end}}</tbody>
+</table>
+{{end}}
+
 <h2>How to read this</h2>
 <ul class="notes">
 <li>Every GET counts as succeeded only with status 200 and exactly the bytes the path holds; a truncated or foreign body is a failure.</li>
 <li>A cache hit never reaches an origin, so it proves nothing about failover. The drill invalidates <code>/*</code> at each fault and heal ({{.Invalidations}} invalidations) and requests {{.Probes}} probe objects it uploaded to both buckets, each once, so they miss the cache by construction. "To origin" is the share of site GETs that reached an origin (X-Cache not Hit).</li>
 <li>POSTs never fail over at CloudFront. Writes follow the app's rule: POST <code>/api/r/{{.Primary}}/messages</code>, and on failure retry once on <code>/api/r/{{.Secondary}}/messages</code> with the same id (the <code>/api/*</code> behaviour, bound to the origin group, allows only GET, HEAD and OPTIONS). Lost and duplicated are counted after the final heal, once both regions list the same messages.</li>
+<li>Time to failover runs from the moment the switch has set the fault to the first complete success a viewer got from {{.Secondary}} through that origin group; time to recovery from the heal to the first success from {{.Primary}}. Only answers that reached an origin count. Each target is derived from the distribution's origin settings (connection attempts, connection and read timeouts, failover status codes); a missed target is marked, and does not fail the drill, since it times this machine as much as the edge.</li>
 {{range .Notes}}<li>{{.}}</li>{{end}}
 </ul>
 </main>

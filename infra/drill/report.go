@@ -96,9 +96,19 @@ type Phase struct {
 	// NotApplied is set when the fault could not be applied (for example a world without
 	// an API for an API-only fault): the phase then ran healthy and proves nothing.
 	NotApplied string `json:"notApplied,omitempty"`
+	// NotRun marks a phase the drill never reached: it stopped early (Report.Stop).
+	NotRun bool `json:"notRun,omitempty"`
 
 	StartMs int64 `json:"startMs"`
 	EndMs   int64 `json:"endMs"`
+	// AppliedMs is when the switch had set the fault, HealedMs when its heal had returned
+	// (fault phases; from the drill's start). Time to failover and to recovery count from
+	// them.
+	AppliedMs int64 `json:"appliedMs,omitempty"`
+	HealedMs  int64 `json:"healedMs,omitempty"`
+	// Timings are the time to failover and to recovery of each origin group the fault
+	// reached, against their targets (targets.go).
+	Timings []GroupTiming `json:"timings,omitempty"`
 
 	Requests       int     `json:"requests"`
 	OK             int     `json:"ok"`
@@ -123,6 +133,8 @@ type Phase struct {
 	Writes   PhaseWrites        `json:"writes"`
 	start    time.Duration      // unexported copies for the timeline
 	end      time.Duration
+	applied  time.Duration // 0: not applied
+	healed   time.Duration // 0: not healed by the schedule
 }
 
 // Writes summarises every write of the drill and the check after convergence.
@@ -164,6 +176,17 @@ type Report struct {
 	Primary    string    `json:"primary"`
 	Secondary  string    `json:"secondary"`
 	Rate       float64   `json:"rate"`
+	// OnAWS says the target was a deployment on AWS.
+	OnAWS bool `json:"onAws,omitempty"`
+
+	// StoppedEarly says the drill ended before its schedule did; Stop says why (a stop
+	// condition breached, --max-duration reached), its measured value and when.
+	StoppedEarly bool  `json:"stoppedEarly"`
+	Stop         *Stop `json:"stop,omitempty"`
+	// StopConditions are the --stop-when conditions and how they fared.
+	StopConditions []ConditionResult `json:"stopConditions,omitempty"`
+	// Targets counts the time-to-failover and time-to-recovery verdicts of every phase.
+	Targets TargetCounts `json:"targets"`
 
 	// GetSuccessRate is the share of successful GETs (status 200, complete and correct
 	// body) over the phases where CloudFront fails over, healthy phases included.
@@ -195,6 +218,14 @@ type Report struct {
 	WriteLog []WriteRecord `json:"-"`
 }
 
+// TargetCounts counts the verdicts of the phases' timings. A missed target is reported,
+// not a failure of the drill: it times the machine the drill runs on as much as the edge.
+type TargetCounts struct {
+	Met         int `json:"met"`
+	Missed      int `json:"missed"`
+	NotMeasured int `json:"notMeasured"`
+}
+
 // WriteRecord is one message write through the app's retry rule.
 type WriteRecord struct {
 	ID         string
@@ -211,6 +242,9 @@ type WriteRecord struct {
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// The report is read by people and scripts, not embedded in HTML: "success<95%", not
+	// "success\u003c95%".
+	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
 }
 
@@ -223,9 +257,23 @@ func (r *Report) summarise() {
 		}
 	}
 	r.GETs, r.GETsOK = 0, 0
+	r.Targets = TargetCounts{}
 	for i := range r.Phases {
 		p := &r.Phases[i]
 		summarisePhase(p, byPhase[i])
+		p.Timings = r.timings(i)
+		for _, t := range p.Timings {
+			for _, v := range []string{t.Failover.Verdict, t.Recovery.Verdict} {
+				switch v {
+				case VerdictMet:
+					r.Targets.Met++
+				case VerdictMissed:
+					r.Targets.Missed++
+				default:
+					r.Targets.NotMeasured++
+				}
+			}
+		}
 		if p.FailsOver && p.NotApplied == "" {
 			r.GETs += p.GETs
 			r.GETsOK += p.GETsOK
@@ -259,6 +307,11 @@ func (r *Report) summarise() {
 	fail := func(format string, args ...any) {
 		r.Pass = false
 		r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
+	}
+	// A drill that stopped early did not run its schedule: it cannot pass.
+	r.StoppedEarly = r.Stop != nil
+	if r.Stop != nil {
+		fail("stopped early: %s", r.Stop)
 	}
 	for _, p := range r.Phases {
 		if p.FailsOver && p.NotApplied == "" && p.GETsOK < p.GETs {

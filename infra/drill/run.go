@@ -56,6 +56,19 @@ type run struct {
 	samples []Sample
 	writes  []WriteRecord
 	rep     *Report
+	stage   string // what the drill is doing, for a Stop: "preparing", a phase, "converging"
+
+	// Early stops (stop.go). capCtx ends at MaxDuration (and with the caller's context):
+	// the preparation, every request and the convergence wait run under it. haltCtx also
+	// ends at a breached stop condition: the schedule and the traffic run under it. halt
+	// runs once; seal claims the once when the drill is over, so a late timer is a no-op.
+	parent     context.Context
+	capCtx     context.Context
+	cancelCap  context.CancelFunc
+	cancelHalt context.CancelFunc
+	stopOnce   sync.Once
+	mon        *monitor
+	conds      []ConditionResult
 }
 
 // Run runs a drill against the target described by opts and returns its report. It heals
@@ -76,11 +89,32 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.author = "drill " + r.id
 	r.rep = &Report{
 		RunID: r.id, Edge: opts.Edge, Primary: r.primary, Secondary: r.secondary, Rate: opts.Rate,
-		Writes: Writes{AcceptedIn: map[string]int{}},
+		Writes: Writes{AcceptedIn: map[string]int{}}, OnAWS: opts.OnAWS,
 	}
 	r.rep.Phases = plan(opts.Schedule)
+	r.mon = newMonitor(opts.StopWhen)
+	for _, c := range opts.StopWhen {
+		r.conds = append(r.conds, ConditionResult{Condition: c.String()})
+	}
+	r.parent = ctx
+	var haltCtx context.Context
+	r.capCtx, r.cancelCap = context.WithCancel(ctx)
+	defer r.cancelCap()
+	haltCtx, r.cancelHalt = context.WithCancel(r.capCtx)
+	defer r.cancelHalt()
+	if opts.MaxDuration > 0 {
+		// The cap counts from here: the heal before the drill and the preparation are
+		// part of what it bounds.
+		cap := time.AfterFunc(opts.MaxDuration, func() {
+			r.halt(&Stop{Reason: StoppedByMaxDuration, MaxDuration: opts.MaxDuration.String()})
+		})
+		defer cap.Stop()
+	}
 
-	// Whatever happens, the world is left healed and without probe objects.
+	// Whatever happens, the world is left healed and without probe objects: after an
+	// error, a stop, and on Ctrl-C (the caller's context ends; the heal runs without it).
+	// A drill killed outright cannot heal; the next drill heals first (below), and
+	// `twinedge heal` (--aws) does it by hand.
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -91,34 +125,62 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			}
 		}
 	}()
-	if err := r.healAll(ctx); err != nil {
+	r.setStage("preparing")
+	if err := r.healAll(r.capCtx); err != nil {
+		if r.stopped() {
+			return r.finish(), nil
+		}
 		return nil, fmt.Errorf("heal before the drill: %w", err)
 	}
-	if err := r.prepare(ctx); err != nil {
+	if err := r.prepare(r.capCtx); err != nil {
+		if r.stopped() {
+			return r.finish(), nil
+		}
 		return nil, err
 	}
 
+	r.mu.Lock()
 	r.start = opts.Now()
+	r.mu.Unlock()
 	r.rep.StartedAt = r.start.UTC()
-	tctx, stopTraffic := context.WithCancel(ctx)
 	var traffic sync.WaitGroup
-	traffic.Add(1)
-	go func() { defer traffic.Done(); r.traffic(tctx, ctx) }()
-	err := r.schedule(ctx)
-	stopTraffic()
+	traffic.Add(2)
+	go func() { defer traffic.Done(); r.traffic(haltCtx, r.capCtx) }()
+	go func() { defer traffic.Done(); r.watch(haltCtx) }()
+	err := r.schedule(haltCtx)
+	r.cancelHalt() // the traffic and the watch end with the schedule
 	traffic.Wait()
 	r.rep.DurationMs = r.since().Milliseconds()
+	if err != nil && !r.stopped() {
+		return nil, err
+	}
+	if r.api {
+		r.setStage("converging")
+		r.converge(r.capCtx)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // interrupted: healed as Run returns
+	}
+	return r.finish(), nil
+}
+
+// finish seals the drill against a late stop and summarises the report.
+func (r *run) finish() *Report {
+	// Once claimed here, a cap that fires now cannot stop a drill that is over; a halt
+	// still healing is waited for (Once.Do returns when the first call's function has).
+	r.stopOnce.Do(func() {})
+	r.cutPhases()
 	for i := range r.rep.Phases {
 		p := &r.rep.Phases[i]
 		p.StartMs, p.EndMs = p.start.Milliseconds(), p.end.Milliseconds()
+		if p.applied > 0 {
+			p.AppliedMs = p.applied.Milliseconds()
+		}
+		if p.healed > 0 {
+			p.HealedMs = p.healed.Milliseconds()
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-
-	if r.api {
-		r.converge(ctx)
-	}
+	r.rep.StopConditions = r.conds
 	if n := r.saturated.Load(); n > 0 {
 		r.note("%d requests were not sent: %d were already in flight (the drill, not the edge, was the bottleneck)", n, maxInFlight)
 	}
@@ -127,7 +189,110 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.mu.Unlock()
 	r.rep.Invalidations = int(r.invN.Load())
 	r.rep.summarise()
-	return r.rep, nil
+	return r.rep
+}
+
+func (r *run) setStage(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stage = s
+}
+
+// stopped reports whether the drill was stopped early.
+func (r *run) stopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rep.Stop != nil
+}
+
+// halt stops the drill early, once: it ends the schedule and the traffic (and, at the cap,
+// every request in flight and the convergence wait), then heals every region at once,
+// without waiting for the schedule to notice. The schedule's own switch call may still be
+// under way; the heal as Run returns covers a fault it sets after this one.
+func (r *run) halt(s *Stop) {
+	r.stopOnce.Do(func() {
+		if s.Reason == StoppedByMaxDuration {
+			r.cancelCap()
+		}
+		r.cancelHalt()
+		r.mu.Lock()
+		if !r.start.IsZero() {
+			s.AtMs = r.opts.Now().Sub(r.start).Milliseconds()
+		}
+		s.Phase = r.stage
+		r.rep.Stop = s
+		r.mu.Unlock()
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(r.parent), 30*time.Second)
+		defer cancel()
+		if err := r.healAll(hctx); err != nil {
+			s.HealError = strings.ReplaceAll(err.Error(), "\n", "; ")
+		}
+		r.mu.Lock()
+		if !r.start.IsZero() {
+			s.HealedMs = r.opts.Now().Sub(r.start).Milliseconds()
+		}
+		r.mu.Unlock()
+		r.progress("STOPPED: %s", s)
+	})
+}
+
+// watch checks the stop conditions every StopCheckEvery until ctx ends, and halts the
+// drill at the first breach.
+func (r *run) watch(ctx context.Context) {
+	if len(r.opts.StopWhen) == 0 {
+		return
+	}
+	worst := make([]float64, len(r.opts.StopWhen))
+	t := time.NewTicker(StopCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := r.since()
+		for i, c := range r.opts.StopWhen {
+			ch := r.mon.eval(c, now)
+			if !ch.ok {
+				continue
+			}
+			res := &r.conds[i]
+			res.Checks++
+			if res.Checks == 1 || (c.Metric == MetricSuccess && ch.value < worst[i]) || (c.Metric == MetricP99 && ch.value > worst[i]) {
+				worst[i] = ch.value
+				res.Worst, res.WorstAt = c.measured(ch.value), now.Milliseconds()
+			}
+			if ch.breached {
+				res.Breached = true
+				r.halt(&Stop{Reason: StoppedByCondition, Condition: c.String(), Measured: c.measured(ch.value), Requests: ch.n})
+				return
+			}
+		}
+	}
+}
+
+// cutPhases ends the phase a stop interrupted at the stop and marks the later ones as not
+// run.
+func (r *run) cutPhases() {
+	s := r.rep.Stop
+	if s == nil {
+		return
+	}
+	at := time.Duration(s.AtMs) * time.Millisecond
+	cur := int(r.phase.Load())
+	if r.start.IsZero() {
+		cur = -1 // stopped before the traffic began: no phase ran
+	}
+	for i := range r.rep.Phases {
+		p := &r.rep.Phases[i]
+		switch {
+		case i == cur && p.end == 0:
+			p.end = at
+		case i > cur:
+			p.NotRun, p.start, p.end = true, at, at
+		}
+	}
 }
 
 // plan lays the schedule out as phases: a baseline, each step followed by a healed
@@ -273,7 +438,7 @@ func (r *run) checkAPI(ctx context.Context) (bool, string) {
 }
 
 func (r *run) invalidate(ctx context.Context) {
-	if r.cf == nil {
+	if r.cf == nil || ctx.Err() != nil {
 		return
 	}
 	n := r.invN.Add(1)
@@ -315,6 +480,7 @@ func (r *run) schedule(ctx context.Context) error {
 		}
 		r.rep.Phases[i].start = now
 		r.phase.Store(int32(i))
+		r.setStage(r.rep.Phases[i].Name)
 	}
 
 	begin(0)
@@ -329,16 +495,27 @@ func (r *run) schedule(ctx context.Context) error {
 		begin(fi)
 		r.progress("fail %s", step.Fault)
 		if err := r.opts.Switch.Fail(ctx, step.Fault); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err() // stopped while the fault was being set: the stop heals
+			}
 			r.rep.Phases[fi].NotApplied = err.Error()
 			r.progress("  not applied: %v", err)
+		} else {
+			// Time to failover counts from here: the switch has set the fault.
+			r.rep.Phases[fi].applied = r.since()
 		}
 		r.invalidate(ctx)
 		if err := wait(faultLen); err != nil {
 			return err
 		}
 		if err := r.opts.Switch.Heal(ctx, step.Fault.Region); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return fmt.Errorf("heal %s after %s: %w", step.Fault.Region, step.Name, err)
 		}
+		// Time to recovery counts from here.
+		r.rep.Phases[fi].healed = r.since()
 		begin(fi + 1)
 		r.progress("healed")
 		r.invalidate(ctx)
@@ -383,11 +560,13 @@ func (r *run) traffic(tctx, rctx context.Context) {
 		}
 		phase := int(r.phase.Load())
 		at := r.since()
+		id := r.mon.begin(at)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r.one(rctx, kind, phase, at)
+			ok, dropped := r.one(rctx, kind, phase, at)
+			r.mon.end(id, r.since(), ok, dropped)
 		}()
 	}
 }
@@ -404,7 +583,11 @@ func (r *run) kindFor(k Kind) Kind {
 	return k
 }
 
-func (r *run) one(ctx context.Context, kind Kind, phase int, at time.Duration) {
+// one makes one viewer operation (a GET, or a write with its pinned retry) and records
+// it. It reports whether the operation succeeded for the viewer, and dropped when the
+// drill itself cut it short (at --max-duration): such an operation is not recorded, since
+// it says nothing about the edge.
+func (r *run) one(ctx context.Context, kind Kind, phase int, at time.Duration) (ok, dropped bool) {
 	var out []Sample
 	switch kind {
 	case KindPage:
@@ -422,6 +605,9 @@ func (r *run) one(ctx context.Context, kind Kind, phase int, at time.Duration) {
 		out = append(out, r.apiRead(ctx, kind, "/api/health", at))
 	case KindWrite:
 		samples, rec := r.write(ctx, int(r.writeN.Add(1)), at)
+		if cut(ctx, samples) {
+			return false, true
+		}
 		phase = r.phaseFor(phase)
 		rec.Phase = phase
 		for i := range samples {
@@ -431,15 +617,33 @@ func (r *run) one(ctx context.Context, kind Kind, phase int, at time.Duration) {
 		r.writes = append(r.writes, rec)
 		r.samples = append(r.samples, samples...)
 		r.mu.Unlock()
-		return
+		return rec.Accepted, false
+	}
+	if cut(ctx, out) {
+		return false, true
 	}
 	phase = r.phaseFor(phase)
 	for i := range out {
 		out[i].Phase = phase
+		ok = out[i].OK
 	}
 	r.mu.Lock()
 	r.samples = append(r.samples, out...)
 	r.mu.Unlock()
+	return ok, false
+}
+
+// cut reports whether the drill's own context cut one of the samples short.
+func cut(ctx context.Context, samples []Sample) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	for _, s := range samples {
+		if s.Outcome == "cancelled" {
+			return true
+		}
+	}
+	return false
 }
 
 // phaseFor is the phase a finished request belongs to: the one it started in, unless it

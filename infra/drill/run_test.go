@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // fakeWorld is an edge and two regions in one handler, behaving as the drill expects the
@@ -241,5 +243,36 @@ func TestRunWithoutAPI(t *testing.T) {
 	}
 	if rep.GetSuccessRate != 1 || !rep.Pass {
 		t.Errorf("getSuccessRate %v, failures %v", rep.GetSuccessRate, rep.Failures)
+	}
+}
+
+// TestAWSScheduleTimings: the AWS schedule is timed per origin group it reaches, against
+// targets from the statuses AWS answers (403 from the bucket policy, 503 from the API).
+func TestAWSScheduleTimings(t *testing.T) {
+	f := newFakeWorld()
+	rep := runFake(t, f, AWSSchedule(f.primary))
+	rep.OnAWS = true
+	groups := map[string][]string{}
+	for _, p := range rep.Phases {
+		for _, g := range p.Timings {
+			groups[p.Name] = append(groups[p.Name], g.Group)
+			if g.Failover.Ms < 0 || !g.Failover.Expected {
+				t.Errorf("%s %s: failover %+v not seen", p.Name, g.Group, g.Failover)
+			}
+			want := "403 is in the failover criteria"
+			if g.Group == groupAPI {
+				want = "503 is in the failover criteria"
+			}
+			if !strings.Contains(g.Failover.Target, want) {
+				t.Errorf("%s %s: target %q lacks %q", p.Name, g.Group, g.Failover.Target, want)
+			}
+			if s3 := strings.Contains(g.Failover.Target, "S3 applies the bucket policy eventually"); s3 != (g.Group == groupSite) {
+				t.Errorf("%s %s: target %q: the S3 propagation note belongs to the site group only", p.Name, g.Group, g.Failover.Target)
+			}
+		}
+	}
+	want := map[string][]string{"aws origin": {"site"}, "aws api": {"api"}, "aws": {"site", "api"}}
+	if !cmp.Equal(groups, want) {
+		t.Errorf("timed groups %v, want %v", groups, want)
 	}
 }

@@ -212,6 +212,14 @@ func (r *Report) Timeline() string {
 		}
 	}
 
+	// Where a stop ended the drill early.
+	if r.Stop != nil {
+		sx := x(time.Duration(r.Stop.AtMs) * time.Millisecond)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"><title>%s</title></line>`,
+			sx, tlTop, sx, plotBottom+tlStripH, colFailed, esc("stopped early: "+r.Stop.String()))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="end" font-weight="700" fill="%s">stopped</text>`, sx-3, tlTop+12, colFailed)
+	}
+
 	// Time axis.
 	axisY := plotBottom + tlStripH
 	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`, tlLeft, axisY, tlRight, axisY, colText)

@@ -96,3 +96,61 @@ func TestDrillThroughAdminAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeToFailoverLocalWorld times a status fault and a black hole on a real world. It
+// checks what holds however loaded the machine is: each change of region is seen, a black
+// hole costs at least the origin read timeout that CloudFront waits before it fails over
+// (2 s site, 5 s API), and a 503 fails over sooner than a black hole.
+func TestTimeToFailoverLocalWorld(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a world and runs a 32 s drill")
+	}
+	w := startWorld(t)
+	primary := w.Regions()[0].Name()
+	var schedule []Step
+	for _, s := range DefaultSchedule(primary) {
+		if s.Name == "503" || s.Name == "blackhole" {
+			schedule = append(schedule, s)
+		}
+	}
+	opts := worldOptions(w, 32*time.Second) // 8 s a unit: each fault lasts 6 s
+	opts.Schedule = schedule
+	rep, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	rep.WriteText(&text)
+	t.Logf("\n%s", text.String())
+	got := map[string]GroupTiming{}
+	for _, p := range rep.Phases {
+		for _, g := range p.Timings {
+			got[p.Name+" "+g.Group] = g
+		}
+	}
+	for _, k := range []string{"503 site", "503 api", "blackhole site", "blackhole api"} {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: not timed", k)
+			continue
+		}
+		if !g.Failover.Expected || g.Failover.Ms < 0 || g.Recovery.Ms < 0 {
+			t.Errorf("%s: failover %+v, recovery %+v: want both seen", k, g.Failover, g.Recovery)
+		}
+		if g.Failover.TargetMs <= 0 || !strings.Contains(g.Failover.Target, "read timeout") {
+			t.Errorf("%s: target %d ms %q", k, g.Failover.TargetMs, g.Failover.Target)
+		}
+	}
+	if ms := got["blackhole site"].Failover.Ms; ms < 2000 {
+		t.Errorf("blackhole site failover in %d ms, under the 2 s read timeout CloudFront waits first", ms)
+	}
+	if ms := got["blackhole api"].Failover.Ms; ms < 5000 {
+		t.Errorf("blackhole api failover in %d ms, under the 5 s read timeout CloudFront waits first", ms)
+	}
+	if a, b := got["503 site"].Failover.Ms, got["blackhole site"].Failover.Ms; a >= b {
+		t.Errorf("503 failed over in %d ms, a black hole in %d ms: a status fails over on the answer", a, b)
+	}
+	if rep.Targets.Met+rep.Targets.Missed != 8 {
+		t.Errorf("targets %+v: want 8 verdicts (2 phases × 2 groups × failover, recovery)", rep.Targets)
+	}
+}
