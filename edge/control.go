@@ -71,6 +71,9 @@ type ControlOptions struct {
 	// StateFile, when set, is a JSON file holding the invalidation history and config ETag, so
 	// a restarted world keeps them. Written atomically after every change. Optional.
 	StateFile string
+	// ReadS3 reads the file of a KeyValueStore's ImportSource from the world's S3. nil:
+	// CreateKeyValueStore with an ImportSource is refused.
+	ReadS3 S3Reader
 	// Logger receives one line per failed request. Default: discard.
 	Logger *slog.Logger
 	// Now returns the current time. Default time.Now.

@@ -22,9 +22,10 @@ package edge
 //
 // Both are served on the control API's address (the data plane's SDK client takes it as
 // its endpoint). Stores persist next to ControlOptions.StateFile, in kvs.json. An S3
-// ImportSource is refused: the edge has no S3 of its own to read it from.
+// ImportSource is read through ControlOptions.ReadS3 (kvs_import.go); without it, refused.
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -252,8 +253,9 @@ func (c *Control) createKVS(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !kvsNameRE.MatchString(req.Name) {
 		err = errorf(http.StatusBadRequest, "InvalidArgument", "The key value store name must be 1-64 letters, digits, hyphens or underscores.")
 	}
+	var imported map[string]string
 	if err == nil && req.ImportSource != nil {
-		err = errorf(http.StatusBadRequest, "UnsupportedOperation", "The local control API cannot import a key value store from S3; create it empty and put the keys with UpdateKeys.")
+		imported, err = c.importKVS(r.Context(), req.ImportSource.SourceType, req.ImportSource.SourceARN)
 	}
 	if err != nil {
 		c.fail(w, r, err)
@@ -272,6 +274,12 @@ func (c *Control) createKVS(w http.ResponseWriter, r *http.Request) {
 	now := c.now()
 	s := &storedKVS{Name: req.Name, ID: uuid.NewString(), Comment: req.Comment, ETag: mustID('E', 13), Created: now, Modified: now}
 	s.store = NewKeyValueStore(s.ID, now)
+	if len(imported) > 0 {
+		if _, err := s.store.Update(s.store.state().ETag, imported, nil, now); err != nil {
+			c.fail(w, r, errorf(http.StatusBadRequest, "EntitySizeLimitExceeded", "The import source does not fit in a key value store: %v", err))
+			return
+		}
+	}
 	c.stores.items[s.Name] = s
 	if err := c.saveKVS(); err != nil {
 		delete(c.stores.items, s.Name)
@@ -281,6 +289,31 @@ func (c *Control) createKVS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", s.ETag)
 	w.Header().Set("Location", "https://cloudfront.amazonaws.com"+apiVersionPrefix+"/key-value-store/"+s.arn())
 	c.writeDoc(w, r, http.StatusCreated, "KeyValueStore", s.doc())
+}
+
+// importKVS reads the keys of an ImportSource (kvs_import.go).
+func (c *Control) importKVS(ctx context.Context, sourceType, arn string) (map[string]string, error) {
+	if sourceType != "S3" {
+		return nil, errorf(http.StatusBadRequest, "InvalidArgument", "ImportSource.SourceType must be S3, not %q.", sourceType)
+	}
+	bucket, key, err := parseS3ObjectARN(arn)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "InvalidArgument", "ImportSource.SourceARN: %v.", err)
+	}
+	if c.opts.ReadS3 == nil {
+		return nil, errorf(http.StatusBadRequest, "UnsupportedOperation", "This control API has no S3 to import a key value store from; create it empty and put the keys with UpdateKeys.")
+	}
+	data, err := c.opts.ReadS3(ctx, bucket, key, MaxKVSImport)
+	if err != nil {
+		// DG kvs-with-functions-create: without s3:GetObject on the file, "CloudFront can't
+		// successfully create your key value store".
+		return nil, errorf(http.StatusForbidden, "AccessDenied", "CloudFront cannot read the import source s3://%s/%s: %v", bucket, key, err)
+	}
+	kv, err := ParseKVSImport(data)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "InvalidArgument", "The import source s3://%s/%s is not a valid file of key-value pairs: %v", bucket, key, err)
+	}
+	return kv, nil
 }
 
 func (c *Control) lookupKVS(r *http.Request) (*storedKVS, error) {

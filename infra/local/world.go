@@ -208,6 +208,7 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		DomainName:     domain,
 		Credentials:    cfg.Credentials,
 		StateFile:      filepath.Join(cfg.StateDir, "control.json"),
+		ReadS3:         w.readS3,
 		Logger:         cfg.Logger.With("component", "control"),
 	})
 	if err != nil {
