@@ -51,8 +51,14 @@ func TestKeyValueStoreImportFromWorldS3(t *testing.T) {
 			t.Errorf("import of %s: %v, want %s", c.key, err, c.code)
 		}
 	}
-	if l, err := cf.ListKeyValueStores(t.Context(), &cloudfront.ListKeyValueStoresInput{}); err != nil || aws.ToInt32(l.KeyValueStoreList.Quantity) != 1 {
-		t.Errorf("ListKeyValueStores after two refused imports: %v %+v", err, l)
+	l, err := cf.ListKeyValueStores(t.Context(), &cloudfront.ListKeyValueStoresInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range l.KeyValueStoreList.Items {
+		if n := aws.ToString(s.Name); n == "dups" || n == "missing" {
+			t.Errorf("a refused import made the store %s", n)
+		}
 	}
 
 	// A function associated with the store reads the imported keys (TestFunction).
