@@ -1008,10 +1008,7 @@ func (o *S3Origin) putObject(req *s3Request) error {
 	if err != nil {
 		return err
 	}
-	w, err := o.store.newObjectWriter()
-	if err != nil {
-		return err
-	}
+	w := o.store.newObjectWriter(r.ContentLength, true)
 	defer w.abort()
 	sums, err := receiveBody(req, w)
 	if err != nil {
@@ -1161,10 +1158,7 @@ func (o *S3Origin) copyObject(req *s3Request) error {
 	}
 	m.Checksums = obj.meta.Checksums
 	m.Parts = 0
-	w, err := o.store.newObjectWriter()
-	if err != nil {
-		return err
-	}
+	w := o.store.newObjectWriter(obj.meta.Size, true)
 	defer w.abort()
 	if _, err := io.Copy(w, obj.content); err != nil {
 		return err

@@ -109,8 +109,16 @@ func receiveBodyWith(req *s3Request, dst io.Writer, checks bodyChecks) (map[stri
 		alg = want
 	}
 
-	md5h := md5.New()
-	writers := []io.Writer{dst, md5h}
+	// An objectWriter computes the content's MD5 for the ETag anyway: Content-MD5 is checked
+	// against that one rather than a second MD5 of the same bytes.
+	var md5h hash.Hash
+	writers := []io.Writer{dst}
+	if ow, ok := dst.(*objectWriter); ok && ow.md5 != nil {
+		md5h = ow.md5
+	} else {
+		md5h = md5.New()
+		writers = append(writers, md5h)
+	}
 	var bodySHA hash.Hash
 	if isHexSHA256(payload) {
 		bodySHA = sha256.New()

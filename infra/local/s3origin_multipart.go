@@ -223,10 +223,7 @@ func (o *S3Origin) uploadPart(req *s3Request, q url.Values) error {
 	if err != nil {
 		return err
 	}
-	w, err := o.store.newObjectWriter()
-	if err != nil {
-		return err
-	}
+	w := o.store.newObjectWriter(req.r.ContentLength, true)
 	defer w.abort()
 	var sums map[string]string
 	if copied {
@@ -238,7 +235,10 @@ func (o *S3Origin) uploadPart(req *s3Request, q url.Values) error {
 		return err
 	}
 	pm := &objectMeta{Key: req.key, LastModified: o.Now().UTC(), Checksums: sums}
-	if err := w.finish(pm); err != nil {
+	if err := w.finish(pm, dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return errNoUpload // aborted or completed meanwhile
+		}
 		return err
 	}
 	if err := w.place(partFile(dir, n)); err != nil {
@@ -394,10 +394,8 @@ func (o *S3Origin) completeMultipartUpload(req *s3Request, q url.Values) error {
 			return err
 		}
 	}
-	w, err := o.store.newObjectWriter()
-	if err != nil {
-		return err
-	}
+	// The ETag is the parts' (set below), so the writer computes no MD5.
+	w := o.store.newObjectWriter(-1, false)
 	defer w.abort()
 	var full hash.Hash // the whole object's checksum, for FULL_OBJECT
 	var dst io.Writer = w

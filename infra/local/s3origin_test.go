@@ -6,10 +6,12 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -372,12 +374,47 @@ func TestS3Persistence(t *testing.T) {
 	f.bucket(t, "site")
 	f.put(t, "site", "a/b.txt", "hello", func(in *s3.PutObjectInput) { in.CacheControl = aws.String("max-age=60") })
 	f.put(t, "site", "c.txt", "bye")
+	// Bodies over smallObjectMax stream through a file under tmp/ rather than memory.
+	big := strings.Repeat("0123456789abcdef", (smallObjectMax+1024)/16)
+	f.put(t, "site", "big.bin", big)
+	// A refused body leaves no file behind.
+	if _, err := f.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String("bad"),
+		Body: strings.NewReader("body"), ContentMD5: aws.String(base64.StdEncoding.EncodeToString(md5Sum([]byte("other"))))}); apiCode(err) != "BadDigest" {
+		t.Fatalf("PUT with a wrong Content-MD5: %v, want BadDigest", err)
+	}
 	f.srv.Close()
+	leftovers := func() []string {
+		var out []string
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasPrefix(d.Name(), tmpPrefix) || strings.HasPrefix(p, filepath.Join(dir, "tmp")+string(filepath.Separator))) {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	if l := leftovers(); len(l) != 0 {
+		t.Fatalf("files being written left after the PUTs were answered: %v", l)
+	}
+	// What a crash mid-write leaves: a small object's file beside the objects, a large
+	// one's under tmp/.
+	crashed := []string{filepath.Join(filepath.Dir(f.origin.store.objectPath("site", "c.txt")), tmpPrefix+"0123"), filepath.Join(dir, "tmp", "put-0123")}
+	for _, p := range crashed {
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	g := newS3FixtureAt(t, dir, false)
 	out, body, err := g.get(t, "site", "a/b.txt")
 	if err != nil || body != "hello" || aws.ToString(out.CacheControl) != "max-age=60" {
 		t.Fatalf("after restart: %v %q %v", err, body, out)
+	}
+	if out, body, err := g.get(t, "site", "big.bin"); err != nil || body != big || aws.ToString(out.ETag) != etagOf(big) {
+		t.Fatalf("large object after restart: %v, %d bytes, ETag %s", err, len(body), aws.ToString(out.ETag))
+	}
+	if l := leftovers(); len(l) != 0 {
+		t.Errorf("interrupted writes not removed at start: %v", l)
 	}
 	list, err := g.client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("site")})
 	if err != nil {
@@ -387,7 +424,7 @@ func TestS3Persistence(t *testing.T) {
 	for _, o := range list.Contents {
 		keys = append(keys, aws.ToString(o.Key))
 	}
-	if diff := cmp.Diff([]string{"a/b.txt", "c.txt"}, keys); diff != "" {
+	if diff := cmp.Diff([]string{"a/b.txt", "big.bin", "c.txt"}, keys); diff != "" {
 		t.Errorf("keys after restart (-want +got):\n%s", diff)
 	}
 }

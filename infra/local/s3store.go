@@ -8,11 +8,12 @@ package local
 //	buckets/<bucket>/bucket.json          creation time (bucket names are validated, so safe as file names)
 //	buckets/<bucket>/objects/<hh>/<sha256(key)>   one file per object: content, then its metadata
 //	uploads/<upload id>/                  multipart uploads in progress (upload.json, part-00001, …)
-//	tmp/                                  files being written; emptied at start
+//	tmp/                                  large files being written; emptied at start
 //
 // An object file is the content followed by the metadata JSON, its length (4 bytes, big
-// endian) and the magic "TWS3". Writers fill a temporary file and rename it into place, so a
-// reader either sees the old object or the new one, whole, with matching metadata. File names
+// endian) and the magic "TWS3". Writers fill a temporary file (small ones: .put-* beside the
+// object; large ones: under tmp/) and rename it into place, so a reader either sees the old
+// object or the new one, whole, with matching metadata. File names
 // are hashes of the key: no key, however odd ("../x", "a/../../b", NUL bytes), names a path.
 // Files are not fsynced: the store survives a process restart, which is what a local world
 // needs, not a power cut.
@@ -25,15 +26,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -131,6 +135,16 @@ func openS3Store(dir string) (*s3Store, error) {
 			os.RemoveAll(filepath.Join(dir, "tmp", e.Name()))
 		}
 	}
+	// Small objects' files interrupted in an upload's directory (objects' are removed as
+	// buckets load).
+	if ups, err := os.ReadDir(filepath.Join(dir, "uploads")); err == nil {
+		for _, u := range ups {
+			left, _ := filepath.Glob(filepath.Join(dir, "uploads", u.Name(), tmpPrefix+"*"))
+			for _, p := range left {
+				os.Remove(p)
+			}
+		}
+	}
 	ents, err := os.ReadDir(filepath.Join(dir, "buckets"))
 	if err != nil {
 		return nil, err
@@ -166,6 +180,10 @@ func (st *s3Store) loadBucket(name string) (*s3Bucket, error) {
 			return err
 		}
 		if d.IsDir() {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), tmpPrefix) {
+			os.Remove(path) // a write interrupted by a crash
 			return nil
 		}
 		f, err := os.Open(path)
@@ -354,44 +372,98 @@ func readObjectMeta(f *os.File) (*objectMeta, int64, error) {
 	return &m, contentLen, nil
 }
 
-// objectWriter receives an object's content into a temporary file; commit puts it in place.
+// objectWriter receives an object's content; finish completes it as a file in the object
+// file format and commit (or place) renames that file into place.
+//
+// A body of at most smallObjectMax bytes is received into memory and written, content and
+// metadata together, in one write to a new file in the directory it is renamed in: per
+// small PUT that is one create, one write and a rename within one directory. A larger body
+// streams into a temporary file under tmp/ as it arrives. Either way the file is complete
+// (written, closed) before the rename and the rename happens before the PUT is answered,
+// so an acknowledged PUT survives a restart of the process as before (the store does not
+// fsync; see the file comment).
 type objectWriter struct {
 	st     *s3Store
-	f      *os.File
-	md5    hashWriter
+	buf    []byte    // the content while it fits in memory (f == nil)
+	f      *os.File  // the temporary file, once the content outgrew buf or finish wrote it
+	md5    hash.Hash // of the content, for the default ETag; nil when the caller sets the ETag
 	size   int64
+	name   string // the finished file
 	closed bool
 }
 
-type hashWriter interface {
-	io.Writer
-	Sum([]byte) []byte
+// smallObjectMax is the largest body an objectWriter holds in memory. A release's site files
+// are mostly far smaller; at 1 MiB, 64 PUTs in flight hold at most 64 MiB.
+const smallObjectMax = 1 << 20
+
+// newObjectWriter starts writing an object of about sizeHint bytes (negative: unknown).
+// withETag: finish sets the ETag to the content's MD5 unless the metadata has one; a writer
+// without it computes no MD5 (CompleteMultipartUpload's ETag is the parts' MD5s'). Call
+// commit (or finish and place), or abort.
+func (st *s3Store) newObjectWriter(sizeHint int64, withETag bool) *objectWriter {
+	w := &objectWriter{st: st}
+	if withETag {
+		w.md5 = md5.New()
+	}
+	if sizeHint >= 0 && sizeHint <= smallObjectMax {
+		w.buf = make([]byte, 0, sizeHint+metaReserve)
+	}
+	return w
 }
 
-// newObjectWriter starts writing an object. Call commit or abort.
-func (st *s3Store) newObjectWriter() (*objectWriter, error) {
-	f, err := os.CreateTemp(filepath.Join(st.dir, "tmp"), "put-*")
-	if err != nil {
-		return nil, err
-	}
-	return &objectWriter{st: st, f: f, md5: md5.New()}, nil
-}
+// metaReserve is room for the metadata trailer in a small object's buffer, so appending it
+// does not copy the content.
+const metaReserve = 1 << 10
 
 func (w *objectWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.md5.Write(p[:n])
+	if w.f == nil && len(w.buf)+len(p) > smallObjectMax {
+		if err := w.spill(); err != nil {
+			return 0, err
+		}
+	}
+	n := len(p)
+	var err error
+	if w.f == nil {
+		w.buf = append(w.buf, p...)
+	} else {
+		n, err = w.f.Write(p)
+	}
+	if w.md5 != nil {
+		w.md5.Write(p[:n])
+	}
 	w.size += int64(n)
 	return n, err
 }
 
-// md5Sum is the MD5 of what was written.
-func (w *objectWriter) md5Sum() []byte { return w.md5.Sum(nil) }
+// spill moves the content received so far to a temporary file under tmp/; the rest streams
+// there.
+func (w *objectWriter) spill() error {
+	f, err := os.CreateTemp(filepath.Join(w.st.dir, "tmp"), "put-*")
+	if err != nil {
+		return err
+	}
+	w.f = f
+	_, err = f.Write(w.buf)
+	w.buf = nil
+	return err
+}
+
+// md5Sum is the MD5 of what was written (nil without withETag).
+func (w *objectWriter) md5Sum() []byte {
+	if w.md5 == nil {
+		return nil
+	}
+	return w.md5.Sum(nil)
+}
 
 func (w *objectWriter) abort() {
 	if !w.closed {
 		w.closed = true
-		w.f.Close()
-		os.Remove(w.f.Name())
+		w.buf = nil
+		if w.f != nil {
+			w.f.Close()
+			os.Remove(w.f.Name())
+		}
 	}
 }
 
@@ -407,11 +479,16 @@ func (b *s3Bucket) current(key string) *objectMeta {
 	return b.objects[key]
 }
 
-// finish appends m (Size set here; the ETag defaults to the quoted hex MD5 of the content) and
-// closes the file, which is then complete in the object file format and ready to rename.
-func (w *objectWriter) finish(m *objectMeta) error {
+// finish appends m (Size set here; the ETag defaults to the quoted hex MD5 of the content)
+// and closes the file, which is then complete in the object file format and ready to rename
+// into a path in dir. A small object's file is created in dir itself (a temporary name
+// starting with tmpPrefix), so the rename stays within one directory.
+func (w *objectWriter) finish(m *objectMeta, dir string) error {
 	m.Size = w.size
 	if m.ETag == "" {
+		if w.md5 == nil {
+			return errors.New("object writer: no ETag and no MD5 to make one")
+		}
 		m.ETag = `"` + hex.EncodeToString(w.md5Sum()) + `"`
 	}
 	data, err := json.Marshal(m)
@@ -421,21 +498,81 @@ func (w *objectWriter) finish(m *objectMeta) error {
 	var tail [8]byte
 	binary.BigEndian.PutUint32(tail[:4], uint32(len(data)))
 	copy(tail[4:], objectMagic)
+	if w.f == nil {
+		w.buf = append(append(w.buf, data...), tail[:]...)
+		w.name, err = writeNewFile(dir, w.buf)
+		w.buf = nil
+		if err != nil {
+			return err
+		}
+		w.closed = true
+		return nil
+	}
 	if _, err := w.f.Write(append(data, tail[:]...)); err != nil {
 		return err
 	}
 	if err := w.f.Close(); err != nil {
 		return err
 	}
-	w.closed = true
+	w.name, w.closed = w.f.Name(), true
 	return nil
 }
 
+// writeNewFile writes data to a new file in dir named tmpPrefix and a random suffix, and
+// returns its path. It makes the system calls itself (open, write, close): an *os.File
+// would also register the file with the network poller, which refuses regular files, and
+// query its flags — more calls per small object than the write itself.
+func writeNewFile(dir string, data []byte) (string, error) {
+	var rnd [8]byte
+	for range 10 {
+		binary.LittleEndian.PutUint64(rnd[:], rand.Uint64())
+		path := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
+		fd, err := ignoringEINTR(func() (int, error) {
+			return syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o600)
+		})
+		if errors.Is(err, syscall.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		for off := 0; off < len(data) && err == nil; {
+			var n int
+			n, err = ignoringEINTR(func() (int, error) { return syscall.Write(fd, data[off:]) })
+			off += n
+		}
+		if cerr := syscall.Close(fd); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return "", &os.PathError{Op: "write", Path: path, Err: err}
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("create a file in %s: names taken", dir)
+}
+
+func ignoringEINTR(f func() (int, error)) (int, error) {
+	for {
+		n, err := f()
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+// tmpPrefix names small objects' files being written inside object and upload
+// directories; openS3Store removes leftovers.
+const tmpPrefix = ".put-"
+
 // place renames a finished file to path; the temporary file is removed if that fails.
+// syscall.Rename, not os.Rename: os.Rename first Lstats the target to refuse replacing a
+// directory, and an object's path is never one (its name is a hash).
 func (w *objectWriter) place(path string) error {
-	if err := os.Rename(w.f.Name(), path); err != nil {
-		os.Remove(w.f.Name())
-		return err
+	if err := syscall.Rename(w.name, path); err != nil {
+		os.Remove(w.name)
+		return &os.LinkError{Op: "rename", Old: w.name, New: path, Err: err}
 	}
 	return nil
 }
@@ -462,23 +599,22 @@ func (st *s3Store) commit(w *objectWriter, bucket string, m *objectMeta, cond pr
 	if err != nil {
 		return err
 	}
-	if err := w.finish(m); err != nil {
-		return err
-	}
 	path := st.objectPath(bucket, m.Key)
 	if _, ok := st.dirs.Load(filepath.Dir(path)); !ok {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			os.Remove(w.f.Name())
 			return err
 		}
 		st.dirs.Store(filepath.Dir(path), true)
+	}
+	if err := w.finish(m, filepath.Dir(path)); err != nil {
+		return err
 	}
 	l := st.keyLock(bucket, m.Key)
 	l.Lock()
 	defer l.Unlock()
 	if cond != nil {
 		if err := cond(b.current(m.Key)); err != nil {
-			os.Remove(w.f.Name())
+			os.Remove(w.name)
 			return err
 		}
 	}
