@@ -1,10 +1,12 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -103,12 +105,28 @@ func (d dirContent) put(ctx context.Context, t *Target, _ *recordStore, f File, 
 	if f.Size >= multipartThreshold {
 		return putMultipart(ctx, t, f, fh, release, done)
 	}
-	if err := putObject(ctx, t, f, fh, release); err != nil {
+	var body io.ReadSeeker = fh
+	if f.Size <= memoryBodyMax {
+		// The SDK seeks a body to learn its length and to rewind it (five lseeks per PUT
+		// of a file); a small file is read into memory in one read instead. The bytes
+		// are the first f.Size of the file, what Content-Length sends of a file too, and
+		// Content-MD5 (from the manifest) still makes S3 refuse them if the file changed.
+		b := make([]byte, f.Size)
+		if _, err := io.ReadFull(fh, b); err != nil {
+			return fmt.Errorf("read %s: %w", f.Path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	if err := putObject(ctx, t, f, body, release); err != nil {
 		return err
 	}
 	done(f.Size)
 	return nil
 }
+
+// memoryBodyMax is the largest file a PUT sends from memory: with Concurrency (32)
+// requests per bucket and two buckets, at most 16 MiB of bodies are held at once.
+const memoryBodyMax = 256 << 10
 
 // run is one release or rollback in progress.
 type run struct {
@@ -621,21 +639,17 @@ func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
 					return err
 				}
 			}
-			bg, bctx := errgroup.WithContext(gctx)
-			bg.SetLimit(o.Concurrency)
-			for _, u := range work[j] {
-				bg.Go(func() error {
-					if err := r.content.put(bctx, t, rs, u.file, r.id, func(n int64) { r.prog.add(bars[j], 0, n) }); err != nil {
-						return err
-					}
-					r.prog.add(bars[j], 1, 0)
-					r.uploaded.Add(1)
-					r.uploadedBytes.Add(u.Size)
-					o.Logger.Debug("uploaded", "bucket", t.Bucket, "key", u.Path, "reason", u.Reason)
-					return nil
-				})
-			}
-			if err := bg.Wait(); err != nil {
+			err := inWorkers(gctx, o.Concurrency, work[j], func(ctx context.Context, u Upload) error {
+				if err := r.content.put(ctx, t, rs, u.file, r.id, func(n int64) { r.prog.add(bars[j], 0, n) }); err != nil {
+					return err
+				}
+				r.prog.add(bars[j], 1, 0)
+				r.uploaded.Add(1)
+				r.uploadedBytes.Add(u.Size)
+				o.Logger.Debug("uploaded", "bucket", t.Bucket, "key", u.Path, "reason", u.Reason)
+				return nil
+			})
+			if err != nil {
 				return err
 			}
 			r.timed(phase, t.Region, began)
@@ -648,6 +662,30 @@ func (r *run) upload(ctx context.Context, phase string, idxs []int) error {
 			}
 			r.progress.Unlock()
 			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// inWorkers calls fn for every item, n at a time, and returns the first error, after
+// which no further item starts. The n workers are long-lived goroutines rather than one
+// per item: an SDK request runs through some fifty nested middleware calls, and a fresh
+// goroutine grows (copies) its stack on every one of them.
+func inWorkers[T any](ctx context.Context, n int, items []T, fn func(context.Context, T) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	var next atomic.Int64
+	for range min(n, len(items)) {
+		g.Go(func() error {
+			for gctx.Err() == nil {
+				k := int(next.Add(1) - 1)
+				if k >= len(items) {
+					return nil
+				}
+				if err := fn(gctx, items[k]); err != nil {
+					return err
+				}
+			}
+			return gctx.Err()
 		})
 	}
 	return g.Wait()
