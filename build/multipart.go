@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -28,9 +29,9 @@ import (
 // feature/s3/transfermanager): it cannot resume, since it aborts the upload on any
 // error and never lists the parts an earlier run stored; and it would hash every part
 // again to sign it, where here each part is read once for its MD5 and SHA-256 (the
-// Content-MD5 S3 checks it against, and the payload hash it is signed with) and once
-// to send it, straight from the file: memory stays at the copy buffers, whatever the
-// file's size.
+// Content-MD5 S3 checks it against, and the payload hash it is signed with; once for
+// all regions, partDigests) and once per region to send it, straight from the file:
+// memory stays at the copy buffers, whatever the file's size.
 var (
 	multipartThreshold int64 = 64 << 20
 	partSize           int64 = 16 << 20
@@ -48,7 +49,7 @@ type part struct {
 // putMultipart uploads f from fh by multipart upload for release, resuming an
 // incomplete upload of the same key whose stored parts match the file's. done is
 // called with the bytes of each part as it is stored.
-func putMultipart(ctx context.Context, t *Target, f File, fh *os.File, release string, done func(int64)) error {
+func putMultipart(ctx context.Context, t *Target, f File, fh *os.File, digests *partDigests, release string, done func(int64)) error {
 	key := t.Prefix + f.Path
 	fail := func(err error) error { return fmt.Errorf("put %s to %s (%s): %w", f.Path, t.Bucket, t.Region, err) }
 	id, stored, err := resumable(ctx, t, key)
@@ -79,11 +80,11 @@ func putMultipart(ctx context.Context, t *Target, f File, fh *os.File, release s
 			off := int64(i) * partSize
 			p := part{n: i + 1, size: min(partSize, f.Size-off)}
 			sec := io.NewSectionReader(fh, off, p.size)
-			m, s := md5.New(), sha256.New()
-			if _, err := io.Copy(io.MultiWriter(m, s), sec); err != nil {
+			md, sha, err := digests.of(f.Path, int(n), int(i), sec)
+			if err != nil {
 				return err
 			}
-			p.md5 = hex.EncodeToString(m.Sum(nil))
+			p.md5 = hex.EncodeToString(md)
 			parts[i] = p
 			if have, ok := stored[p.n]; ok && have == p {
 				done(p.size) // stored by an earlier run: not sent again
@@ -92,15 +93,15 @@ func putMultipart(ctx context.Context, t *Target, f File, fh *os.File, release s
 			if _, err := sec.Seek(0, io.SeekStart); err != nil {
 				return err
 			}
-			_, err := t.Client.UploadPart(ctx, &s3.UploadPartInput{
+			_, err = t.Client.UploadPart(ctx, &s3.UploadPartInput{
 				Bucket:        aws.String(t.Bucket),
 				Key:           aws.String(key),
 				UploadId:      aws.String(id),
 				PartNumber:    aws.Int32(p.n),
 				Body:          sec,
 				ContentLength: aws.Int64(p.size),
-				ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(m.Sum(nil))),
-			}, withPayloadSHA256(hex.EncodeToString(s.Sum(nil))))
+				ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(md)),
+			}, withPayloadSHA256(sha))
 			if err != nil {
 				return fmt.Errorf("upload part %d of %d: %w", p.n, n, err)
 			}
@@ -140,6 +141,50 @@ func putMultipart(ctx context.Context, t *Target, f File, fh *os.File, release s
 		return err
 	}
 	return copyObject(ctx, t, t.Bucket, key, f, release)
+}
+
+// partDigests computes each part's MD5 and SHA-256 once for all regions: every region
+// uploads the same parts, and hashing a part costs about what sending it does. Nil
+// computes them every time.
+type partDigests struct {
+	mu    sync.Mutex
+	files map[string][]partDigest // by site path, one entry per part
+}
+
+type partDigest struct {
+	once sync.Once
+	md5  []byte
+	sha  string // hex
+	err  error
+}
+
+// of returns the MD5 and hex SHA-256 of part i (of n) of the file at path, reading it
+// from sec the first time it is asked for.
+func (d *partDigests) of(path string, n, i int, sec *io.SectionReader) ([]byte, string, error) {
+	compute := func(p *partDigest) {
+		m, s := md5.New(), sha256.New()
+		if _, p.err = io.Copy(io.MultiWriter(m, s), sec); p.err == nil {
+			p.md5, p.sha = m.Sum(nil), hex.EncodeToString(s.Sum(nil))
+		}
+	}
+	if d == nil {
+		var p partDigest
+		compute(&p)
+		return p.md5, p.sha, p.err
+	}
+	d.mu.Lock()
+	if d.files == nil {
+		d.files = map[string][]partDigest{}
+	}
+	ps, ok := d.files[path]
+	if !ok || len(ps) != n {
+		ps = make([]partDigest, n)
+		d.files[path] = ps
+	}
+	p := &ps[i]
+	d.mu.Unlock()
+	p.once.Do(func() { compute(p) })
+	return p.md5, p.sha, p.err
 }
 
 // resumable finds an incomplete multipart upload of key and the parts it holds.

@@ -50,7 +50,7 @@ func Release(ctx context.Context, opts Options) (*Report, error) {
 			return nil, fmt.Errorf("build site into %s: %w", src.Dir, err)
 		}
 	}
-	r := &run{o: o, kind: "release", routes: o.Routes, source: src.Dir, content: dirContent{src.Dir}, started: started}
+	r := &run{o: o, kind: "release", routes: o.Routes, source: src.Dir, content: dirContent{dir: src.Dir, parts: new(partDigests)}, started: started}
 	if src.Build != nil {
 		r.timed("build", "", r.started)
 	}
@@ -92,7 +92,10 @@ type content interface {
 }
 
 // dirContent uploads files from a built site directory.
-type dirContent struct{ dir string }
+type dirContent struct {
+	dir   string
+	parts *partDigests // of large files, shared by the regions
+}
 
 func (d dirContent) available(*Target, *recordStore, File) error { return nil }
 
@@ -103,7 +106,7 @@ func (d dirContent) put(ctx context.Context, t *Target, _ *recordStore, f File, 
 	}
 	defer fh.Close()
 	if f.Size >= multipartThreshold {
-		return putMultipart(ctx, t, f, fh, release, done)
+		return putMultipart(ctx, t, f, fh, d.parts, release, done)
 	}
 	var body io.ReadSeeker = fh
 	if f.Size <= memoryBodyMax {
