@@ -462,7 +462,7 @@ func Deploy(ctx context.Context, opts DeployOptions) error {
 	}
 
 	st := &State{StackName: opts.StackName, Account: account, DistributionID: global.Outputs[OutDistributionID], DistributionArn: newArn,
-		DomainName: global.Outputs[OutDistributionDomain], LogBucket: global.Outputs[OutLogBucket]}
+		DomainName: global.Outputs[OutDistributionDomain], LogBucket: global.Outputs[OutLogBucket], RedirectStoreArn: global.Outputs[OutRedirectStoreArn]}
 	if opts.Domain != "" {
 		st.Aliases = []string{opts.Domain}
 	}
@@ -498,8 +498,12 @@ type State struct {
 	DomainName      string   `json:"domainName"`
 	Aliases         []string `json:"aliases,omitempty"`
 	// LogBucket receives CloudFront's access logs (global stack).
-	LogBucket string        `json:"logBucket,omitempty"`
-	Regions   []RegionState `json:"regions"`
+	LogBucket string `json:"logBucket,omitempty"`
+	// RedirectStoreArn is the KeyValueStore the release writes the site's redirects to
+	// (global stack); empty in files written before it existed (then a site with a
+	// _redirects file is refused until the next deploy).
+	RedirectStoreArn string        `json:"redirectStoreArn,omitempty"`
+	Regions          []RegionState `json:"regions"`
 }
 
 // RegionState is one region's deployed resources.

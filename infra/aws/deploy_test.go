@@ -95,6 +95,7 @@ func motoGlobalTemplate(o Options) *Template {
 			OutDistributionID:     {Value: motoDistributionID},
 			OutDistributionArn:    {Value: Sub("arn:aws:cloudfront::${AWS::AccountId}:distribution/" + motoDistributionID)},
 			OutDistributionDomain: {Value: "dmototwinedge01.cloudfront.net"},
+			OutRedirectStoreArn:   {Value: Sub("arn:aws:cloudfront::${AWS::AccountId}:key-value-store/00000000-0000-4000-8000-000000000000")},
 		},
 	}
 	var origins []Value
@@ -203,7 +204,8 @@ func TestDeployAgainstMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.DistributionID != motoDistributionID || st.DomainName == "" || len(st.Regions) != 2 || !st.Regions[0].Primary || st.Regions[1].Primary {
+		if st.DistributionID != motoDistributionID || st.DomainName == "" || len(st.Regions) != 2 || !st.Regions[0].Primary || st.Regions[1].Primary ||
+			st.RedirectStoreArn != "arn:aws:cloudfront::123456789012:key-value-store/00000000-0000-4000-8000-000000000000" {
 			t.Errorf("state: %+v", st)
 		}
 		for _, r := range st.Regions {
@@ -320,7 +322,7 @@ func TestDeployDryRunProductTemplates(t *testing.T) {
 	if got := strings.Join(phases(log), ","); got != "== phase 0,== phase 1,== phase 2,== phase 3" {
 		t.Errorf("phases %q, want 0..3 in order\n%s", got, log)
 	}
-	for _, want := range []string{"Add     " + idTable, "Add     " + idAPIFunctionURL, "Add     " + idDistribution, "Add     " + idCertificate, "Add     " + idSPAFunction} {
+	for _, want := range []string{"Add     " + idTable, "Add     " + idAPIFunctionURL, "Add     " + idDistribution, "Add     " + idCertificate, "Add     " + idSiteFunction, "Add     " + idRedirectStore} {
 		if !strings.Contains(log, want) {
 			t.Errorf("plan lacks %q:\n%s", want, log)
 		}

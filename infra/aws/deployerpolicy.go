@@ -72,6 +72,10 @@ var sdkActions = map[string]string{
 	"CloudFront.GetInvalidation":       "cloudfront:GetInvalidation",
 	"CloudFront.ListInvalidations":     "cloudfront:ListInvalidations",
 	"CloudFront.GetDistributionConfig": "cloudfront:GetDistributionConfig",
+	// The release's redirects (build/redirectstore.go): the data plane's own actions.
+	"CloudFront KeyValueStore.DescribeKeyValueStore": "cloudfront-keyvaluestore:DescribeKeyValueStore",
+	"CloudFront KeyValueStore.ListKeys":              "cloudfront-keyvaluestore:ListKeys",
+	"CloudFront KeyValueStore.UpdateKeys":            "cloudfront-keyvaluestore:UpdateKeys",
 }
 
 // resourceActions are the actions CloudFormation needs, with the caller's credentials,
@@ -97,6 +101,8 @@ var resourceActions = map[string][]string{
 		"cloudfront:GetOriginAccessControl", "cloudfront:UpdateOriginAccessControl"},
 	"AWS::CloudFront::Function": {"cloudfront:CreateFunction", "cloudfront:DeleteFunction", "cloudfront:DescribeFunction",
 		"cloudfront:GetFunction", "cloudfront:PublishFunction", "cloudfront:UpdateFunction"},
+	"AWS::CloudFront::KeyValueStore": {"cloudfront:CreateKeyValueStore", "cloudfront:DeleteKeyValueStore", "cloudfront:DescribeKeyValueStore",
+		"cloudfront:UpdateKeyValueStore"},
 	"AWS::CloudFront::ResponseHeadersPolicy": {"cloudfront:CreateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy",
 		"cloudfront:GetResponseHeadersPolicy", "cloudfront:UpdateResponseHeadersPolicy"},
 	"AWS::CloudFront::Distribution": {"cloudfront:CreateDistribution", "cloudfront:CreateDistributionWithTags", "cloudfront:DeleteDistribution",

@@ -10,9 +10,10 @@ import (
 	"github.com/twinedge/twinedge/site"
 )
 
-// The global stack, in us-east-1: the origin access controls, the SPA viewer-request
-// function, a response headers policy and the distribution rendered from
-// infra.Distribution; with a domain, the certificate and the alias records too.
+// The global stack, in us-east-1: the origin access controls, the site's viewer-request
+// function (redirects from the redirect store, then the SPA rewrite) and that store, a
+// response headers policy and the distribution rendered from infra.Distribution; with a
+// domain, the certificate and the alias records too.
 
 // Parameters of the global template: one pair per region, filled from that region's
 // stack outputs (CloudFormation cannot reference another region's stack), and the hosted
@@ -30,6 +31,9 @@ const (
 	OutDistributionID     = "DistributionId"
 	OutDistributionArn    = "DistributionArn"
 	OutDistributionDomain = "DistributionDomainName"
+	// OutRedirectStoreArn is the KeyValueStore the release writes the site's redirects
+	// to (build/redirectstore.go).
+	OutRedirectStoreArn = "RedirectStoreArn"
 )
 
 // CloudFrontHostedZoneID is the hosted zone id of every CloudFront distribution, used in
@@ -40,7 +44,8 @@ const CloudFrontHostedZoneID = "Z2FDTNDATAQYW2"
 const (
 	idSiteOAC        = "SiteOriginAccessControl"
 	idAPIOAC         = "ApiOriginAccessControl"
-	idSPAFunction    = "SpaRewriteFunction"
+	idSiteFunction   = "SiteRequestFunction"
+	idRedirectStore  = "RedirectStore"
 	idHeadersPolicy  = "SecurityHeadersPolicy"
 	idAPIHeaders     = "ApiHeadersPolicy"
 	idDistribution   = "Distribution"
@@ -68,8 +73,16 @@ type (
 		Name           Value          `json:"Name"`
 	}
 	functionConfig struct {
+		Comment                   string           `json:"Comment"`
+		KeyValueStoreAssociations []kvsAssociation `json:"KeyValueStoreAssociations,omitempty"`
+		Runtime                   string           `json:"Runtime"`
+	}
+	kvsAssociation struct {
+		KeyValueStoreARN Value `json:"KeyValueStoreARN"`
+	}
+	keyValueStore struct {
 		Comment string `json:"Comment"`
-		Runtime string `json:"Runtime"`
+		Name    Value  `json:"Name"`
 	}
 
 	responseHeadersPolicy struct {
@@ -159,7 +172,7 @@ func GlobalTemplate(opts Options) (*Template, error) {
 	ep := infra.Endpoints{
 		SiteOAC:                    bind("site-oac", GetAtt(idSiteOAC, "Id")),
 		APIOAC:                     bind("api-oac", GetAtt(idAPIOAC, "Id")),
-		SPAFunctionARN:             bind("spa-function", GetAtt(idSPAFunction, "FunctionMetadata.FunctionARN")),
+		SPAFunctionARN:             bind("site-function", GetAtt(idSiteFunction, "FunctionMetadata.FunctionARN")),
 		ResponseHeadersPolicyID:    bind("headers-policy", Ref(idHeadersPolicy)),
 		APIResponseHeadersPolicyID: bind("api-headers-policy", Ref(idAPIHeaders)),
 		Comment:                    opts.StackName,
@@ -205,7 +218,7 @@ func GlobalTemplate(opts Options) (*Template, error) {
 	samples := map[string]string{
 		placeholder("site-oac"):           "E2SAMPLESITEOAC",
 		placeholder("api-oac"):            "E2SAMPLEAPIOAC",
-		placeholder("spa-function"):       "arn:aws:cloudfront::000000000000:function/" + spaFunctionName(opts.StackName),
+		placeholder("site-function"):      "arn:aws:cloudfront::000000000000:function/" + siteFunctionName(opts.StackName),
 		placeholder("headers-policy"):     "00000000-0000-0000-0000-00000000abcd",
 		placeholder("api-headers-policy"): "00000000-0000-0000-0000-00000000abce",
 		placeholder("certificate"):        "arn:aws:acm:" + GlobalRegion + ":000000000000:certificate/00000000-0000-0000-0000-000000000000",
@@ -218,7 +231,7 @@ func GlobalTemplate(opts Options) (*Template, error) {
 		placeholder("site-oac"): types.OriginAccessControlOriginTypesS3,
 		placeholder("api-oac"):  types.OriginAccessControlOriginTypesLambda,
 	}
-	if err := validateDistribution(cfg, samples, oacs, placeholder("spa-function"), placeholder("headers-policy"), placeholder("api-headers-policy")); err != nil {
+	if err := validateDistribution(cfg, samples, oacs, placeholder("site-function"), placeholder("headers-policy"), placeholder("api-headers-policy")); err != nil {
 		return nil, err
 	}
 	dc, err := converter{refs: refs}.distributionConfig(cfg)
@@ -240,15 +253,23 @@ func GlobalTemplate(opts Options) (*Template, error) {
 				Description: "twinedge API function URLs", Name: Sub("${AWS::StackName}-api"),
 				OriginAccessControlOriginType: "lambda", SigningBehavior: "always", SigningProtocol: "sigv4",
 			}}},
-			idSPAFunction: {Type: "AWS::CloudFront::Function", Properties: cloudFrontFunction{
+			idSiteFunction: {Type: "AWS::CloudFront::Function", Properties: cloudFrontFunction{
 				// AutoPublish makes the code LIVE; only LIVE functions can be associated.
 				AutoPublish:  true,
-				FunctionCode: edge.SPARewriteJS,
+				FunctionCode: infra.SiteFunctionJS,
 				FunctionConfig: functionConfig{
-					Comment: "Serve /index.html for single-page-app deep links (viewer request, default behaviour only)",
-					Runtime: edge.FunctionRuntime,
+					Comment: "Redirects from the redirect store, then /index.html for app deep links (viewer request, site behaviour only)",
+					// One store per function, runtime 2.0 only (DG kvs-with-functions-associate).
+					KeyValueStoreAssociations: []kvsAssociation{{KeyValueStoreARN: GetAtt(idRedirectStore, "Arn")}},
+					Runtime:                   edge.FunctionRuntime,
 				},
-				Name: spaFunctionName(opts.StackName),
+				Name: siteFunctionName(opts.StackName),
+			}},
+			// The site's _redirects, written by the release (never by the stack: a deploy
+			// leaves the rules the last release wrote).
+			idRedirectStore: {Type: "AWS::CloudFront::KeyValueStore", Properties: keyValueStore{
+				Comment: "Redirects of the site (_redirects), written by twinedge release",
+				Name:    Sub("${AWS::StackName}-redirects"),
 			}},
 			idHeadersPolicy: {Type: "AWS::CloudFront::ResponseHeadersPolicy", Properties: responseHeadersPolicy{rhpConfig{
 				Comment:               "twinedge security headers for the pages",
@@ -267,6 +288,7 @@ func GlobalTemplate(opts Options) (*Template, error) {
 		Outputs: map[string]Output{
 			OutDistributionID:     {Description: "Distribution id", Value: Ref(idDistribution)},
 			OutDistributionDomain: {Description: "Distribution domain name", Value: GetAtt(idDistribution, "DomainName")},
+			OutRedirectStoreArn:   {Description: "KeyValueStore of the site's redirects", Value: GetAtt(idRedirectStore, "Arn")},
 			OutDistributionArn: {Description: "Distribution ARN, the AWS:SourceArn of the bucket policies and function URL permissions",
 				Value: Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${" + idDistribution + "}")},
 		},
@@ -313,10 +335,10 @@ func securityHeadersFor(contentSecurityPolicy, referrerPolicy string, includeSub
 	}
 }
 
-// spaFunctionName is the CloudFront function's name. With the default stack name it is
-// exactly infra.SPAFunctionName, the name the edge knows the function by.
-func spaFunctionName(stack string) string {
-	return strings.Replace(infra.SPAFunctionName, DefaultStackName, stack, 1)
+// siteFunctionName is the CloudFront function's name. With the default stack name it is
+// exactly infra.SiteFunctionName, the name the local world publishes it under.
+func siteFunctionName(stack string) string {
+	return strings.Replace(infra.SiteFunctionName, DefaultStackName, stack, 1)
 }
 
 // checkNoPlaceholder fails when a placeholder reached the template: infra.Distribution

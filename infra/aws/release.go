@@ -23,6 +23,16 @@ func (s *State) Connect(ctx context.Context, endpoint string, opts build.Options
 	}
 	opts.CloudFront = cf
 	opts.DistributionID = s.DistributionID
+	opts.Redirects = nil
+	if s.RedirectStoreArn != "" {
+		// On AWS the client's endpoint comes from the store's account
+		// (<account>.cloudfront-kvs.global.api.aws); endpoint names a stand-in.
+		kv, err := build.NewKeyValueStoreClient(ctx, endpoint)
+		if err != nil {
+			return opts, err
+		}
+		opts.Redirects = &build.RedirectStore{ARN: s.RedirectStoreArn, Client: kv}
+	}
 	opts.Targets = nil
 	regions := append([]RegionState(nil), s.Regions...)
 	if !regions[0].Primary && regions[1].Primary {

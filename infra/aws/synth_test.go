@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/twinedge/twinedge/edge"
 	"github.com/twinedge/twinedge/infra"
 	"github.com/twinedge/twinedge/internal/testtool"
 )
@@ -241,7 +240,7 @@ func TestGlobalTemplateDistribution(t *testing.T) {
 				t.Errorf("default behaviour targets %v, want the site group", def["TargetOriginId"])
 			}
 			fa := asJSON(def["FunctionAssociations"])
-			if want := asJSON([]any{map[string]any{"EventType": "viewer-request", "FunctionARN": GetAtt(idSPAFunction, "FunctionMetadata.FunctionARN")}}); fa != want {
+			if want := asJSON([]any{map[string]any{"EventType": "viewer-request", "FunctionARN": GetAtt(idSiteFunction, "FunctionMetadata.FunctionARN")}}); fa != want {
 				t.Errorf("default FunctionAssociations = %s, want %s", fa, want)
 			}
 			if asJSON(def["ResponseHeadersPolicyId"]) != asJSON(Ref(idHeadersPolicy)) {
@@ -303,12 +302,20 @@ func TestGlobalTemplateDistribution(t *testing.T) {
 				}
 			}
 
-			fn := at(t, g, "Resources", idSPAFunction, "Properties").(map[string]any)
-			if fn["FunctionCode"] != edge.SPARewriteJS || fn["AutoPublish"] != true || at(t, fn, "FunctionConfig", "Runtime") != "cloudfront-js-2.0" {
-				t.Errorf("SPA function must publish edge.SPARewriteJS on cloudfront-js-2.0: %v", fn)
+			fn := at(t, g, "Resources", idSiteFunction, "Properties").(map[string]any)
+			if fn["FunctionCode"] != infra.SiteFunctionJS || fn["AutoPublish"] != true || at(t, fn, "FunctionConfig", "Runtime") != "cloudfront-js-2.0" {
+				t.Errorf("site function must publish infra.SiteFunctionJS on cloudfront-js-2.0: %v", fn)
 			}
-			if c.opts.StackName == "" && fn["Name"] != infra.SPAFunctionName {
-				t.Errorf("function name %v, want %s", fn["Name"], infra.SPAFunctionName)
+			// The redirect store is the function's, so only the behaviours running the
+			// function (the default one, not /api/*) read it.
+			if kv := asJSON(at(t, fn, "FunctionConfig", "KeyValueStoreAssociations")); kv != asJSON([]any{map[string]any{"KeyValueStoreARN": GetAtt(idRedirectStore, "Arn")}}) {
+				t.Errorf("site function KeyValueStoreAssociations = %s, want the redirect store", kv)
+			}
+			if store := at(t, g, "Resources", idRedirectStore).(map[string]any); store["Type"] != "AWS::CloudFront::KeyValueStore" {
+				t.Errorf("redirect store %v", store)
+			}
+			if c.opts.StackName == "" && fn["Name"] != infra.SiteFunctionName {
+				t.Errorf("function name %v, want %s", fn["Name"], infra.SiteFunctionName)
 			}
 			for id, typ := range map[string]string{idSiteOAC: "s3", idAPIOAC: "lambda"} {
 				cfg := at(t, g, "Resources", id, "Properties", "OriginAccessControlConfig").(map[string]any)
