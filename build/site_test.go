@@ -18,12 +18,17 @@ func TestReleaseSiteBuildMoto(t *testing.T) {
 	o := w.options("")
 	o.Routes = site.Routes()
 	o.Source = Source{Dir: filepath.Join(t.TempDir(), "dist"), Build: build}
+	rs, _ := newTestRedirectStore(t)
+	o.Redirects = rs // the site's _redirects
 	rep, err := Release(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Uploaded == 0 || rep.Buckets[0].Skipped != 0 {
 		t.Fatalf("first release: %+v", rep)
+	}
+	if rep.Redirects == nil || rep.Redirects.Rules == 0 || len(storeEntries(t, rs)) != rep.Redirects.Rules {
+		t.Errorf("site.Build's _redirects: %+v", rep.Redirects)
 	}
 	var assets int
 	for _, u := range rep.Buckets[0].Uploads {

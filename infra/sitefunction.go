@@ -41,16 +41,13 @@ async function handler(event) {
     return redirect || spaRewrite(event);
 }
 
-// ruleFor returns the value stored under key, or null: a missing key rejects.
+// ruleFor returns the value stored under key, or null. Most requests match no rule:
+// exists() answers them without the rejection a get() of a missing key costs.
 async function ruleFor(key) {
-    if (key.length > 512) {
+    if (key.length > 512 || !(await kvs.exists(key))) {
         return null;
     }
-    try {
-        return await kvs.get(key);
-    } catch (e) {
-        return null;
-    }
+    return await kvs.get(key);
 }
 
 async function findRedirect(request) {

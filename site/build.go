@@ -21,6 +21,15 @@ const description = "twinedge: a website served from two cloud regions behind on
 // Lighthouse) from receiving an error page as robots.txt.
 const robots = "User-agent: *\nAllow: /\n"
 
+// redirects is the site's _redirects file (the format is in build/redirects.go): the
+// addresses the talk's demo used, sent to the pages that took their place. The release
+// reads it and serves it from the edge; it is not a file of the site, so it is not in
+// the manifest.
+const redirects = `# The talk's demo had a message board at /board and a health page at /health.
+/board    /         301
+/health   /status   301
+`
+
 // Options are what a build knows about the world it is released into.
 type Options struct {
 	// Regions are the regions the release uploads to, primary first (default none). The
@@ -51,7 +60,7 @@ func Builder(regions []string) func(dir string) error {
 
 // BuildWith writes the site into out: index.html (every SPA route), 404.html,
 // robots.txt, the hashed assets under assets/, and out/manifest.json describing
-// all of them. The same sources and options always give byte-identical output. Files
+// all of them, and the _redirects file the release serves from the edge. The same sources and options always give byte-identical output. Files
 // already in out that BuildWith does not write are left alone and are not in the manifest.
 func BuildWith(out string, o Options) (*Manifest, error) {
 	if out == "" {
@@ -103,6 +112,9 @@ func BuildWith(out string, o Options) (*Manifest, error) {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(out, "manifest.json"), append(data, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("build site: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "_redirects"), []byte(redirects), 0o644); err != nil {
 		return nil, fmt.Errorf("build site: %w", err)
 	}
 	return m, nil

@@ -95,6 +95,13 @@ func TestWorldServesSiteAndFailsOver(t *testing.T) {
 	if got := first.header.Get("X-Amz-Meta-Region"); got != primary {
 		t.Errorf("GET / served by %q, want %q", got, primary)
 	}
+	// The site's _redirects (site/build.go), served by the site function.
+	noFollow := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noFollow.Get(edgeURL + "/board"); err != nil || resp.StatusCode != 301 || resp.Header.Get("Location") != "/" {
+		t.Errorf("GET /board = %v %v, want the site's 301 to /", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	second := get(t, edgeURL+"/")
 	if got := second.header.Get("X-Cache"); got != "Hit from cloudfront" {
 		t.Errorf("second GET / X-Cache = %q, want a hit", got)
