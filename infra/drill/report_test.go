@@ -292,3 +292,68 @@ func FuzzAssetLinks(f *testing.F) {
 		}
 	})
 }
+
+// TestTimings measures failover and recovery on hand-made samples: only origin answers of
+// the right group and region count, from the moment the switch returned.
+func TestTimings(t *testing.T) {
+	const primary, secondary = "us-east-1", "eu-west-2"
+	steps := []Step{
+		{Name: "blackhole", Fault: Fault{Region: primary, Mode: "blackhole"}, FailsOver: true},
+		{Name: "truncate", Fault: Fault{Region: primary, Mode: "truncate"}, FailsOver: false},
+	}
+	r := &Report{Primary: primary, Secondary: secondary, Rate: 20, Probes: 100}
+	r.API.Measured = false // the site group only
+	r.Phases = plan(steps)
+	sec := time.Second
+	bounds := [][2]time.Duration{{0, 10 * sec}, {10 * sec, 16 * sec}, {16 * sec, 20 * sec}, {20 * sec, 26 * sec}, {26 * sec, 30 * sec}, {30 * sec, 40 * sec}}
+	for i := range r.Phases {
+		r.Phases[i].start, r.Phases[i].end = bounds[i][0], bounds[i][1]
+	}
+	ms := time.Millisecond
+	r.Phases[1].applied, r.Phases[1].healed = 10*sec+20*ms, 16*sec
+	r.Phases[3].applied, r.Phases[3].healed = 20*sec+20*ms, 26*sec
+	probe := func(at, took time.Duration, region, cache string, ok bool) Sample {
+		return Sample{At: at, Took: took, Kind: KindProbe, Region: region, Cache: cache, OK: ok, Status: 200}
+	}
+	r.Samples = []Sample{
+		probe(10*sec+5*ms, 2*ms, secondary, "Hit", true),                                   // a cache hit says nothing
+		probe(10*sec+30*ms, 2100*ms, secondary, "Miss", true),                              // the first failover: done at 12.13 s
+		probe(10*sec+200*ms, 2050*ms, secondary, "Miss", true),                             // later
+		{At: 10*sec + 40*ms, Took: 5 * ms, Kind: KindAPIRead, Region: secondary, OK: true}, // another group
+		probe(16*sec+10*ms, 3*ms, secondary, "RefreshHit", true),                           // a revalidated copy keeps its old region
+		probe(16*sec+100*ms, 4*ms, primary, "Miss", true),                                  // recovery: done at 16.104 s
+		probe(20*sec+50*ms, 3*ms, primary, "Miss", false),                                  // truncated
+		probe(26*sec+30*ms, 2*ms, primary, "Miss", true),                                   // recovery after truncate
+	}
+	r.summarise()
+	bh, tr := r.Phases[1].Timings, r.Phases[3].Timings
+	if len(bh) != 1 || len(tr) != 1 || bh[0].Group != groupSite {
+		t.Fatalf("timings %+v / %+v: want the site group of each fault", bh, tr)
+	}
+	next := nextRequest(groupSite, 20, true)
+	if next != 200*ms {
+		t.Errorf("next probe within %s at 20/s, want 200ms (4 of the mix's 20 slots)", next)
+	}
+	want := Transition{Expected: true, Ms: 2110, TargetMs: (next + 4*sec).Milliseconds(), Verdict: VerdictMet}
+	if got := bh[0].Failover; got.Ms != want.Ms || got.TargetMs != want.TargetMs || got.Verdict != want.Verdict || !got.Expected {
+		t.Errorf("blackhole failover %+v, want %+v", got, want)
+	}
+	if got := bh[0].Recovery; got.Ms != 104 || got.TargetMs != (next+2*sec).Milliseconds() || got.Verdict != VerdictMet {
+		t.Errorf("blackhole recovery %+v, want 104 ms against next request + 2 s", got)
+	}
+	if got := tr[0].Failover; got.Expected || got.Ms != -1 || got.Verdict != VerdictMet {
+		t.Errorf("truncate failover %+v: none expected, none seen", got)
+	}
+	if got := tr[0].Recovery; got.Ms != 32 || got.Verdict != VerdictMet {
+		t.Errorf("truncate recovery %+v, want 32 ms", got)
+	}
+	// The secondary serving where CloudFront would not fail over is a miss of the target.
+	r.Samples = append(r.Samples, probe(21*sec, 2*ms, secondary, "Miss", true))
+	r.summarise()
+	if got := r.Phases[3].Timings[0].Failover; got.Verdict != VerdictMissed || got.Ms != 982 {
+		t.Errorf("truncate served by the secondary: %+v, want missed at 982 ms", got)
+	}
+	if r.Targets != (TargetCounts{Met: 3, Missed: 1}) {
+		t.Errorf("targets %+v", r.Targets)
+	}
+}

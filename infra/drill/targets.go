@@ -286,8 +286,9 @@ func firstServed(samples []Sample, group, region string, from, to time.Duration)
 	return first
 }
 
-// since is t − from in ms, 0 when a request started before from finished first (it was
-// under way while the switch acted), -1 when t is -1.
+// since is t − from in ms, -1 when t is -1. It is 0 when the first success finished
+// before from: a request sent while the switch was setting the fault had already failed
+// over when the switch returned (locally the switch takes milliseconds).
 func since(t, from time.Duration) int64 {
 	if t < 0 {
 		return -1

@@ -112,7 +112,7 @@ func (r *Report) Timeline() string {
 	// overlap.
 	row := 0
 	for _, p := range r.Phases {
-		if p.Kind != "fault" {
+		if p.Kind != "fault" || p.NotRun {
 			continue
 		}
 		x0, x1 := x(time.Duration(p.StartMs)*time.Millisecond), x(time.Duration(p.EndMs)*time.Millisecond)
