@@ -200,6 +200,32 @@ func TestDrillGuardRails(t *testing.T) {
 		}
 	})
 
+	t.Run("max-duration still cuts the wait after a breach", func(t *testing.T) {
+		w.Replicator().SetDelay(10 * time.Minute)
+		defer w.Replicator().SetDelay(local.DefaultReplicationDelay)
+		cond, _ := ParseStopCondition("success<95% over 3s")
+		opts := worldOptions(w, 12*time.Second)
+		opts.Rate = 50
+		opts.Schedule = []Step{step("truncate")}
+		opts.StopWhen = []StopCondition{cond}
+		opts.MaxDuration = 14 * time.Second
+		opts.ConvergeTimeout = 5 * time.Minute
+		began := time.Now()
+		rep, err := Run(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(began); took > 2*time.Minute {
+			t.Errorf("the drill took %s: the cap did not cut the convergence wait that followed the breach", took)
+		}
+		if rep.Stop == nil || rep.Stop.Reason != StoppedByCondition {
+			t.Fatalf("stop %+v: want the breach, which came first", rep.Stop)
+		}
+		if rep.Convergence.Converged || !strings.Contains(rep.Convergence.Note, "cut") {
+			t.Errorf("convergence %+v: want the wait cut by the cap", rep.Convergence)
+		}
+	})
+
 	t.Run("interrupt heals", func(t *testing.T) {
 		cmd, stderr := drillProcess(t, dir)
 		waitForFault(t, faults)

@@ -106,6 +106,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		// The cap counts from here: the heal before the drill and the preparation are
 		// part of what it bounds.
 		cap := time.AfterFunc(opts.MaxDuration, func() {
+			// The cap holds even after a stop condition has stopped the drill: the
+			// convergence wait that follows a breach is cut too.
+			r.cancelCap()
 			r.halt(&Stop{Reason: StoppedByMaxDuration, MaxDuration: opts.MaxDuration.String()})
 		})
 		defer cap.Stop()
@@ -116,7 +119,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	// A drill killed outright cannot heal; the next drill heals first (below), and
 	// `twinedge heal` (--aws) does it by hand.
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.healTimeout())
 		defer cancel()
 		r.healAll(cctx)
 		if r.probes != nil {
@@ -211,9 +214,6 @@ func (r *run) stopped() bool {
 // under way; the heal as Run returns covers a fault it sets after this one.
 func (r *run) halt(s *Stop) {
 	r.stopOnce.Do(func() {
-		if s.Reason == StoppedByMaxDuration {
-			r.cancelCap()
-		}
 		r.cancelHalt()
 		r.mu.Lock()
 		if !r.start.IsZero() {
@@ -222,7 +222,7 @@ func (r *run) halt(s *Stop) {
 		s.Phase = r.stage
 		r.rep.Stop = s
 		r.mu.Unlock()
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(r.parent), 30*time.Second)
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(r.parent), r.healTimeout())
 		defer cancel()
 		if err := r.healAll(hctx); err != nil {
 			s.HealError = strings.ReplaceAll(err.Error(), "\n", "; ")
@@ -234,6 +234,17 @@ func (r *run) halt(s *Stop) {
 		r.mu.Unlock()
 		r.progress("STOPPED: %s", s)
 	})
+}
+
+// healTimeout bounds a heal of every region that runs without the caller's context (at a
+// stop, and as the drill exits). Locally the switch answers in milliseconds; on AWS each
+// region's heal waits for its function update, up to 2 minutes (infra/aws/failure.go), and
+// the regions are healed one after the other.
+func (r *run) healTimeout() time.Duration {
+	if r.opts.OnAWS {
+		return 5 * time.Minute
+	}
+	return 30 * time.Second
 }
 
 // watch checks the stop conditions every StopCheckEvery until ctx ends, and halts the
