@@ -418,7 +418,11 @@ func (o *S3Origin) completeMultipartUpload(req *s3Request, q url.Values) error {
 			return invalidPart
 		}
 		pm := part.meta
-		_, err = io.Copy(dst, part.content)
+		if full != nil {
+			_, err = io.Copy(dst, part.content)
+		} else {
+			err = w.copyFile(part.f, pm.Size) // the part file's content starts at offset 0
+		}
 		part.Close()
 		if err != nil {
 			return err
