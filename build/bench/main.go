@@ -82,8 +82,9 @@ type result struct {
 	phases   []build.PhaseTime          // twinedge's phases in the last run
 	wait     []time.Duration            // twinedge: how long the invalidation then took
 	uploaded int
-	rss      map[string]int64         // tool → max RSS in bytes
-	cpu      map[string]time.Duration // tool → CPU time of its runs (both regions)
+	rss      map[string]int64           // tool → max RSS in bytes
+	cpu      map[string]time.Duration   // tool → CPU time of its runs (both regions)
+	origins  map[string][]time.Duration // tool → the origins' CPU time during each region's run (twinedge: one run)
 }
 
 func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir string) error {
@@ -184,6 +185,7 @@ func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir st
 			dir := sc.dir()
 			clear(maxRSS)
 			clear(cpu)
+			clear(originCPU)
 			for _, tl := range tools {
 				w := worlds[tl.name]
 				// Flush what was written before (the site, the previous tool's objects), so
@@ -195,7 +197,7 @@ func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir st
 					return fmt.Errorf("%s: %s: %w", sc.name, tl.name, err)
 				}
 				r := add(sc.name, tl, ts)
-				r.rss, r.cpu = maps.Clone(maxRSS), maps.Clone(cpu)
+				r.rss, r.cpu, r.origins = maps.Clone(maxRSS), maps.Clone(cpu), maps.Clone(originCPU)
 				if tl.name == "twinedge" {
 					r.phases, r.uploaded = lastPhases, lastUploaded
 					if wait, err := twinedgeWait(ctx, twinedgeBin, w); err == nil {
@@ -259,7 +261,35 @@ func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir st
 		}
 		fmt.Printf("  %s: %s\n", sc, strings.Join(parts, ", "))
 	}
+	fmt.Println("\nthe origins' CPU time (this process, which serves both regions) during each tool's runs, last run;")
+	fmt.Println("on this machine's CPUs no release can take less than (tool CPU + origins' CPU) / CPUs:")
+	for _, sc := range order {
+		r := results[sc]
+		var parts []string
+		for _, n := range slices.Sorted(maps.Keys(r.origins)) {
+			var total time.Duration
+			for _, d := range r.origins[n] {
+				total += d
+			}
+			part := fmt.Sprintf("%s %.2fs", n, total.Seconds())
+			if len(r.origins[n]) > 1 {
+				part += fmt.Sprintf(" (primary alone %.2fs)", r.origins[n][0].Seconds())
+			}
+			parts = append(parts, part)
+		}
+		fmt.Printf("  %s: %s\n", sc, strings.Join(parts, ", "))
+	}
 	return nil
+}
+
+// selfCPU is this process's CPU time so far (user+system): the origins' work, since
+// every tool runs as a process of its own.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func span(ds []time.Duration) string {
@@ -320,8 +350,9 @@ func (w *world) close() { w.w.Close() }
 // rusage Go gets from wait4 is no use for the peak: a child started with vfork counts
 // this process's resident set as its own until it execs.)
 var (
-	maxRSS = map[string]int64{}
-	cpu    = map[string]time.Duration{}
+	maxRSS    = map[string]int64{}
+	cpu       = map[string]time.Duration{}
+	originCPU = map[string][]time.Duration{}
 )
 
 // command runs bin under /usr/bin/time when it exists; usage reads what it measured.
@@ -380,12 +411,13 @@ func twinedgeRelease(bin, profileDir string) func(context.Context, *world, strin
 		cmd := command(ctx, bin, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, os.Stderr
-		start := time.Now()
+		start, startCPU := time.Now(), selfCPU()
 		err := cmd.Run()
 		took := time.Since(start)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s", err, out.String())
 		}
+		originCPU["twinedge"] = append(originCPU["twinedge"], selfCPU()-startCPU)
 		noteUsage("twinedge", cmd)
 		var rep build.Report
 		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
@@ -425,11 +457,12 @@ func perRegion(name string, cmd func(ctx context.Context, r local.RegionInfo, di
 		for _, r := range w.info.Regions {
 			c := cmd(ctx, r, dir)
 			c.Stdout, c.Stderr = os.Stderr, os.Stderr
-			start := time.Now()
+			start, startCPU := time.Now(), selfCPU()
 			if err := c.Run(); err != nil {
 				return nil, err
 			}
 			ts = append(ts, time.Since(start))
+			originCPU[name] = append(originCPU[name], selfCPU()-startCPU)
 			noteUsage(name, c)
 		}
 		return ts, nil
