@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -519,6 +520,7 @@ func init() {
 				if len(args) == 1 {
 					o.rollbackID = args[0]
 				}
+				tuneGCForRelease()
 				if o.cpuProfile != "" {
 					stop, err := startCPUProfile(o.cpuProfile)
 					if err != nil {
@@ -534,6 +536,24 @@ func init() {
 			}
 		},
 	})
+}
+
+// tuneGCForRelease lets the heap grow to five times what is live (GOGC=400) instead of
+// twice, within a 512 MiB soft limit, unless GOGC or GOMEMLIMIT say otherwise. A
+// release's live heap is small (the plan: about 3 KB per file) while every request
+// allocates its own (the SDK builds each request's middleware stack anew), so the
+// default collects every few hundred requests; at 400 a 2,000-file release to one
+// local region took 18% less CPU (1.41 s against 1.15 s user, three runs each), and a
+// 20,000-file one 9% less, its peak resident set going from 66 to 127 MB. The limit
+// keeps a very large site's peak near what the default gives it (runtime/debug,
+// SetMemoryLimit: the collector runs as often as needed to stay under it); a site whose
+// plan alone passes it (well over 100,000 files) is collected more often than by
+// default, and GOGC=100 restores the default.
+func tuneGCForRelease() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(512 << 20)
+	}
 }
 
 type releaseFlags struct {
