@@ -236,7 +236,7 @@ func TestDrillGuardRails(t *testing.T) {
 			t.Errorf("an interrupted drill exited 0")
 		}
 		// It ended on the interrupt, while the fault was set: before the schedule's heal.
-		if out := stderr.String(); !strings.Contains(out, context.Canceled.Error()) || !strings.Contains(out, "fail ") || strings.Contains(out, "healed") {
+		if out := stderr.String(); !strings.Contains(out, "drill interrupted (context canceled): every region healed") || !strings.Contains(out, "fail ") || strings.Contains(out, "s] healed") {
 			t.Errorf("the drill did not end on the interrupt during the fault:\n%s", out)
 		}
 		if f := faults(); len(f) != 0 {

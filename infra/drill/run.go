@@ -75,7 +75,7 @@ type run struct {
 // every region first and last, whatever happens in between. An error means the drill
 // could not run (no edge, no site); faults that could not be applied, an API that is not
 // there and regions that do not converge are results, reported in the Report.
-func Run(ctx context.Context, opts Options) (*Report, error) {
+func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
@@ -121,7 +121,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.healTimeout())
 		defer cancel()
-		r.healAll(cctx)
+		healErr := r.healAll(cctx)
+		// An interrupted drill says whether the world is healed: the one thing its user
+		// needs to know before walking away.
+		switch {
+		case err != nil && ctx.Err() != nil && healErr == nil:
+			err = fmt.Errorf("drill interrupted (%w): every region healed", err)
+		case err != nil && healErr != nil:
+			err = fmt.Errorf("%w; and the heal as the drill ended failed, run `twinedge heal`: %v", err, healErr)
+		case healErr != nil:
+			r.opts.Logger.Warn("heal as the drill ended", "err", healErr)
+		}
 		if r.probes != nil {
 			if err := r.probes.remove(cctx); err != nil {
 				r.opts.Logger.Warn("remove probe objects", "err", err)
@@ -150,12 +160,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	traffic.Add(2)
 	go func() { defer traffic.Done(); r.traffic(haltCtx, r.capCtx) }()
 	go func() { defer traffic.Done(); r.watch(haltCtx) }()
-	err := r.schedule(haltCtx)
+	schedErr := r.schedule(haltCtx)
 	r.cancelHalt() // the traffic and the watch end with the schedule
 	traffic.Wait()
 	r.rep.DurationMs = r.since().Milliseconds()
-	if err != nil && !r.stopped() {
-		return nil, err
+	if schedErr != nil && !r.stopped() {
+		return nil, schedErr
 	}
 	if r.api {
 		r.setStage("converging")
