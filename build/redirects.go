@@ -24,7 +24,8 @@ package build
 //
 // Matching is Netlify's: "/old" also matches "/old/" (Netlify normalizes a trailing
 // slash before the rules run), "/news/*" matches "/news", "/news/" and everything
-// below, and the request's query string is passed on unless TO has one of its own. A
+// below, and the request's query string is passed on (a TO with a query of its own is
+// refused: Netlify's engine appends the request's after it). A
 // rule without "!" never shadows a file of the site (Netlify serves the file); the
 // function cannot see the bucket, so a release refuses such a rule instead of serving
 // the redirect where Netlify would serve the page.
@@ -254,6 +255,11 @@ func checkTarget(to string, splat bool) error {
 	if err := checkURLChars(to); err != nil {
 		return err
 	}
+	if strings.ContainsAny(to, "?#") {
+		// Netlify's engine appends the request's query after the target's own
+		// ("/t?own=1?q=1", @netlify/redirects 4.0.2; infra/netlify_test.go).
+		return fmt.Errorf("target %q has a query or fragment: not supported (the request's query string is passed on)", to)
+	}
 	rest := to
 	switch {
 	case strings.HasPrefix(to, "https://") || strings.HasPrefix(to, "http://"):
@@ -353,9 +359,16 @@ func (m redirectMatcher) first(r Redirect) (Redirect, bool) {
 	return prev, ok
 }
 
-// loops refuses a rule whose target leads back to it, at once or through the rules
-// before it (followed for a few hops), with a sample value for each splat.
+// loops refuses a rule whose target it matches itself (Netlify's engine never applies
+// such a rule: "/a/* /a" redirects nothing, infra/netlify_test.go), or whose target
+// leads back to it through the rules before it (followed for a few hops), with a sample
+// value for each splat.
 func (m redirectMatcher) loops(r Redirect) error {
+	if to := strings.ReplaceAll(r.To, ":splat", "x"); strings.HasPrefix(to, "/") {
+		if _, _, ok := (redirectMatcher{r.From: r}).match(to); ok {
+			return fmt.Errorf("%s redirects to %s, which it matches itself: a redirect loop", r.From, r.To)
+		}
+	}
 	m[r.From] = r
 	defer delete(m, r.From)
 	cur, splat := r, "x"
@@ -363,9 +376,6 @@ func (m redirectMatcher) loops(r Redirect) error {
 		to := strings.ReplaceAll(cur.To, ":splat", splat)
 		if !strings.HasPrefix(to, "/") {
 			return nil // another host
-		}
-		if i := strings.IndexAny(to, "?#"); i >= 0 {
-			to = to[:i]
 		}
 		next, s, ok := m.match(to)
 		if !ok {

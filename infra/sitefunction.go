@@ -75,9 +75,9 @@ async function findRedirect(request) {
     var space = value.indexOf(' ');
     var status = parseInt(value.slice(0, space), 10);
     var location = value.slice(space + 1).split(':splat').join(splat);
-    // Netlify passes the query string on to the target unless it has its own.
+    // Netlify passes the query string on (the release refuses targets with their own).
     var query = queryString(request.querystring);
-    if (query !== '' && location.indexOf('?') < 0) {
+    if (query !== '') {
         location += '?' + query;
     }
     return { statusCode: status, statusDescription: reasons[status], headers: { location: { value: location } } };

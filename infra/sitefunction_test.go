@@ -28,7 +28,6 @@ func TestSiteFunction(t *testing.T) {
 /news/top     /best          308
 /news/*       /blog/:splat   307
 /docs/*       https://docs.example.com/:splat
-/keep-query   /target?own=1
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +58,6 @@ func TestSiteFunction(t *testing.T) {
 		{uri: "/news/2024/a.html", status: 307, location: "/blog/2024/a.html"},
 		{uri: "/news", status: 307, location: "/blog/"},
 		{uri: "/docs/api/v1", query: "a=1&b=x%20y", status: 301, location: "https://docs.example.com/api/v1?a=1&b=x%20y"},
-		{uri: "/keep-query", query: "a=1", status: 301, location: "/target?own=1"},
 		{uri: "/status", to: "/index.html"},
 		{uri: "/assets/app-0123abcd.js", to: "/assets/app-0123abcd.js"},
 		{uri: "/boards", to: "/index.html"},

@@ -17,6 +17,7 @@ var install = map[string]string{
 	"chromium":    "apt-get install chromium",
 	"nginx":       "apt-get install nginx-light",
 	"wrk":         "apt-get install wrk",
+	"node":        "apt-get install nodejs npm",
 }
 
 // Require returns the path of the named executable. When it is missing the test fails if
