@@ -188,10 +188,15 @@ func TestJSONContract(t *testing.T) {
 		Writes         struct {
 			Accepted, Lost, Duplicated *int
 		} `json:"writes"`
-		Phases []map[string]any `json:"phases"`
+		Phases       []map[string]any `json:"phases"`
+		StoppedEarly *bool            `json:"stoppedEarly"`
+		Targets      map[string]int   `json:"targets"`
 	}
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatal(err)
+	}
+	if got.StoppedEarly == nil || *got.StoppedEarly || len(got.Targets) != 3 {
+		t.Errorf("stoppedEarly %v, targets %v: want false and the three verdict counts", got.StoppedEarly, got.Targets)
 	}
 	if got.GetSuccessRate == nil || got.Writes.Accepted == nil || got.Writes.Lost == nil || got.Writes.Duplicated == nil {
 		t.Fatalf("missing top-level keys in %s", buf.String()[:400])

@@ -227,7 +227,7 @@ func (r *Report) timings(i int) []GroupTiming {
 			fo.Target = fmt.Sprintf("next request ≤ %s + %s + secondary's answer ≤ %s read timeout%s", short(next), why, read, aws)
 			fo.judge("no success from " + r.Secondary + " while the fault lasted")
 		} else {
-			fo.Target = "none: " + why
+			fo.Target = why
 			fo.Verdict = VerdictMet
 			if fo.Ms >= 0 {
 				fo.Verdict, fo.Note = VerdictMissed, r.Secondary+" served, where CloudFront would not fail over"
