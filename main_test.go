@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,6 +134,7 @@ func TestCLI(t *testing.T) {
 	if _, err := cli("heal"); err != nil {
 		t.Fatalf("heal: %v", err)
 	}
+	drillGuardRails(t, bin, state, cli)
 	out, _ = cli("status", "--json")
 	var healed local.Status
 	if err := json.Unmarshal([]byte(out), &healed); err != nil {
@@ -158,6 +160,74 @@ func TestCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(state, "regions")); err != nil {
 		t.Errorf("state lost: %v", err)
+	}
+}
+
+// drillGuardRails runs the real `twinedge drill` against the running world: a stop
+// condition that the default schedule's truncate phase breaches (exit 1, the JSON says why),
+// then a drill interrupted with SIGINT while a fault is set (exit 1, every region healed).
+func drillGuardRails(t *testing.T, bin, state string, cli func(...string) (string, error)) {
+	t.Helper()
+	faulted := func() bool {
+		out, _ := cli("status", "--json")
+		var st local.Status
+		json.Unmarshal([]byte(out), &st)
+		for _, r := range st.Regions {
+			if len(r.Faults) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	out, err := cli("drill", "--duration", "20s", "--rate", "50", "--stop-when", "success<95% over 3s", "--max-duration", "3m", "--json")
+	var ce *cliError
+	if !errors.As(err, &ce) {
+		t.Fatalf("a drill stopped early must exit non-zero: %v\n%s", err, out)
+	}
+	var rep struct {
+		StoppedEarly bool `json:"stoppedEarly"`
+		Stop         struct {
+			Reason, Condition, Phase string
+		} `json:"stop"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("drill --json is not one JSON object: %v\n%s", err, out)
+	}
+	if !rep.StoppedEarly || rep.Stop.Reason != "stop-when" || rep.Stop.Condition != "success<95% over 3s" || rep.Stop.Phase != "truncate" {
+		t.Errorf("stop %+v: want success<95%% over 3s breached in the truncate phase", rep)
+	}
+	if !strings.Contains(ce.stderr, "stopped early: stop condition success<95% over 3s breached") {
+		t.Errorf("stderr %q", ce.stderr)
+	}
+	if faulted() {
+		t.Error("faults left after a stopped drill")
+	}
+
+	cmd := exec.Command(bin, "drill", "--duration", "60s", "--state", state)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(2 * time.Minute); !faulted(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the drill set no fault; stderr:\n%s", stderr.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(stderr.String(), "drill interrupted (context canceled): every region healed") {
+			t.Errorf("interrupted drill: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the drill did not stop after SIGINT")
+	}
+	if faulted() {
+		t.Error("faults left after an interrupted drill")
 	}
 }
 
