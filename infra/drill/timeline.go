@@ -212,8 +212,8 @@ func (r *Report) Timeline() string {
 		}
 	}
 
-	// Where a stop ended the drill early.
-	if r.Stop != nil {
+	// Where a stop ended the drill early (a stop in the convergence wait is past the plot).
+	if r.Stop != nil && r.Stop.AtMs <= r.DurationMs {
 		sx := x(time.Duration(r.Stop.AtMs) * time.Millisecond)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"><title>%s</title></line>`,
 			sx, tlTop, sx, plotBottom+tlStripH, colFailed, esc("stopped early: "+r.Stop.String()))
