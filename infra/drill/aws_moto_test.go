@@ -26,7 +26,8 @@ import (
 // against moto_server's S3 and Lambda, with the viewer traffic on a stand-in edge (moto has
 // no CloudFront data plane). The drill is interrupted while the primary is failed, as
 // Ctrl-C would: both regions must be healed when it returns, bucket policy and function
-// environment alike.
+// environment alike. A fault left as by a killed drill is healed by the next drill before
+// its baseline, and by HealAWS of every region (`twinedge heal --aws`).
 func TestAWSDrillHealsOnMoto(t *testing.T) {
 	url := testtool.Moto(t, testtool.MotoScript("../aws/testdata/moto/server.py"))
 	t.Setenv("AWS_ENDPOINT_URL", url) // the SDK's standard variable: every client goes to moto
@@ -88,6 +89,36 @@ func TestAWSDrillHealsOnMoto(t *testing.T) {
 	for _, r := range state.Regions {
 		if failedOnMoto(t, ctx, r) {
 			t.Errorf("%s left failed after the interrupted drill", r.Name)
+		}
+	}
+
+	// A drill killed outright leaves its fault. The next drill heals it before its
+	// baseline; `twinedge heal --aws` (HealAWS of every region) heals it by hand.
+	access := awsinfra.AccessOptions{StateDir: dir}
+	if err := awsinfra.FailAWS(ctx, access, state.Regions[0].Name, "all"); err != nil {
+		t.Fatal(err)
+	}
+	dctx, interrupt = context.WithCancel(ctx)
+	failedAtBaseline := true
+	opts.Progress = progressFunc(func(line string) {
+		if strings.Contains(line, "baseline") {
+			failedAtBaseline = failedOnMoto(t, ctx, state.Regions[0])
+			interrupt()
+		}
+	})
+	Run(dctx, opts)
+	if failedAtBaseline {
+		t.Error("the next drill began its baseline with the fault a killed drill left")
+	}
+	if err := awsinfra.FailAWS(ctx, access, state.Regions[0].Name, "all"); err != nil {
+		t.Fatal(err)
+	}
+	if err := awsinfra.HealAWS(ctx, access, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range state.Regions {
+		if failedOnMoto(t, ctx, r) {
+			t.Errorf("%s still failed after heal --aws", r.Name)
 		}
 	}
 }
