@@ -105,7 +105,7 @@ func (r *run) readRedirectStore(ctx context.Context) error {
 func (r *run) planRedirects() ([]string, error) {
 	if r.o.Redirects == nil {
 		if len(r.redirects) > 0 {
-			return nil, fmt.Errorf("the site has %d redirects (%s) but the target has no redirect store to serve them from: deploy the stack again so it has one", len(r.redirects), RedirectsFile)
+			return nil, fmt.Errorf("the site has %d redirects (%s) but the target names no redirect store to serve them from (world.json redirectStore, aws.json redirectStoreArn): restart `twinedge up`, or run `twinedge deploy` again; nothing was changed", len(r.redirects), RedirectsFile)
 		}
 		return nil, nil
 	}
