@@ -20,7 +20,9 @@ const RedirectStoreName = "twinedge-redirects"
 
 // SiteFunctionJS is the cloudfront-js-2.0 source of the site function, deployed as is
 // to AWS and run as is by the local edge. It reads the store it is associated with
-// through cf.kvs() (DG kvs-with-functions-kvs-helper): the key is the rule's FROM
+// through cf.kvs(), opened in the first lines and read with sequential awaits as DG
+// functions-custom-methods ("Helper methods for key value stores") asks, exists() before
+// get() because get() of a missing key rejects: the key is the rule's FROM
 // ("/old", or "/news/*" for a splat) and the value "<status> <target>"
 // (build.Redirect.Entry). A request tries its path, then each splat prefix from the
 // longest; the release refuses rule sets where Netlify's first-match order would
