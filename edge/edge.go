@@ -73,6 +73,10 @@ type Options struct {
 	// "twinedge-spa-rewrite". A function association whose ARN names a function the edge
 	// does not know makes New and Apply fail.
 	Functions map[string]*Function
+	// Twins are native implementations of exact function sources (Twin): a function whose
+	// Code is a key, given here or published (PutFunction), runs its twin instead of the
+	// JavaScript. Any other code runs as JavaScript.
+	Twins map[string]Twin
 	// JS compiles the JavaScript of functions that have no Go implementation
 	// (cloudfront-js-2.0 or 1.0). nil: a distribution that associates such a function is
 	// refused. edge/jsfunc provides one (goja); it is kept out of this package so that
@@ -192,7 +196,7 @@ func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
 	if opts.MaxRequestBodies <= 0 {
 		e.bodies.limit = max(64<<20, e.maxReqBody)
 	}
-	if err := addFunctions(e.functions, opts.Functions); err != nil {
+	if err := addFunctions(e.functions, opts.Functions, opts.Twins); err != nil {
 		return nil, err
 	}
 	// Via names the edge server: "1.1 <32 hex>.cloudfront.net (CloudFront)" (§2.8).
@@ -212,7 +216,7 @@ func New(cfg *types.DistributionConfig, opts Options) (*Edge, error) {
 }
 
 // addFunctions adds the functions of Options.Functions to m, by name.
-func addFunctions(m map[string]*Function, fns map[string]*Function) error {
+func addFunctions(m map[string]*Function, fns map[string]*Function, twins map[string]Twin) error {
 	for name, f := range fns {
 		if f == nil {
 			continue
@@ -227,7 +231,7 @@ func addFunctions(m map[string]*Function, fns map[string]*Function) error {
 		if fn.RewriteURI == nil && fn.Handle == nil && fn.Code == "" {
 			return fmt.Errorf("function %s: needs Code or a Go implementation", name)
 		}
-		m[name] = &fn
+		m[name] = withTwin(&fn, twins)
 	}
 	return nil
 }
@@ -448,10 +452,24 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs.uri, rs.query = rawPath, r.URL.RawQuery
 	e.addViewerHeaders(rs, geo)
 	if fn := b.viewerRequest; fn != nil {
-		if fn.RewriteURI != nil {
-			rs.uri = fn.RewriteURI(rs.uri)
-		} else if done := e.runViewerRequest(w, rs, fn); done {
+		var resp *FunctionResponse
+		native := fn.RewriteURI != nil
+		if native && fn.Respond != nil {
+			resp, native = fn.Respond(rs.uri, rs.query)
+		}
+		switch {
+		case resp != nil:
+			e.answerGenerated(w, rs, resp)
 			return
+		case native:
+			rs.uri = fn.RewriteURI(rs.uri)
+		default:
+			if fn.js != nil {
+				fn = fn.js // the twin did not decide: the JavaScript does
+			}
+			if done := e.runViewerRequest(w, rs, fn); done {
+				return
+			}
 		}
 	}
 	// §2.2: the default root object replaces "/" only [INFER: after viewer-request

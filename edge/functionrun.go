@@ -315,10 +315,7 @@ func (e *Edge) runViewerRequest(w http.ResponseWriter, rs *reqState, fn *Functio
 		return true
 	}
 	if res.Response != nil {
-		if err := e.writeGenerated(w, rs, res.Response); err != nil {
-			rs.detail = "FunctionValidationError"
-			e.serveError(w, rs, http.StatusBadGateway, "The CloudFront function returned an invalid value.", "Error")
-		}
+		e.answerGenerated(w, rs, res.Response)
 		return true
 	}
 	req := res.Request
@@ -407,6 +404,15 @@ func encodeQuery(q map[string]FunctionValue, order []string) string {
 		}
 	}
 	return strings.Join(parts, "&")
+}
+
+// answerGenerated sends a viewer-request function's response, or CloudFront's 502 when
+// it is not a valid response.
+func (e *Edge) answerGenerated(w http.ResponseWriter, rs *reqState, resp *FunctionResponse) {
+	if err := e.writeGenerated(w, rs, resp); err != nil {
+		rs.detail = "FunctionValidationError"
+		e.serveError(w, rs, http.StatusBadGateway, "The CloudFront function returned an invalid value.", "Error")
+	}
 }
 
 var functionGenerated = []string{"generated-by-CloudFront-Functions"}

@@ -33,6 +33,10 @@ const SPARewriteJS = `function handler(event) {
 }
 `
 
+// SPARewriteURI is the Go implementation of SPARewriteJS, for native twins of functions
+// that include it (Twin).
+func SPARewriteURI(uri string) string { return spaRewriteURI(uri) }
+
 // spaRewriteURI is the Go implementation of SPARewriteJS.
 func spaRewriteURI(uri string) string {
 	if strings.HasSuffix(uri, "/") {
@@ -59,6 +63,12 @@ type Function struct {
 	// RewriteURI, when set, is a native viewer-request implementation that only rewrites
 	// the URI. It is the fast path: no event object is built.
 	RewriteURI func(uri string) string
+	// Respond, set beside RewriteURI, answers some requests natively: it returns the
+	// response the function generates for uri (and the raw query), nil when the function
+	// continues with RewriteURI, or ok=false when the native code does not decide, and the
+	// JavaScript Code runs for that request instead. Whether it answers may depend on the
+	// URI only: the cache-hit fast path asks it with the query left out.
+	Respond func(uri, rawQuery string) (resp *FunctionResponse, ok bool)
 	// Handle, when set, is a native implementation over the full event. For a
 	// viewer-request event it returns the (possibly modified) request, or a response to
 	// send instead; for viewer-response it returns the response.
@@ -66,6 +76,30 @@ type Function struct {
 	// KVS is the key value store associated with the function (at most one, DG
 	// kvs-with-functions-associate), read by cf.kvs(). nil: none.
 	KVS fnapi.KVS
+
+	// js is the function without its native twin (Twin), for the requests Respond does
+	// not decide; one value, so its compiled JavaScript is kept.
+	js *Function
+}
+
+// Twin is a native implementation of one exact JavaScript source, for speed: the edge
+// runs it instead of the JavaScript when a function's Code is that source (Options.Twins).
+// It is given the function's key value store and returns RewriteURI and Respond. A twin
+// must agree with its JavaScript on every input; a differential test runs both on the
+// same requests.
+type Twin func(kvs fnapi.KVS) (rewrite func(uri string) string, respond func(uri, rawQuery string) (*FunctionResponse, bool))
+
+// withTwin returns fn with its native twin when twins has one for its code, else fn.
+func withTwin(fn *Function, twins map[string]Twin) *Function {
+	twin, ok := twins[fn.Code]
+	if !ok || fn.RewriteURI != nil || fn.Handle != nil {
+		return fn
+	}
+	js := *fn
+	native := *fn
+	native.RewriteURI, native.Respond = twin(fn.KVS)
+	native.js = &js
+	return &native
 }
 
 // KVSReader is read access to a KeyValueStore, as a function's cf.kvs() reads it.

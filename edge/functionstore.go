@@ -14,6 +14,7 @@ import (
 func (e *Edge) PutFunction(fn *Function) error {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
+	fn = withTwin(fn, e.opts.Twins)
 	old := e.functions
 	e.functions = maps.Clone(old)
 	e.functions[fn.Name] = fn

@@ -96,6 +96,11 @@ func (e *Edge) serveHit(req *hitRequest, buf []byte) (head, body []byte, ok bool
 		if fn.RewriteURI == nil {
 			return nil, nil, false
 		}
+		if fn.Respond != nil {
+			if resp, ok := fn.Respond(uri, ""); resp != nil || !ok {
+				return nil, nil, false // a generated response, or the JavaScript decides
+			}
+		}
 		uri = fn.RewriteURI(uri)
 	}
 	if uri == "/" && c.defaultRoot != "" {

@@ -12,7 +12,7 @@ func (e *Edge) Reload(cfg *types.DistributionConfig, opts Options) error {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
 	fns := builtinFunctions()
-	if err := addFunctions(fns, opts.Functions); err != nil {
+	if err := addFunctions(fns, opts.Functions, e.opts.Twins); err != nil {
 		return err
 	}
 	// Only compile reads these fields, under applyMu; requests read the compiled config.

@@ -198,6 +198,9 @@ func Start(ctx context.Context, cfg Config) (_ *World, err error) {
 		// The site function's code, so the distribution compiles; provisionSite
 		// publishes it with its redirect store before the first request is served.
 		Functions: map[string]*edge.Function{infra.SiteFunctionName: {Code: infra.SiteFunctionJS}},
+		// The site function's Go twin serves while its published code is SiteFunctionJS
+		// (infra.SiteFunctionTwin; proven against the JavaScript by TestSiteFunctionTwin).
+		Twins: map[string]edge.Twin{infra.SiteFunctionJS: infra.SiteFunctionTwin},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
