@@ -229,21 +229,8 @@ func (e *Edge) newFunctionEvent(rs *reqState, eventType string) *FunctionEvent {
 }
 
 func functionRequestFrom(rs *reqState) *FunctionRequest {
-	req := &FunctionRequest{Method: rs.r.Method, URI: rs.uri, QueryString: map[string]FunctionValue{}, Headers: map[string]FunctionValue{}, Cookies: map[string]FunctionValue{}}
-	for _, part := range strings.Split(rs.query, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
-		}
-		if uv, err := url.QueryUnescape(v); err == nil {
-			v = uv
-		}
-		addValue(req.QueryString, k, v)
-		req.queryOrder = appendOnce(req.queryOrder, k)
-	}
+	req := &FunctionRequest{Method: rs.r.Method, URI: rs.uri, Headers: map[string]FunctionValue{}, Cookies: map[string]FunctionValue{}}
+	req.QueryString, req.queryOrder = eventQuery(rs.query)
 	for name, vs := range rs.header {
 		ln := strings.ToLower(name)
 		if ln == "cookie" {
@@ -265,6 +252,35 @@ func functionRequestFrom(rs *reqState) *FunctionRequest {
 		}
 	}
 	return req
+}
+
+// EventQuery is the querystring object of a function's event for a raw query: each name
+// and value percent-decoded (kept as sent when that fails), repeated names in
+// multiValue (§3.4). Native twins of functions (Twin) read the query through it.
+func EventQuery(raw string) map[string]FunctionValue {
+	q, _ := eventQuery(raw)
+	return q
+}
+
+// eventQuery is EventQuery with the order of the names' first appearance.
+func eventQuery(raw string) (map[string]FunctionValue, []string) {
+	q := map[string]FunctionValue{}
+	var order []string
+	for _, part := range strings.Split(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		if uv, err := url.QueryUnescape(v); err == nil {
+			v = uv
+		}
+		addValue(q, k, v)
+		order = appendOnce(order, k)
+	}
+	return q, order
 }
 
 func appendOnce(s []string, v string) []string {

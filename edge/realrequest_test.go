@@ -197,7 +197,7 @@ func realRequest(t *testing.T, name, code string, c realCase, ev *FunctionEvent)
 func viewerRequest(ev *FunctionEvent) *http.Request {
 	er := ev.Request
 	target := er.URI
-	if q := eventQuery(er.QueryString); q != "" {
+	if q := viewerQuery(er.QueryString); q != "" {
 		target += "?" + q
 	}
 	var body io.Reader
@@ -237,7 +237,7 @@ func viewerRequest(ev *FunctionEvent) *http.Request {
 	return r
 }
 
-func eventQuery(qs map[string]FunctionValue) string {
+func viewerQuery(qs map[string]FunctionValue) string {
 	var parts []string
 	for _, name := range slices.Sorted(maps.Keys(qs)) {
 		for _, s := range qs[name].values() {

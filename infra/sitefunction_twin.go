@@ -2,7 +2,6 @@ package infra
 
 import (
 	"maps"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,20 +90,21 @@ func findRedirect(kvs fnapi.KVS, uri string) (value, splat string, found bool) {
 // names ascending, then the others in the order of the event's JSON, which sorts them),
 // each pair encoded with encodeURIComponent.
 func eventQueryString(raw string) string {
-	// As the edge builds the event: values grouped under each decoded name.
-	values := map[string][]string{}
-	for _, part := range strings.Split(raw, "&") {
-		if part == "" {
-			continue
+	// As the edge builds the event (edge.EventQuery).
+	query := edge.EventQuery(raw)
+	values := make(map[string][]string, len(query))
+	for k, v := range query {
+		vs := []string{v.Value}
+		if len(v.MultiValue) > 0 {
+			vs = vs[:0]
+			for _, m := range v.MultiValue {
+				vs = append(vs, m.Value)
+			}
 		}
-		k, v, _ := strings.Cut(part, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
+		for i := range vs {
+			vs[i] = jsonString(vs[i])
 		}
-		if uv, err := url.QueryUnescape(v); err == nil {
-			v = uv
-		}
-		values[k] = append(values[k], jsonString(v))
+		values[k] = vs
 	}
 	// As encoding/json writes the object (names sorted) and JSON.parse reads it: two names
 	// that become the same string keep the first one's place and the last one's values.
