@@ -171,15 +171,18 @@ func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir st
 			}
 			clear(worlds)
 		}
-		for _, sc := range scenarios {
+		for i, sc := range scenarios {
 			if sc.fresh {
 				closeAll()
 				for _, tl := range tools {
-					state := filepath.Join(tmp, fmt.Sprint(n), fmt.Sprintf("state-%d-%s", len(order), strings.ReplaceAll(tl.name, " ", "-")))
-					if worlds[tl.name], err = startWorld(ctx, state); err != nil {
+					// One state directory per run, scenario and tool: a later run's worlds are new.
+					state := filepath.Join(tmp, fmt.Sprint(n), fmt.Sprintf("state-%d-%s", i, strings.ReplaceAll(tl.name, " ", "-")))
+					w, err := startWorld(ctx, state)
+					if err != nil {
 						closeAll()
 						return err
 					}
+					worlds[tl.name] = w
 				}
 			}
 			dir := sc.dir()
