@@ -10,6 +10,9 @@
 // invalidation is accepted, as s3deploy's does (it never waits); the wait that
 // follows by default is timed apart with `twinedge release --status`.
 //
+// Ratios are taken run by run (the median and range over -runs), since a run's tools
+// take turns under the same load.
+//
 // Scenarios: the initial release of a generated site; an unchanged rebuild (every file
 // written again, so every mtime is new, as in CI); 1% of files changed in a fresh
 // build; and, in a fresh world, the initial release of the site plus one 200 MB file.
@@ -235,7 +238,7 @@ func run(nfiles, bigMB, runs int, twinedgeBin string, noSync bool, profileDir st
 			line += "\t" + span(r.oneReg[tl.name]) + "\t" + span(r.times[tl.name])
 		}
 		for _, tl := range others {
-			line += "\t" + fmt.Sprintf("%.2f", median(r.times["twinedge"]).Seconds()/median(r.oneReg[tl.name]).Seconds())
+			line += "\t" + pairedRatio(r.times["twinedge"], r.oneReg[tl.name])
 		}
 		fmt.Fprintln(tw, line+"\t")
 	}
@@ -306,13 +309,22 @@ func span(ds []time.Duration) string {
 	return fmt.Sprintf("%.2f–%.2fs", lo.Seconds(), hi.Seconds())
 }
 
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
+// pairedRatio is a/b run by run (the tools take turns within a run, so a run's two
+// figures saw the same load): the median ratio, and the range over runs when there are
+// several.
+func pairedRatio(a, b []time.Duration) string {
+	var rs []float64
+	for i := range min(len(a), len(b)) {
+		rs = append(rs, a[i].Seconds()/b[i].Seconds())
 	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
+	if len(rs) == 0 {
+		return "-"
+	}
+	slices.Sort(rs)
+	if len(rs) == 1 {
+		return fmt.Sprintf("%.2f", rs[0])
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", rs[len(rs)/2], rs[0], rs[len(rs)-1])
 }
 
 // world is a local world with extra buckets for the other tools.
