@@ -75,9 +75,17 @@ func FuzzParseManifest(f *testing.F) {
 func FuzzParseRecord(f *testing.F) {
 	f.Add([]byte(`{"id":"0123456789ab","kind":"release","time":"2026-01-01T00:00:00Z","files":[{"path":"a","sha256":"` + sha0 + `","size":0}]}`))
 	f.Add([]byte(`{"id":"0123456789ab","keys":["a/b"]}`))
+	f.Add([]byte(`{"id":"0123456789ab","kind":"release","files":[],"redirects":[{"from":"/old","to":"/new","status":301},{"from":"/news/*","to":"/b/:splat","status":302,"force":true}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if r, err := ParseRecord(data); err == nil && !validID(r.ID) {
 			t.Fatalf("accepted id %q", r.ID)
+		} else if err == nil {
+			// A recorded redirect set is what a rollback writes to the store: it must fit.
+			for _, rd := range r.Redirects {
+				if k, v := rd.Entry(); len(k) > maxRedirectKey || len(v) > maxRedirectValue || !strings.HasPrefix(k, "/") {
+					t.Fatalf("accepted redirect entry %q %q", k, v)
+				}
+			}
 		}
 		if p, err := parsePending(data); err == nil {
 			for _, k := range p.Keys {

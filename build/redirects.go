@@ -455,6 +455,9 @@ func validRedirects(rules []Redirect) error {
 		if err == nil {
 			err = checkTarget(r.To, r.Splat())
 		}
+		if _, v := r.Entry(); err == nil && len(v) > maxRedirectValue {
+			err = fmt.Errorf("value of %d bytes", len(v))
+		}
 		if err == nil && seen[r.From] {
 			err = errors.New("listed twice")
 		}

@@ -123,6 +123,15 @@ func TestReleaseRedirectStore(t *testing.T) {
 		t.Errorf("invalidation %q, want the removed rules' paths under /old*", got)
 	}
 
+	// A rollback goes back to the 120 rules of the first release (its record has them).
+	back, err := Rollback(ctx, o, "")
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if got := storeEntries(t, rs); len(got) != 120 || len(back.Redirects.Put) != 120 || len(back.Redirects.Deleted) != 0 {
+		t.Errorf("after the rollback the store holds %d entries; report %+v", len(got), back.Redirects)
+	}
+
 	// A rule without ! over a page of the site.
 	os.WriteFile(filepath.Join(dir, RedirectsFile), []byte("/index.html /elsewhere 301\n"), 0o644)
 	before := updates.Load()
