@@ -167,9 +167,9 @@ func TestWorldRedirects(t *testing.T) {
 }
 
 // BenchmarkSiteFunctionHit is a cache hit through the world's edge, with the site
-// function (JavaScript: four KeyValueStore lookups for /assets/app.js, then the SPA
-// rewrite) against the built-in SPA rewrite alone (Go, no lookups):
-// go test ./infra/local -run '^$' -bench SiteFunctionHit.
+// function as the world runs it (its Go twin, infra.SiteFunctionTwin: four KeyValueStore
+// lookups for /assets/app.js, then the SPA rewrite) against the built-in SPA rewrite
+// alone (no lookups): go test ./infra/local -run '^$' -bench SiteFunctionHit.
 func BenchmarkSiteFunctionHit(b *testing.B) {
 	ctx := context.Background()
 	w, err := Start(ctx, Config{StateDir: b.TempDir(), Addr: "127.0.0.1:0"})
@@ -196,7 +196,7 @@ func BenchmarkSiteFunctionHit(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		cfg  *cftypes.DistributionConfig
-	}{{"spa-go", spa}, {"site-js", site}} {
+	}{{"spa-go", spa}, {"site", site}} {
 		b.Run(c.name, func(b *testing.B) {
 			if err := w.Edge().Apply(c.cfg); err != nil {
 				b.Fatal(err)
