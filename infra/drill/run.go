@@ -537,6 +537,12 @@ func (r *run) schedule(ctx context.Context) error {
 		}
 		// Time to recovery counts from here.
 		r.rep.Phases[fi].healed = r.since()
+		// The clock does not wait for the switch: a slow one (a loaded machine, AWS's
+		// function update) eats into the fault, which the report must say.
+		if p := &r.rep.Phases[fi]; p.applied > 0 && p.healed-p.applied < faultLen/2 {
+			r.note("phase %s: the fault held %s of its planned %s (setting it took %s): lengthen --duration", p.Name,
+				(p.healed - p.applied).Round(time.Millisecond), faultLen.Round(time.Millisecond), (p.applied - p.start).Round(time.Millisecond))
+		}
 		begin(fi + 1)
 		r.progress("healed")
 		r.invalidate(ctx)

@@ -37,8 +37,9 @@ import (
 // rate is refused before the drill starts, since it would never be checked.
 const (
 	// DefaultStopWindow is the sliding window of a condition without "over": 10 s is the
-	// shortest period of a high-resolution CloudWatch alarm, the metric an AWS FIS stop
-	// condition watches (CloudWatch User Guide, "High-resolution alarms"), and it is longer
+	// shortest period of a CloudWatch alarm, which is what an AWS FIS stop condition watches
+	// (CloudWatch API Reference, PutMetricAlarm, Period: "Valid values are 10, 20, 30, and
+	// any multiple of 60"), and it is longer
 	// than the slowest expected failover here (an API read waits APIOriginReadTimeout, 5 s,
 	// on a black-holed primary), so one transition fills at most half the window.
 	DefaultStopWindow = 10 * time.Second
