@@ -2,11 +2,13 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -166,4 +168,46 @@ func (m meddler) UpdateKeys(ctx context.Context, in *cloudfrontkeyvaluestore.Upd
 		return nil, err
 	}
 	return m.KeyValueStoreAPI.UpdateKeys(ctx, in, opts...)
+}
+
+// The store is written after every region's pages: a release that stops in the
+// primary's pages phase has not touched it, so no new redirect points at a page that
+// is not there, and no removed one is gone before the page it shadowed is up. The
+// re-run completes both.
+func TestRedirectsWaitForThePages(t *testing.T) {
+	w := newMotoWorld(t)
+	ctx := context.Background()
+	rs, updates := newTestRedirectStore(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<p>home</p>"), 0o644)
+	os.WriteFile(filepath.Join(dir, RedirectsFile), []byte("/old-page /new.html 301\n"), 0o644)
+	o := w.options(dir)
+	o.Source.Static = true
+	o.Redirects = rs
+	if _, err := Release(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	// The next release adds the page the rule pointed at and a page where the rule was.
+	os.WriteFile(filepath.Join(dir, "new.html"), []byte("<p>new</p>"), 0o644)
+	os.WriteFile(filepath.Join(dir, "old-page.html"), []byte("<p>old page, back</p>"), 0o644)
+	os.WriteFile(filepath.Join(dir, RedirectsFile), []byte("/elsewhere /new.html 302\n"), 0o644)
+	o2 := o
+	o2.Targets = append([]Target(nil), o.Targets...)
+	cs := counted(&o2)
+	cs[0].failKeys["new.html"] = true // the primary's pages phase stops
+	before := updates.Load()
+	_, err := Release(ctx, o2)
+	var re *ReleaseError
+	if !errors.As(err, &re) || re.Phase != PhasePages {
+		t.Fatalf("release with a failing page: %v, want a stop in the pages phase", err)
+	}
+	if updates.Load() != before || !slices.Equal(storeEntries(t, rs), []string{"/old-page 301 /new.html"}) {
+		t.Fatalf("the store changed before the pages were up: %q", storeEntries(t, rs))
+	}
+	if _, err := Release(ctx, o); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if got := storeEntries(t, rs); !slices.Equal(got, []string{"/elsewhere 302 /new.html"}) {
+		t.Errorf("after the re-run the store holds %q", got)
+	}
 }
