@@ -538,20 +538,21 @@ func init() {
 	})
 }
 
-// tuneGCForRelease lets the heap grow to five times what is live (GOGC=400) instead of
+// tuneGCForRelease lets the heap grow to three times what is live (GOGC=200) instead of
 // twice, within a 512 MiB soft limit, unless GOGC or GOMEMLIMIT say otherwise. A
-// release's live heap is small (the plan: about 3 KB per file) while every request
+// release's live heap is small (the plan: a few KB per file) while every request
 // allocates its own (the SDK builds each request's middleware stack anew), so the
-// default collects every few hundred requests; at 400 a 2,000-file release to one
-// local region took 18% less CPU (1.41 s against 1.15 s user, three runs each), and a
-// 20,000-file one 9% less, its peak resident set going from 66 to 127 MB. The limit
-// keeps a very large site's peak near what the default gives it (runtime/debug,
+// default collects every few hundred requests. Measured (build/bench and a one-region
+// in-process release, /work/notes/speed.md): GOGC=400 took 18% less CPU on 2,000 files
+// (1.41 s against 1.15 s user, three runs each) and 9% less on 20,000, but doubled the
+// 20,000-file release's peak resident set (105–110 MB to 249 MB); 200 keeps part of the
+// saving at a smaller cost. The limit bounds a very large site's peak (runtime/debug,
 // SetMemoryLimit: the collector runs as often as needed to stay under it); a site whose
 // plan alone passes it (well over 100,000 files) is collected more often than by
 // default, and GOGC=100 restores the default.
 func tuneGCForRelease() {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(200)
 		debug.SetMemoryLimit(512 << 20)
 	}
 }
