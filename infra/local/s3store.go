@@ -385,9 +385,10 @@ func readObjectMeta(f *os.File) (*objectMeta, int64, error) {
 type objectWriter struct {
 	st     *s3Store
 	buf    []byte    // the content while it fits in memory (f == nil)
-	f      *os.File  // the temporary file, once the content outgrew buf or finish wrote it
+	f      *os.File  // the temporary file under tmp/, once the content outgrew buf
 	md5    hash.Hash // of the content, for the default ETag; nil when the caller sets the ETag
 	size   int64
+	large  bool   // announced over smallObjectMax: spill at the first write
 	name   string // the finished file
 	closed bool
 }
@@ -405,7 +406,10 @@ func (st *s3Store) newObjectWriter(sizeHint int64, withETag bool) *objectWriter 
 	if withETag {
 		w.md5 = md5.New()
 	}
-	if sizeHint >= 0 && sizeHint <= smallObjectMax {
+	switch {
+	case sizeHint > smallObjectMax:
+		w.large = true // straight to a file, not through a megabyte of memory first
+	case sizeHint >= 0:
 		w.buf = make([]byte, 0, sizeHint+metaReserve)
 	}
 	return w
@@ -416,7 +420,7 @@ func (st *s3Store) newObjectWriter(sizeHint int64, withETag bool) *objectWriter 
 const metaReserve = 1 << 10
 
 func (w *objectWriter) Write(p []byte) (int, error) {
-	if w.f == nil && len(w.buf)+len(p) > smallObjectMax {
+	if w.f == nil && (w.large || len(w.buf)+len(p) > smallObjectMax) {
 		if err := w.spill(); err != nil {
 			return 0, err
 		}
