@@ -71,7 +71,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "time to failover (fault set → first success from %s) and to recovery (heal → first success from %s): %d met, %d missed, %d not measured\n",
 			r.Secondary, r.Primary, r.Targets.Met, r.Targets.Missed, r.Targets.NotMeasured)
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "phase\tgroup\tfailover\ttarget\t\trecovery\ttarget\t")
+		fmt.Fprintln(tw, "phase\tgroup\tfailover\ttarget\tverdict\trecovery\ttarget\tverdict")
 		for _, p := range r.Phases {
 			for _, t := range p.Timings {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, t.Group,
