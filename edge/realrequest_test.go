@@ -75,13 +75,10 @@ func realRequests(t *testing.T, dir string) int {
 func eventGeo(r *FunctionRequest) (Geo, []string) {
 	var g Geo
 	var names []string
-	for name, v := range r.Headers {
-		if dst := geoField(&g, strings.TrimPrefix(strings.TrimPrefix(name, "cloudfront-viewer-"), "country-")); strings.HasPrefix(name, "cloudfront-viewer-") && (dst != nil || name == "cloudfront-viewer-country") {
-			if name == "cloudfront-viewer-country" {
-				dst = &g.Country
-			}
-			*dst = v.Value
-			names = append(names, name)
+	for _, f := range geoFields {
+		if v, ok := r.Headers[f.header]; ok {
+			*f.field(&g) = v.Value
+			names = append(names, f.header)
 		}
 	}
 	return g, names

@@ -56,7 +56,8 @@ type Geo struct {
 // cloudFrontHeader computes one CloudFront header for a request; "" means absent.
 type cloudFrontHeader func(rs *reqState, geo *Geo) string
 
-// cloudFrontHeaders are the headers CloudFront determines, by lower-case name.
+// cloudFrontHeaders are the headers CloudFront determines, by lower-case name; the location
+// headers join them from geoFields (init below).
 var cloudFrontHeaders = map[string]cloudFrontHeader{
 	"cloudfront-viewer-address": func(rs *reqState, _ *Geo) string {
 		if _, err := netip.ParseAddrPort(rs.r.RemoteAddr); err != nil {
@@ -79,18 +80,6 @@ var cloudFrontHeaders = map[string]cloudFrontHeader{
 	"cloudfront-is-mobile-viewer":  deviceHeader(func(d device) bool { return d.mobile }),
 	"cloudfront-is-smarttv-viewer": deviceHeader(func(d device) bool { return d.smartTV }),
 	"cloudfront-is-tablet-viewer":  deviceHeader(func(d device) bool { return d.tablet }),
-
-	"cloudfront-viewer-country":             geoHeader(func(g *Geo) string { return g.Country }),
-	"cloudfront-viewer-country-name":        geoHeader(func(g *Geo) string { return g.CountryName }),
-	"cloudfront-viewer-country-region":      geoHeader(func(g *Geo) string { return g.Region }),
-	"cloudfront-viewer-country-region-name": geoHeader(func(g *Geo) string { return g.RegionName }),
-	"cloudfront-viewer-city":                geoHeader(func(g *Geo) string { return g.City }),
-	"cloudfront-viewer-postal-code":         geoHeader(func(g *Geo) string { return g.PostalCode }),
-	"cloudfront-viewer-time-zone":           geoHeader(func(g *Geo) string { return g.TimeZone }),
-	"cloudfront-viewer-latitude":            geoHeader(func(g *Geo) string { return g.Latitude }),
-	"cloudfront-viewer-longitude":           geoHeader(func(g *Geo) string { return g.Longitude }),
-	"cloudfront-viewer-metro-code":          geoHeader(func(g *Geo) string { return g.MetroCode }),
-	"cloudfront-viewer-asn":                 geoHeader(func(g *Geo) string { return g.ASN }),
 }
 
 // isCloudFrontHeader reports whether CloudFront determines the header of this lower-case
@@ -99,14 +88,37 @@ func isCloudFrontHeader(name string) bool {
 	return strings.HasPrefix(name, "cloudfront-viewer-") || strings.HasPrefix(name, "cloudfront-is-") || name == "cloudfront-forwarded-proto"
 }
 
-func geoHeader(f func(*Geo) string) cloudFrontHeader {
-	return func(_ *reqState, g *Geo) string {
-		if g == nil {
-			return ""
+// geoFields are the location fields: the CloudFront header that carries each one, and
+// its key in a GeoTable line (the country has its own column).
+var geoFields = []struct {
+	header, key string
+	field       func(*Geo) *string
+}{
+	{"cloudfront-viewer-country", "", func(g *Geo) *string { return &g.Country }},
+	{"cloudfront-viewer-country-name", "country-name", func(g *Geo) *string { return &g.CountryName }},
+	{"cloudfront-viewer-country-region", "region", func(g *Geo) *string { return &g.Region }},
+	{"cloudfront-viewer-country-region-name", "region-name", func(g *Geo) *string { return &g.RegionName }},
+	{"cloudfront-viewer-city", "city", func(g *Geo) *string { return &g.City }},
+	{"cloudfront-viewer-postal-code", "postal-code", func(g *Geo) *string { return &g.PostalCode }},
+	{"cloudfront-viewer-time-zone", "time-zone", func(g *Geo) *string { return &g.TimeZone }},
+	{"cloudfront-viewer-latitude", "latitude", func(g *Geo) *string { return &g.Latitude }},
+	{"cloudfront-viewer-longitude", "longitude", func(g *Geo) *string { return &g.Longitude }},
+	{"cloudfront-viewer-metro-code", "metro-code", func(g *Geo) *string { return &g.MetroCode }},
+	{"cloudfront-viewer-asn", "asn", func(g *Geo) *string { return &g.ASN }},
+}
+
+// The location headers join cloudFrontHeaders: the viewer's field, absent when its
+// location is unknown. "For non-ASCII characters in these headers' values, CloudFront
+// percent-encodes the character" (RFC 3986 §2.1).
+func init() {
+	for _, f := range geoFields {
+		field := f.field
+		cloudFrontHeaders[f.header] = func(_ *reqState, g *Geo) string {
+			if g == nil {
+				return ""
+			}
+			return percentEncodeNonASCII(*field(g))
 		}
-		// "For non-ASCII characters in these headers' values, CloudFront percent-encodes
-		// the character" (RFC 3986 §2.1).
-		return percentEncodeNonASCII(f(g))
 	}
 }
 
@@ -154,8 +166,9 @@ func deviceOf(ua string) device {
 	var d device
 	d.smartTV = uaSmartTV.MatchString(ua)
 	d.ios = uaIOS.MatchString(ua)
-	d.android = strings.Contains(strings.ToLower(ua), "android")
-	d.tablet = uaTablet.MatchString(ua) || d.android && !strings.Contains(strings.ToLower(ua), "mobile")
+	lower := strings.ToLower(ua)
+	d.android = strings.Contains(lower, "android")
+	d.tablet = uaTablet.MatchString(ua) || d.android && !strings.Contains(lower, "mobile")
 	d.mobile = uaMobile.MatchString(ua) || d.tablet
 	d.desktop = !d.mobile && !d.tablet && !d.smartTV
 	return d
@@ -328,7 +341,7 @@ func ParseGeoTable(r io.Reader) (*GeoTable, error) {
 			}
 			dst := geoField(&e.geo, k)
 			if dst == nil {
-				return nil, fmt.Errorf("geo table line %d: unknown field %q (country-name, region, region-name, city, postal-code, time-zone, latitude, longitude, metro-code, asn)", line, k)
+				return nil, fmt.Errorf("geo table line %d: unknown field %q (%s)", line, k, geoKeys())
 			}
 			*dst = v
 		}
@@ -342,30 +355,25 @@ func ParseGeoTable(r io.Reader) (*GeoTable, error) {
 	return t, nil
 }
 
+// geoField is the field of g a GeoTable key names; nil for an unknown key.
 func geoField(g *Geo, key string) *string {
-	switch key {
-	case "country-name":
-		return &g.CountryName
-	case "region":
-		return &g.Region
-	case "region-name":
-		return &g.RegionName
-	case "city":
-		return &g.City
-	case "postal-code":
-		return &g.PostalCode
-	case "time-zone":
-		return &g.TimeZone
-	case "latitude":
-		return &g.Latitude
-	case "longitude":
-		return &g.Longitude
-	case "metro-code":
-		return &g.MetroCode
-	case "asn":
-		return &g.ASN
+	for _, f := range geoFields {
+		if f.key != "" && f.key == key {
+			return f.field(g)
+		}
 	}
 	return nil
+}
+
+// geoKeys lists the GeoTable keys, for the error that names an unknown one.
+func geoKeys() string {
+	var keys []string
+	for _, f := range geoFields {
+		if f.key != "" {
+			keys = append(keys, f.key)
+		}
+	}
+	return strings.Join(keys, ", ")
 }
 
 // Lookup returns the location of ip: the longest matching range.

@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strconv"
@@ -130,7 +131,7 @@ func eventQueryString(raw string) string {
 		ib, bIndex := arrayIndex(b.name)
 		switch {
 		case aIndex && bIndex:
-			return compareUint(ia, ib)
+			return cmp.Compare(ia, ib)
 		case aIndex:
 			return -1
 		case bIndex:
@@ -145,16 +146,6 @@ func eventQueryString(raw string) string {
 		}
 	}
 	return strings.Join(parts, "&")
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // arrayIndex reports whether s is an array index (ECMA-262 §6.1.7: a canonical numeric

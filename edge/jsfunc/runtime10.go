@@ -88,7 +88,6 @@ func (v *vm) install10(modules *goja.Object) error {
 		"toUTF8": func(s string) (string, bool) { return decodeBytes([]byte(s), "latin1"), true },
 	}
 	for name, f := range methods {
-		f := f
 		method := func(call goja.FunctionCall) goja.Value {
 			s := sliceArgs(call.This.String(), call.Argument(0), call.Argument(1))
 			out, ok := f(s)
